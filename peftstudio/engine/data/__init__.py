@@ -1,0 +1,1 @@
+"""Datasets: reading files, understanding their schema, and preparing them for training."""

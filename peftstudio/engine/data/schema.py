@@ -1,0 +1,90 @@
+"""Which schema a dataset uses, and its rows normalized to chat messages.
+
+Normalized example: {"messages": [{"role": ..., "content": ...}, ...]} for instruction data,
+or {"text": ...} for plain text (continued pre-training, loss on every token).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peftstudio.engine.errors import PlainError
+
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "system": "system", "bot": "assistant", "model": "assistant"}
+PROMPT_ALIASES = ("prompt", "question", "query", "instruction", "input", "context", "source", "request")
+RESPONSE_ALIASES = ("completion", "answer", "response", "output", "target", "reply", "chosen")
+
+
+@dataclass
+class Schema:
+    name: str  # openai | sharegpt | alpaca | prompt_completion | question_answer | text | mapped
+    mapping: dict[str, str] = field(default_factory=dict)  # for "mapped": prompt/response -> column
+
+
+def detect_schema(rows: list[dict], column_mapping: dict[str, str] | None = None) -> Schema:
+    if column_mapping:
+        return Schema("mapped", dict(column_mapping))
+    keys = set().union(*(r.keys() for r in rows[:50])) if rows else set()
+    if "messages" in keys:
+        return Schema("openai")
+    if "conversations" in keys:
+        return Schema("sharegpt")
+    if {"instruction", "output"} <= keys:
+        return Schema("alpaca")
+    if {"prompt", "completion"} <= keys:
+        return Schema("prompt_completion")
+    if {"question", "answer"} <= keys:
+        return Schema("question_answer")
+    prompt = next((k for k in PROMPT_ALIASES if k in keys), None)
+    response = next((k for k in RESPONSE_ALIASES if k in keys), None)
+    if prompt and response:
+        return Schema("mapped", {"prompt": prompt, "response": response})
+    if "text" in keys or "content" in keys:
+        return Schema("text", {"text": "text" if "text" in keys else "content"})
+    raise PlainError(
+        title="PEFT Studio does not recognise the dataset's columns",
+        what=f"The columns are: {', '.join(sorted(keys)) or 'none'}.",
+        why="Examples need a prompt and a response (for instance 'instruction' and 'output'), "
+            "chat 'messages', or a 'text' column.",
+        actions=["Rename the columns to instruction/output or prompt/completion.",
+                 "Tell PEFT Studio which column is the prompt and which is the response (column mapping).",
+                 "See the dataset help page for the supported shapes."],
+        help_topic="datasets",
+    )
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -> dict | None:
+    """One row as a normalized example, or None when it has nothing to learn from."""
+    if schema.name == "text":
+        text = _text(row.get(schema.mapping.get("text", "text"))).strip()
+        return {"text": text} if text else None
+    if schema.name == "openai":
+        messages = [{"role": _text(m.get("role")), "content": _text(m.get("content"))}
+                    for m in (row.get("messages") or []) if isinstance(m, dict)]
+    elif schema.name == "sharegpt":
+        messages = [{"role": SHAREGPT_ROLES.get(_text(m.get("from")).lower(), "user"),
+                     "content": _text(m.get("value"))}
+                    for m in (row.get("conversations") or []) if isinstance(m, dict)]
+    else:
+        if schema.name == "alpaca":
+            instruction, extra = _text(row.get("instruction")).strip(), _text(row.get("input")).strip()
+            prompt = f"{instruction}\n\n{extra}" if extra else instruction
+            response = _text(row.get("output"))
+        elif schema.name == "prompt_completion":
+            prompt, response = _text(row.get("prompt")), _text(row.get("completion"))
+        elif schema.name == "question_answer":
+            prompt, response = _text(row.get("question")), _text(row.get("answer"))
+        else:
+            prompt, response = _text(row.get(schema.mapping["prompt"])), _text(row.get(schema.mapping["response"]))
+        messages = [{"role": "user", "content": prompt.strip()}, {"role": "assistant", "content": response.strip()}]
+    if system_prompt and not any(m["role"] == "system" for m in messages):
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    if not any(m["role"] == "assistant" and m["content"].strip() for m in messages):
+        return None
+    if not any(m["role"] == "user" and m["content"].strip() for m in messages):
+        return None
+    return {"messages": messages}

@@ -1,0 +1,124 @@
+"""Plain-language errors: what happened, why, and 2-3 things to do, with a help page.
+
+Every failure a user can hit is raised (or converted into) a `PlainError`. Its text never
+contains a stack trace, an exception class name or a path inside the package; the technical
+details go to a diagnostic report file instead (see `write_diagnostic_report`).
+"""
+from __future__ import annotations
+
+import errno
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+HELP_DIR = Path(__file__).resolve().parent.parent / "resources" / "help"
+
+
+def help_link(topic: str) -> str:
+    """A link to a help page shipped with the app (`peftstudio/resources/help/<topic>.md`)."""
+    page = HELP_DIR / f"{topic}.md"
+    if not page.exists():
+        page = HELP_DIR / "troubleshooting.md"
+    return page.as_uri()
+
+
+@dataclass
+class PlainError(Exception):
+    title: str
+    what: str
+    why: str
+    actions: list[str] = field(default_factory=list)
+    help_topic: str = "troubleshooting"
+    diagnostic_report: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 2 <= len(self.actions) <= 3:
+            raise ValueError("a PlainError needs 2 or 3 actions")
+        super().__init__(self.title)
+
+    @property
+    def help_link(self) -> str:
+        return help_link(self.help_topic)
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "what": self.what,
+            "why": self.why,
+            "actions": list(self.actions),
+            "help_link": self.help_link,
+            "diagnostic_report": self.diagnostic_report,
+        }
+
+    def render(self) -> str:
+        lines = [self.title, "", f"What happened: {self.what}", "", f"Why it happened: {self.why}", "",
+                 "What you can do:"]
+        lines += [f"  {i}. {a}" for i, a in enumerate(self.actions, 1)]
+        lines += ["", f"Get help: {self.help_link}"]
+        if self.diagnostic_report:
+            lines.append(f"Technical details were saved to: {self.diagnostic_report}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def write_diagnostic_report(exc: BaseException, folder: Path) -> Path:
+    """Save the technical details (stack trace) of an unexpected error for a bug report."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"diagnostic-{stamp}.txt"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    path.write_text(f"PEFT Studio diagnostic report ({stamp} UTC)\n\n{text}", encoding="utf-8")
+    return path
+
+
+def disk_full(where: str) -> PlainError:
+    return PlainError(
+        title="The disk is full",
+        what=f"PEFT Studio could not finish writing {where}.",
+        why="There is not enough free space on the disk that holds your runs and models.",
+        actions=["Free some disk space (old runs and their checkpoints are often the largest files).",
+                 "Lower 'keep checkpoints' so fewer checkpoints are stored.",
+                 "Choose a data folder on a disk with more free space."],
+        help_topic="disk-space",
+    )
+
+
+def out_of_memory(device: str) -> PlainError:
+    return PlainError(
+        title="Not enough memory to train",
+        what=f"Training needed more {device} memory than this machine has free.",
+        why="The batch size or the maximum sequence length is too large for this model on this hardware.",
+        actions=["Lower the batch size (gradient accumulation keeps the effective batch the same).",
+                 "Lower the maximum sequence length, or turn on gradient checkpointing.",
+                 "Pick a smaller model or 4-bit quantization (QLoRA) on a GPU."],
+        help_topic="out-of-memory",
+    )
+
+
+def from_exception(exc: BaseException, report_folder: Path | None = None) -> PlainError:
+    """Turn any exception into a PlainError; unknown ones get a diagnostic report file."""
+    if isinstance(exc, PlainError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return disk_full("its files")
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return out_of_memory("GPU" if type(exc).__name__ == "OutOfMemoryError" else "system")
+    if isinstance(exc, KeyboardInterrupt):
+        return PlainError(
+            title="Stopped by you",
+            what="The operation was interrupted before it finished.",
+            why="Ctrl+C was pressed or the window was closed.",
+            actions=["Run the same command again.", "Resume a training run with --resume and its run folder."],
+        )
+    report = write_diagnostic_report(exc, report_folder) if report_folder is not None else None
+    return PlainError(
+        title="Something unexpected went wrong",
+        what="PEFT Studio hit a problem it does not know how to explain yet.",
+        why="This is most likely a bug in PEFT Studio or an unusual setup on this machine.",
+        actions=["Try the same action again; your files were not changed.",
+                 "If it happens again, send the diagnostic report to the developers."],
+        diagnostic_report=str(report) if report else None,
+    )

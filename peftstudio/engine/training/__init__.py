@@ -1,0 +1,1 @@
+"""The training session: transformers' Trainer + peft, with events, checkpoints and controls."""

@@ -1,0 +1,132 @@
+"""Trainer callbacks that turn the Trainer's life into our events and honour pause/stop."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from transformers import TrainerCallback
+
+from peftstudio.engine.resources import resource_readings
+from peftstudio.engine.training.checkpoints import mark_complete
+from peftstudio.engine.training.events import EventLog
+
+HEARTBEAT_SECONDS = 2.0
+
+
+class Controls:
+    """Requests from another thread (GUI, signal handler): honoured at the next step boundary."""
+
+    def __init__(self):
+        self.pause_requested = threading.Event()
+        self.stop_requested = threading.Event()
+
+    def clear(self):
+        self.pause_requested.clear()
+        self.stop_requested.clear()
+
+
+class SessionCallback(TrainerCallback):
+    def __init__(self, events: EventLog, controls: Controls, trainer_ref, started_at: float):
+        self.events = events
+        self.controls = controls
+        self.trainer_ref = trainer_ref  # callable returning the trainer (it is built after us)
+        self.started_at = started_at
+        self.last_metrics: dict = {}
+        self._last_emit = 0.0
+        self._window_start = time.perf_counter()
+        self._window_tokens = 0
+        self._window_examples = 0
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # ---- lifecycle ------------------------------------------------------------------
+    def on_train_begin(self, args, state, control, **kwargs):
+        trainer = self.trainer_ref()
+        self._window_start = time.perf_counter()
+        self._window_tokens = trainer.loss_tokens_seen
+        self._window_examples = trainer.examples_seen
+        self._heartbeat_stop.clear()
+        self._heartbeat = threading.Thread(target=self._beat, name="metrics-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.stop_heartbeat()
+
+    def stop_heartbeat(self):
+        self._heartbeat_stop.set()
+        if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=5)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.controls.pause_requested.is_set() or self.controls.stop_requested.is_set():
+            control.should_save = True  # pause = checkpoint everything, then leave the loop
+            control.should_training_stop = True
+        return control
+
+    # ---- metrics --------------------------------------------------------------------
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "eval_loss" in logs:
+            loss = float(logs["eval_loss"])
+            self.events.emit("eval", step=state.global_step, eval_loss=loss,
+                             perplexity=math.exp(loss) if loss < 50 else float("inf"))
+        if "loss" not in logs:
+            return
+        trainer = self.trainer_ref()
+        now = time.perf_counter()
+        elapsed = max(now - self._window_start, 1e-9)
+        tokens = trainer.loss_tokens_seen - self._window_tokens
+        examples = trainer.examples_seen - self._window_examples
+        self._window_start, self._window_tokens, self._window_examples = \
+            now, trainer.loss_tokens_seen, trainer.examples_seen
+        metrics = {
+            "step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
+            "loss": float(logs["loss"]), "learning_rate": logs.get("learning_rate"),
+            "grad_norm": logs.get("grad_norm"),
+            "tokens_per_second": tokens / elapsed, "samples_per_second": examples / elapsed,
+            "steps_per_second": args.logging_steps / elapsed,
+            "train_tokens": trainer.loss_tokens_seen,
+        }
+        with self._lock:
+            self.last_metrics = metrics
+        self._emit_metrics(metrics)
+
+    def _emit_metrics(self, metrics: dict, heartbeat: bool = False):
+        elapsed = time.time() - self.started_at
+        step, max_steps = metrics.get("step", 0), metrics.get("max_steps") or 0
+        eta = elapsed / step * (max_steps - step) if step and max_steps else None
+        self._last_emit = time.perf_counter()
+        self.events.emit("metrics", **metrics, **resource_readings(), elapsed_seconds=elapsed,
+                         eta_seconds=eta, heartbeat=heartbeat)
+
+    def _beat(self):
+        while not self._heartbeat_stop.wait(0.25):
+            if time.perf_counter() - self._last_emit >= HEARTBEAT_SECONDS:
+                with self._lock:
+                    metrics = dict(self.last_metrics)
+                if not metrics:
+                    state = self.trainer_ref().state
+                    metrics = {"step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
+                               "loss": None, "learning_rate": None, "grad_norm": None,
+                               "tokens_per_second": None, "samples_per_second": None, "steps_per_second": None,
+                               "train_tokens": self.trainer_ref().loss_tokens_seen}
+                self._emit_metrics(metrics, heartbeat=True)
+
+    # ---- checkpoints ----------------------------------------------------------------
+    def on_save(self, args, state, control, **kwargs):
+        from pathlib import Path
+
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not checkpoint.exists():
+            return
+        trainer = self.trainer_ref()
+        with self._lock:
+            metrics = dict(self.last_metrics)
+        mark_complete(checkpoint, {"step": state.global_step, "epoch": state.epoch, "metrics": metrics,
+                                   "loss_tokens_seen": trainer.loss_tokens_seen,
+                                   "examples_seen": trainer.examples_seen,
+                                   "elapsed_seconds": time.time() - self.started_at})
+        self.events.emit("checkpoint", step=state.global_step, path=str(checkpoint),
+                         reason="pause" if self.controls.pause_requested.is_set() else "schedule")

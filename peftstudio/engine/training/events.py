@@ -1,0 +1,84 @@
+"""`events.jsonl`: the run's append-only record, and the live event stream for listeners.
+
+Every event is one JSON object per line with `type` and `time` (Unix seconds). Types:
+metrics, status, anomaly, checkpoint, eval, error, notification, version.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable
+
+Listener = Callable[[dict], None]
+
+
+class Status(str, Enum):
+    CREATED = "created"
+    INITIALIZING = "initializing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+# The seed's state machine: CREATED -> INITIALIZING -> RUNNING <-> PAUSED, ending in COMPLETED/FAILED/STOPPED.
+# A paused, stopped or failed run can be resumed (back to INITIALIZING) from its last checkpoint.
+TRANSITIONS: dict[Status, set[Status]] = {
+    Status.CREATED: {Status.INITIALIZING, Status.FAILED},
+    Status.INITIALIZING: {Status.RUNNING, Status.FAILED, Status.STOPPED},
+    Status.RUNNING: {Status.PAUSED, Status.COMPLETED, Status.FAILED, Status.STOPPED},
+    Status.PAUSED: {Status.INITIALIZING, Status.STOPPED, Status.FAILED},
+    Status.FAILED: {Status.INITIALIZING},
+    Status.STOPPED: {Status.INITIALIZING},
+    Status.COMPLETED: set(),
+}
+
+
+def can_transition(current: Status, new: Status) -> bool:
+    return new in TRANSITIONS[current]
+
+
+class EventLog:
+    """Appends events to `events.jsonl` (flushed per line) and hands each to the listeners."""
+
+    def __init__(self, path: Path, listeners: Iterable[Listener] = ()):
+        self.path = path
+        self.listeners = list(listeners)
+        self._lock = threading.Lock()
+
+    def emit(self, type_: str, **fields) -> dict:
+        event = {"type": type_, "time": time.time(), **fields}
+        line = json.dumps(event, default=_jsonable)
+        with self._lock:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        for listener in list(self.listeners):
+            listener(event)
+        return event
+
+
+def read_events(path: Path) -> list[dict]:
+    """Every complete event of a run; a last line cut short by a crash is skipped."""
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)

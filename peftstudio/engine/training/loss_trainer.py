@@ -1,0 +1,60 @@
+"""A Trainer whose loss only computes logits where there is something to predict.
+
+The stock causal-LM forward projects every position onto the whole vocabulary (for the demo
+model 49,152 floats per token) although only assistant tokens carry loss. We run the decoder,
+keep the hidden states at positions with a target (`shift_labels != -100`), and project only
+those: less compute and far less memory, the same loss. It also counts loss-carrying tokens
+and examples for the throughput metrics.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer
+
+from peftstudio.engine.data.tokenize import IGNORE_INDEX
+
+
+def causal_lm_of(model):
+    """The transformers model under peft/accelerate wrappers."""
+    inner = getattr(model, "module", model)  # DDP
+    if hasattr(inner, "get_base_model"):
+        inner = inner.get_base_model()
+    return inner
+
+
+def selected_token_loss(model, inputs: dict, reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy over positions whose `shift_labels` is a target; returns (loss, count)."""
+    targets = inputs["shift_labels"]
+    lm = causal_lm_of(model)
+    decoder, head = lm.get_decoder(), lm.get_output_embeddings()
+    model_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
+    hidden = decoder(**model_inputs, use_cache=False).last_hidden_state
+    keep = targets != IGNORE_INDEX
+    logits = head(hidden[keep]).float()
+    softcap = getattr(lm.config, "final_logit_softcapping", None)
+    if softcap:
+        logits = torch.tanh(logits / softcap) * softcap
+    loss = F.cross_entropy(logits, targets[keep], reduction=reduction)
+    return loss, keep.sum()
+
+
+class LossTokenTrainer(Trainer):
+    # our loss is divided by the token count of the whole accumulated step already
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.model_accepts_loss_kwargs = True  # makes the Trainer count num_items_in_batch for us
+        self.loss_tokens_seen = 0
+        self.examples_seen = 0
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        examples = inputs.pop("num_examples", None)
+        loss_sum, count = selected_token_loss(model, inputs)
+        denominator = num_items_in_batch if num_items_in_batch is not None else count.clamp(min=1)
+        loss = loss_sum / denominator
+        if model.training:
+            self.loss_tokens_seen += int(count)
+            self.examples_seen += int(examples) if examples is not None else int(inputs["input_ids"].shape[0])
+        return (loss, {"loss": loss}) if return_outputs else loss

@@ -1,0 +1,303 @@
+"""The training session: one run, from a config to a trained adapter, readable top to bottom.
+
+    session = TrainingSession.create(config)      # makes the run folder
+    session.run()                                  # blocks; returns the final Status
+    session.pause() / session.stop()               # from any thread; honoured at the next step
+    session.run()                                  # after a pause: resumes exactly from the checkpoint
+
+A run folder holds config.json, run.json, events.jsonl, checkpoints/ and adapter/; it alone is
+enough to resume (`TrainingSession.open(run_dir).run()`), compare or export.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from peftstudio.engine import paths
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError, from_exception
+from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
+from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, read_events
+
+OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
+
+
+def new_run_dir(config: TrainingConfig, parent: Path | None = None) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", config.model_name.split("/")[-1]).strip("-").lower()[:40] or "model"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    parent = parent or paths.runs_dir()
+    candidate = parent / f"{stamp}-{slug}"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"{stamp}-{slug}-{n}"
+    return candidate
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class TrainingSession:
+    def __init__(self, run_dir: Path, config: TrainingConfig, listeners: Iterable[Listener] = ()):
+        from peftstudio.engine.training.callbacks import Controls
+
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.events = EventLog(self.run_dir / "events.jsonl", listeners)
+        self.controls = Controls()
+        self.error: PlainError | None = None
+        self.summary: dict = {}
+        self._status = Status.CREATED
+        self._tokenizer = None
+        self._model = None
+        self._data = None
+        self._loaded_precision: str | None = None
+
+    # ---- run folders ----------------------------------------------------------------
+    @classmethod
+    def create(cls, config: TrainingConfig, run_dir: Path | None = None,
+               listeners: Iterable[Listener] = ()) -> "TrainingSession":
+        config.check()
+        run_dir = Path(run_dir) if run_dir else new_run_dir(config)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise PlainError(
+                title="The run folder is not empty",
+                what=f"{run_dir} already holds files; PEFT Studio will not overwrite them.",
+                why="Each run needs a folder of its own.",
+                actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
+                help_topic="runs",
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(config.to_json(), encoding="utf-8")
+        session = cls(run_dir, config, listeners)
+        session._write_run_info(created=datetime.now(timezone.utc).isoformat())
+        session.events.emit("status", status=Status.CREATED.value)
+        return session
+
+    @classmethod
+    def open(cls, run_dir: Path, listeners: Iterable[Listener] = ()) -> "TrainingSession":
+        run_dir = Path(run_dir)
+        config_file = run_dir / "config.json"
+        if not config_file.exists():
+            raise PlainError(
+                title="This is not a PEFT Studio run folder",
+                what=f"{run_dir} has no config.json.",
+                why="Only folders created by 'peftstudio train' (or the app) can be resumed.",
+                actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
+                help_topic="runs",
+            )
+        session = cls(run_dir, TrainingConfig.from_json(config_file.read_text(encoding="utf-8")), listeners)
+        statuses = [e["status"] for e in read_events(session.events.path) if e.get("type") == "status"]
+        session._status = Status(statuses[-1]) if statuses else Status.CREATED
+        if session._status in (Status.RUNNING, Status.INITIALIZING):
+            # the process that owned it ended without saying so (killed, crashed, power cut)
+            session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
+        return session
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.run_dir / "adapter"
+
+    def _write_run_info(self, **updates) -> None:
+        info_file = self.run_dir / "run.json"
+        info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
+        info.update({"id": self.run_dir.name, "model_name": self.config.model_name,
+                     "dataset_path": self.config.dataset_path, "status": self._status.value}, **updates)
+        _write_json_atomic(info_file, info)
+
+    def _set_status(self, status: Status, **fields) -> None:
+        if status != self._status and not can_transition(self._status, status):
+            raise RuntimeError(f"invalid transition {self._status.value} -> {status.value}")
+        self._status = status
+        self.events.emit("status", status=status.value, **fields)
+        self._write_run_info()
+
+    # ---- controls (any thread) ------------------------------------------------------
+    def pause(self) -> None:
+        self.controls.pause_requested.set()
+
+    def stop(self) -> None:
+        self.controls.stop_requested.set()
+
+    # ---- the recipe -----------------------------------------------------------------
+    def run(self) -> Status:
+        """Train until done, paused or stopped. Never raises: failures end in Status.FAILED + self.error."""
+        self.controls.clear()
+        self.error = None
+        self._set_status(Status.INITIALIZING)
+        try:
+            trainer, resume_from = self._prepare()
+            self._set_status(Status.RUNNING, resumed_from_step=_step_of(resume_from))
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+            self._callback.stop_heartbeat()
+            if self.controls.stop_requested.is_set():
+                self._set_status(Status.STOPPED, step=trainer.state.global_step)
+            elif self.controls.pause_requested.is_set():
+                self._set_status(Status.PAUSED, step=trainer.state.global_step,
+                                 elapsed_seconds=time.time() - self._started_at)
+            else:
+                self._finish(trainer)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a plain error and a FAILED run
+            callback = getattr(self, "_callback", None)
+            if callback is not None:
+                callback.stop_heartbeat()
+            remove_incomplete(self.checkpoints_dir)
+            self.error = from_exception(exc, report_folder=self.run_dir)
+            try:
+                self.events.emit("error", **self.error.to_dict())
+                self._set_status(Status.FAILED, reason=self.error.title)
+            except OSError:
+                self._status = Status.FAILED  # the disk may be too full even for the event line
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+        return self._status
+
+    def _prepare(self):
+        from peftstudio.engine.data.prepare import prepare
+        from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
+        from peftstudio.engine.training.device import check_quantization, detect_device, resolve_precision
+
+        config = self.config
+        device, bf16_ok = detect_device()
+        precision = resolve_precision(config.precision, device, bf16_ok)
+        check_quantization(config, device)
+        if self._model is None:
+            source = resolve_model(config.model_path or config.model_name)
+            folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg))
+            self._tokenizer = load_tokenizer(folder, config.trust_remote_code)
+            self._data = prepare(config, self._tokenizer)
+            self._model = self._load_peft_model(folder, precision)
+            self._loaded_precision = precision
+            self.events.emit("notification", message="Model and data ready",
+                             train_examples=len(self._data.train), validation_examples=len(self._data.validation),
+                             loss_tokens_per_epoch=self._data.loss_tokens, schema=self._data.schema,
+                             device=device, precision=precision)
+        remove_incomplete(self.checkpoints_dir)
+        resume_from = latest_checkpoint(self.checkpoints_dir)
+        trainer = self._build_trainer(device, precision)
+        if resume_from is not None:
+            marker = json.loads((resume_from / "peftstudio-checkpoint.json").read_text(encoding="utf-8"))
+            trainer.loss_tokens_seen = marker.get("loss_tokens_seen", 0)
+            trainer.examples_seen = marker.get("examples_seen", 0)
+            self._started_at = time.time() - marker.get("elapsed_seconds", 0.0)
+        return trainer, resume_from
+
+    def _load_peft_model(self, folder: Path, precision: str):
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        from peftstudio.engine.models import load_causal_lm
+        from peftstudio.engine.training.device import bitsandbytes_config, torch_dtype
+
+        config = self.config
+        quantization = bitsandbytes_config(config, precision)
+        model = load_causal_lm(folder, dtype=torch_dtype(precision), quantization_config=quantization,
+                               device_map={"": 0} if quantization is not None else None,
+                               trust_remote_code=config.trust_remote_code)
+        model.config.use_cache = False
+        if quantization is not None:
+            model = prepare_model_for_kbit_training(
+                model, use_gradient_checkpointing=config.gradient_checkpointing,
+                gradient_checkpointing_kwargs={"use_reentrant": False})
+        elif config.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        targets = "all-linear" if config.target_modules == ["all-linear"] else list(config.target_modules)
+        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                          target_modules=targets, bias="none", task_type="CAUSAL_LM")
+        try:
+            return get_peft_model(model, lora)
+        except ValueError as exc:
+            raise PlainError(
+                title="The chosen layers do not exist in this model",
+                what=f"LoRA could not be attached to {', '.join(config.target_modules)}.",
+                why="Layer names differ between model families.",
+                actions=["Use 'all-linear' to adapt every linear layer.",
+                         "Check the layer names of this model in its config."],
+                help_topic="settings",
+            ) from exc
+
+    def _build_trainer(self, device: str, precision: str):
+        from transformers import TrainingArguments
+
+        from peftstudio.engine.data.packing import PackedCollator, PaddedCollator
+        from peftstudio.engine.training.callbacks import SessionCallback
+        from peftstudio.engine.training.loss_trainer import LossTokenTrainer
+
+        config, data = self.config, self._data
+        has_eval = bool(data.validation) and config.eval_strategy != "no"
+        scheduler = config.scheduler if config.scheduler != "constant" else "constant_with_warmup"
+        args = TrainingArguments(
+            output_dir=str(self.checkpoints_dir),
+            per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
+            gradient_accumulation_steps=config.gradient_accumulation,
+            learning_rate=config.learning_rate, num_train_epochs=config.epochs,
+            max_steps=config.max_steps if config.max_steps else -1, warmup_steps=config.warmup_steps,
+            lr_scheduler_type=scheduler, optim=OPTIMIZERS[config.optimizer],
+            weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
+            bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
+            logging_strategy="steps", logging_steps=config.logging_steps,
+            save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total,
+            eval_strategy=config.eval_strategy if has_eval else "no", eval_steps=config.eval_steps,
+            seed=config.seed, data_seed=config.seed,
+            train_sampling_strategy="random" if config.packing else "group_by_length",
+            report_to="none", disable_tqdm=True, remove_unused_columns=False, prediction_loss_only=True,
+            dataloader_pin_memory=False, dataloader_num_workers=0,
+        )
+        pad_id = self._tokenizer.pad_token_id
+        collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
+        self._started_at = time.time()
+        trainer_holder = {}
+        self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at)
+        trainer = LossTokenTrainer(
+            model=self._model, args=args, train_dataset=data.train,
+            eval_dataset=data.validation if has_eval else None, data_collator=collator,
+            callbacks=[self._callback],
+        )
+        trainer_holder["t"] = trainer
+        # the stock printer writes every log dict to stdout; our events and progress bar replace it
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
+        return trainer
+
+    def _finish(self, trainer) -> None:
+        final_eval = None
+        if self._data.validation and self.config.eval_strategy != "no":
+            final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
+        staging = self.run_dir / "adapter.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        self._model.save_pretrained(staging, safe_serialization=True)
+        self._tokenizer.save_pretrained(staging)
+        shutil.rmtree(self.adapter_dir, ignore_errors=True)
+        os.replace(staging, self.adapter_dir)
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        self.summary = {
+            "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
+            "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
+            "final_eval_loss": final_eval, "train_tokens": trainer.loss_tokens_seen,
+            "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
+        }
+        self._write_run_info(summary=self.summary)
+        self._set_status(Status.COMPLETED, **self.summary)
+
+
+def _step_of(checkpoint: Path | None) -> int:
+    return int(checkpoint.name.split("-")[-1]) if checkpoint else 0
