@@ -218,6 +218,9 @@ class TrainingSession:
         elif config.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
+        from transformers import set_seed
+
+        set_seed(config.seed)  # LoRA's random init must be the same for the same seed
         targets = "all-linear" if config.target_modules == ["all-linear"] else list(config.target_modules)
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules=targets, bias="none", task_type="CAUSAL_LM")
@@ -281,7 +284,11 @@ class TrainingSession:
     def _finish(self, trainer) -> None:
         final_eval = None
         if self._data.validation and self.config.eval_strategy != "no":
-            final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
+            evals = [e for e in trainer.state.log_history if "eval_loss" in e]
+            if evals and evals[-1].get("step") == trainer.state.global_step:
+                final_eval = evals[-1]["eval_loss"]
+            else:
+                final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
         staging = self.run_dir / "adapter.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         self._model.save_pretrained(staging, safe_serialization=True)

@@ -1,0 +1,100 @@
+"""`peftstudio`: the GUI with no arguments, sub-commands for everything else.
+
+Heavy libraries are imported inside the commands, so `peftstudio --help` answers at once.
+With `--json`, stdout carries exactly one JSON document; progress and messages go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from peftstudio import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peftstudio", description="Fine-tune LLMs with LoRA/QLoRA.")
+    parser.add_argument("--version", action="version", version=f"peftstudio {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    sub.add_parser("gui", help="open the main window (the default)")
+
+    train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder")
+    train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
+    train.add_argument("--dataset", help="dataset file (JSON, JSONL, CSV, TSV, TXT)")
+    train.add_argument("--config", help="training settings: a JSON file or an inline JSON object")
+    train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    train.add_argument("--out", help="run folder to create (default: a new folder in the data dir)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a paused, stopped or interrupted run")
+    train.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in (None, "gui"):
+        from peftstudio.ui.app import run_gui
+
+        return run_gui()
+    from peftstudio.cli_train import train_command
+
+    return {"train": train_command}[args.command](args)
+
+
+def quiet_libraries() -> None:
+    """Keep library chatter (warnings, info logs) off the terminal; our own messages say what matters."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("transformers", "peft", "accelerate", "bitsandbytes", "torch", "datasets", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger().setLevel(logging.ERROR)
+
+
+def print_error(error, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"ok": False, "error": error.to_dict()}))
+    print(error.render(), file=sys.stderr)
+
+
+def read_config_argument(value: str) -> dict:
+    from peftstudio.engine.errors import PlainError
+
+    text = value
+    if not value.lstrip().startswith("{"):
+        path = Path(value)
+        if not path.exists():
+            raise PlainError(
+                title="The configuration file was not found",
+                what=f"No file exists at {value}.",
+                why="--config takes a JSON file or an inline JSON object such as '{\"lora_r\": 8}'.",
+                actions=["Check the path.", "Pass the settings inline as a JSON object."],
+                help_topic="settings",
+            )
+        text = path.read_text(encoding="utf-8")
+    return _parse_json_object(text)
+
+
+def _parse_json_object(text: str) -> dict:
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.errors import PlainError
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        TrainingConfig.from_json(text)  # raises the plain-language error with line and column
+        raise
+    if not isinstance(data, dict):
+        raise PlainError(
+            title="The configuration has the wrong shape",
+            what="--config must hold named settings, not a list or a single value.",
+            why="A configuration is a JSON object such as {\"learning_rate\": 0.0002}.",
+            actions=["Wrap the settings in { }.", "Export a fresh configuration from PEFT Studio."],
+            help_topic="settings",
+        )
+    return data

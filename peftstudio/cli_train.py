@@ -1,0 +1,151 @@
+"""`peftstudio train`: checks the inputs first, then runs a session with a progress bar."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from peftstudio.cli import print_error, quiet_libraries, read_config_argument
+from peftstudio.engine.errors import PlainError, disk_full
+
+MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
+
+
+def preflight(config) -> None:
+    """Everything that can be checked before a run folder exists: nothing half-made on bad input."""
+    from peftstudio.engine.data.formats import read_rows
+    from peftstudio.engine.data.schema import detect_schema
+    from peftstudio.engine.models import resolve_model
+
+    config.check()
+    if not config.dataset_path:
+        raise PlainError(
+            title="No dataset was given",
+            what="Training needs a dataset file.",
+            why="--dataset was not set and the configuration names no dataset.",
+            actions=["Add --dataset FILE (JSON, JSONL, CSV, TSV or TXT).",
+                     "Try the bundled sample dataset to see the expected shape."],
+            help_topic="datasets",
+        )
+    detect_schema(read_rows(config.dataset_path), config.column_mapping or None)
+    resolve_model(config.model_path or config.model_name)
+
+
+def check_free_space(folder: Path) -> None:
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if shutil.disk_usage(probe).free < MIN_FREE_BYTES:
+        raise disk_full("the run folder")
+
+
+class ProgressBar:
+    """A tqdm bar on stderr fed by metrics events: step, loss, loss-carrying tokens/s and ETA."""
+
+    def __init__(self):
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.bar = None
+
+    def __call__(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "notification" and event.get("message"):
+            self._write(event["message"])
+        elif kind == "status":
+            self._write(f"[{event['status']}]" + (f" {event['reason']}" if event.get("reason") else ""))
+        elif kind == "checkpoint":
+            self._write(f"checkpoint saved at step {event['step']}")
+        elif kind == "eval":
+            self._write(f"step {event['step']}: validation loss {event['eval_loss']:.4f}, "
+                        f"perplexity {event['perplexity']:.2f}")
+        elif kind == "metrics" and event.get("max_steps"):
+            if self.bar is None:
+                self.bar = self._tqdm(total=event["max_steps"], unit="step", file=sys.stderr,
+                                      dynamic_ncols=True, initial=event["step"], desc="training")
+            self.bar.n = event["step"]
+            if event.get("loss") is not None and not event.get("heartbeat"):
+                self.bar.set_postfix(loss=f"{event['loss']:.4f}", tok_s=f"{event['tokens_per_second']:.0f}",
+                                     refresh=False)
+            self.bar.refresh()
+
+    def _write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train_command(args) -> int:
+    quiet_libraries()
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.training.events import Status
+    from peftstudio.engine.training.session import TrainingSession
+
+    progress = ProgressBar()
+    try:
+        if args.resume:
+            session = TrainingSession.open(Path(args.resume), listeners=[progress])
+            if session.status == Status.COMPLETED:
+                raise PlainError(
+                    title="This run is already complete",
+                    what=f"{args.resume} finished training; there is nothing to resume.",
+                    why="Only paused, stopped or interrupted runs can be resumed.",
+                    actions=["Start a new run with the same settings.",
+                             "Open the run's adapter in the playground or export it."],
+                    help_topic="runs",
+                )
+        else:
+            overrides = read_config_argument(args.config) if args.config else {}
+            if args.model:
+                overrides["model_name"] = args.model
+            if args.dataset:
+                overrides["dataset_path"] = str(Path(args.dataset).expanduser().resolve())
+            if args.max_steps is not None:
+                overrides["max_steps"] = args.max_steps
+            config = TrainingConfig().merged(overrides)
+            preflight(config)
+            out = Path(args.out).expanduser() if args.out else None
+            from peftstudio.engine import paths
+
+            check_free_space(out or paths.runs_dir())
+            session = TrainingSession.create(config, out, listeners=[progress])
+        print(f"Run folder: {session.run_dir}", file=sys.stderr)
+    except PlainError as error:
+        print_error(error, args.json)
+        return 1
+
+    def on_interrupt(signum, frame):  # first Ctrl+C pauses cleanly; the second one stops hard
+        print("\nPausing at the end of this step (press Ctrl+C again to abort)...", file=sys.stderr)
+        session.pause()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        status = session.run()
+    except KeyboardInterrupt:
+        status = session.status
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.close()
+
+    result = {"ok": status != Status.FAILED, "status": status.value, "run_dir": str(session.run_dir),
+              "summary": session.summary}
+    if status == Status.FAILED:
+        print_error(session.error, args.json)
+        return 1
+    if status == Status.PAUSED:
+        print(f"Paused. Resume with: peftstudio train --resume {session.run_dir}", file=sys.stderr)
+    elif status == Status.COMPLETED:
+        s = session.summary
+        print(f"Done: {s['steps']} steps, loss {s['first_loss']:.4f} -> {s['final_loss']:.4f}. "
+              f"Adapter: {s['adapter']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, default=str))
+    return 0

@@ -1,0 +1,1 @@
+"""Qt only, thin: widgets bind engine objects to the screen."""
