@@ -60,8 +60,12 @@ class SessionCallback(TrainerCallback):
             self._heartbeat.join(timeout=5)
 
     def on_step_end(self, args, state, control, **kwargs):
+        return self._honour_requests(control)
+
+    def _honour_requests(self, control):
+        """Pause and stop both checkpoint everything, then leave the loop after this step."""
         if self.controls.pause_requested.is_set() or self.controls.stop_requested.is_set():
-            control.should_save = True  # pause = checkpoint everything, then leave the loop
+            control.should_save = True
             control.should_training_stop = True
         return control
 
@@ -73,7 +77,7 @@ class SessionCallback(TrainerCallback):
             self.events.emit("eval", step=state.global_step, eval_loss=loss,
                              perplexity=math.exp(loss) if loss < 50 else float("inf"))
         if "loss" not in logs:
-            return
+            return control
         trainer = self.trainer_ref()
         now = time.perf_counter()
         elapsed = max(now - self._window_start, 1e-9)
@@ -92,6 +96,8 @@ class SessionCallback(TrainerCallback):
         with self._lock:
             self.last_metrics = metrics
         self._emit_metrics(metrics)
+        # a listener may have asked for a pause on seeing this step: save it now, not one step later
+        return self._honour_requests(control)
 
     def _emit_metrics(self, metrics: dict, heartbeat: bool = False):
         elapsed = time.time() - self.started_at
