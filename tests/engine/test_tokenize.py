@@ -55,4 +55,4 @@ def test_schemas_normalize_to_the_same_conversation():
         assert normalize_row(row, schema)["messages"] == [{"role": "user", "content": "Q"},
                                                           {"role": "assistant", "content": "A"}]
     mapped = detect_schema([{"query": "Q", "response": "A"}])
-    assert mapped == Schema("mapped", {"prompt": "query", "response": "response"})
+    assert mapped == Schema("mapped", {"prompt": "query", "response": "response"}, suggested=True)

@@ -19,12 +19,41 @@ RESPONSE_ALIASES = ("completion", "answer", "response", "output", "target", "rep
 class Schema:
     name: str  # openai | sharegpt | alpaca | prompt_completion | question_answer | text | mapped
     mapping: dict[str, str] = field(default_factory=dict)  # for "mapped": prompt/response -> column
+    suggested: bool = False  # a mapping guessed from column names, for the user to confirm
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        return {"openai": ("messages",), "sharegpt": ("conversations",), "alpaca": ("instruction", "output"),
+                "prompt_completion": ("prompt", "completion"), "question_answer": ("question", "answer"),
+                "text": (self.mapping.get("text", "text"),),
+                "mapped": (self.mapping.get("prompt", ""), self.mapping.get("response", ""))}[self.name]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "mapping": dict(self.mapping), "suggested": self.suggested}
 
 
 def detect_schema(rows: list[dict], column_mapping: dict[str, str] | None = None) -> Schema:
+    """The schema of these rows; a PlainError when neither known names nor a mapping fit."""
+    schema = guess_schema(rows, column_mapping)
+    if schema is not None:
+        return schema
+    keys = set().union(*(r.keys() for r in rows[:50])) if rows else set()
+    raise PlainError(
+        title="PEFT Studio does not recognise the dataset's columns",
+        what=f"The columns are: {', '.join(sorted(map(str, keys))) or 'none'}.",
+        why="Examples need a prompt and a response (for instance 'instruction' and 'output'), "
+            "chat 'messages', or a 'text' column.",
+        actions=["Rename the columns to instruction/output or prompt/completion.",
+                 "Tell PEFT Studio which column is the prompt and which is the response (column mapping).",
+                 "See the dataset help page for the supported shapes."],
+        help_topic="datasets",
+    )
+
+
+def guess_schema(rows: list[dict], column_mapping: dict[str, str] | None = None) -> Schema | None:
     if column_mapping:
         return Schema("mapped", dict(column_mapping))
-    keys = set().union(*(r.keys() for r in rows[:50])) if rows else set()
+    keys = set().union(*(r.keys() for r in rows[:200])) if rows else set()
     if "messages" in keys:
         return Schema("openai")
     if "conversations" in keys:
@@ -38,19 +67,10 @@ def detect_schema(rows: list[dict], column_mapping: dict[str, str] | None = None
     prompt = next((k for k in PROMPT_ALIASES if k in keys), None)
     response = next((k for k in RESPONSE_ALIASES if k in keys), None)
     if prompt and response:
-        return Schema("mapped", {"prompt": prompt, "response": response})
+        return Schema("mapped", {"prompt": prompt, "response": response}, suggested=True)
     if "text" in keys or "content" in keys:
         return Schema("text", {"text": "text" if "text" in keys else "content"})
-    raise PlainError(
-        title="PEFT Studio does not recognise the dataset's columns",
-        what=f"The columns are: {', '.join(sorted(keys)) or 'none'}.",
-        why="Examples need a prompt and a response (for instance 'instruction' and 'output'), "
-            "chat 'messages', or a 'text' column.",
-        actions=["Rename the columns to instruction/output or prompt/completion.",
-                 "Tell PEFT Studio which column is the prompt and which is the response (column mapping).",
-                 "See the dataset help page for the supported shapes."],
-        help_topic="datasets",
-    )
+    return None
 
 
 def _text(value) -> str:

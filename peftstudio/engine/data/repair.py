@@ -1,0 +1,180 @@
+"""`--fix`: a repaired copy of a dataset, with every change reported. The original is never touched.
+
+Repairs: drop malformed lines, rows missing a required field or reply, exact and near duplicates;
+strip whitespace, control characters and broken surrogates; undo mojibake; remove a trailing
+unanswered user turn; write UTF-8 JSONL in the detected schema with its canonical field names.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peftstudio.engine.data import checks
+from peftstudio.engine.data.detect import detect_format
+from peftstudio.engine.data.reader import BadLine, iter_rows
+from peftstudio.engine.data.schema import guess_schema, normalize_row
+from peftstudio.engine.errors import PlainError
+
+MAX_LISTED_CHANGES = 500
+
+
+@dataclass
+class RepairReport:
+    source: str
+    output: str
+    rows_in: int = 0
+    rows_out: int = 0
+    counts: Counter = field(default_factory=Counter)
+    changes: list[dict] = field(default_factory=list)  # {"row", "action", "detail"}, first MAX_LISTED_CHANGES
+
+    def note(self, row: int | None, action: str, detail: str) -> None:
+        self.counts[action] += 1
+        if len(self.changes) < MAX_LISTED_CHANGES:
+            self.changes.append({"row": row, "action": action, "detail": detail})
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "output": self.output, "rows_in": self.rows_in, "rows_out": self.rows_out,
+                "counts": dict(self.counts), "changes": self.changes}
+
+
+def clean_text(text: str) -> str:
+    if checks.has_mojibake(text):
+        text = checks.fix_mojibake(text)
+    return checks.strip_control(text).strip()
+
+
+def _clean_example(example: dict, report: RepairReport, line: int) -> dict | None:
+    if "text" in example:
+        cleaned = clean_text(example["text"])
+        if cleaned != example["text"]:
+            report.note(line, "cleaned_text", "removed stray characters, spaces or garbled accents")
+        return {"text": cleaned} if cleaned else None
+    messages = []
+    for m in example["messages"]:
+        content = clean_text(m["content"])
+        if content != m["content"]:
+            report.note(line, "cleaned_text", f"cleaned the {m['role']} turn")
+        if content:
+            messages.append({"role": m["role"], "content": content})
+    while messages and messages[-1]["role"] == "user":
+        messages.pop()
+        report.note(line, "removed_unanswered_turn", "removed a last user turn that had no reply")
+    if not any(m["role"] == "assistant" for m in messages):
+        return None
+    return {"messages": messages}
+
+
+def _canonical(example: dict, schema_name: str) -> dict:
+    """The example written back in the detected schema's own field names."""
+    if "text" in example:
+        return {"text": example["text"]}
+    messages = example["messages"]
+    simple = len(messages) == 2 and [m["role"] for m in messages] == ["user", "assistant"]
+    if schema_name == "alpaca" and simple:
+        return {"instruction": messages[0]["content"], "input": "", "output": messages[1]["content"]}
+    if schema_name in ("prompt_completion", "mapped") and simple:
+        return {"prompt": messages[0]["content"], "completion": messages[1]["content"]}
+    if schema_name == "question_answer" and simple:
+        return {"question": messages[0]["content"], "answer": messages[1]["content"]}
+    if schema_name == "sharegpt":
+        names = {"user": "human", "assistant": "gpt", "system": "system"}
+        return {"conversations": [{"from": names.get(m["role"], m["role"]), "value": m["content"]} for m in messages]}
+    return {"messages": messages}
+
+
+def repair_file(source: str | Path, output: str | Path, column_mapping: dict | None = None) -> RepairReport:
+    source, output = Path(source), Path(output)
+    if output.resolve() == source.resolve():
+        raise PlainError(
+            title="The repaired copy needs another name",
+            what="The output path is the dataset itself; PEFT Studio never overwrites your original file.",
+            why="--fix writes a separate, repaired copy.",
+            actions=["Give another file name, for example data.fixed.jsonl.", "Choose another folder."],
+            help_topic="datasets",
+        )
+    info = detect_format(source)
+    if not info.is_dataset:
+        raise PlainError(
+            title="This file cannot be repaired",
+            what=info.reason,
+            why="Only text datasets (JSON, JSONL, CSV, TSV, TXT) and Parquet files can be repaired.",
+            actions=["Check that you chose the right file.", "Export the data again as JSONL or CSV."],
+            help_topic="datasets",
+        )
+    stream = iter_rows(source, info)
+    report = RepairReport(str(source), str(output))
+    if info.encoding_warning:
+        report.note(None, "converted_encoding", "read as Windows-1252 and written as UTF-8")
+    schema = None
+    head = []
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    exact, near = set(), set()
+    try:
+        with open(staging, "w", encoding="utf-8") as handle:
+            for item in stream:
+                if schema is None:
+                    if isinstance(item, BadLine) or len(head) < 200:
+                        head.append(item)
+                        continue
+                    schema = _schema_of(head, column_mapping)
+                    for pending in head:
+                        _repair_one(pending, schema, report, handle, exact, near)
+                    head = []
+                _repair_one(item, schema, report, handle, exact, near)
+            if schema is None:
+                schema = _schema_of(head, column_mapping)
+                for pending in head:
+                    _repair_one(pending, schema, report, handle, exact, near)
+        os.replace(staging, output)
+    finally:
+        if staging.exists():
+            staging.unlink()
+    if info.format not in ("jsonl",):
+        report.note(None, "converted_format", f"{info.format.upper()} written as JSONL")
+    return report
+
+
+def _schema_of(head: list, column_mapping: dict | None):
+    schema = guess_schema([i.data for i in head if not isinstance(i, BadLine)], column_mapping)
+    if schema is None:
+        raise PlainError(
+            title="PEFT Studio does not recognise the dataset's columns",
+            what="No prompt and response columns were found, so the rows cannot be repaired.",
+            why="Examples need a prompt and a response, chat messages, or a text column.",
+            actions=["Rename the columns to instruction/output or prompt/completion.",
+                     "Pass a column mapping so PEFT Studio knows which columns to use."],
+            help_topic="datasets",
+        )
+    return schema
+
+
+def _repair_one(item, schema, report: RepairReport, handle, exact: set, near: set) -> None:
+    if isinstance(item, BadLine):
+        report.note(item.line, "dropped_malformed", item.message)
+        return
+    report.rows_in += 1
+    try:
+        example = normalize_row(item.data, schema)
+    except (AttributeError, TypeError):
+        example = None
+    example = _clean_example(example, report, item.line) if example is not None else None
+    if example is None:
+        report.note(item.line, "dropped_empty", "no prompt or no reply to learn from")
+        return
+    key = json.dumps(example, sort_keys=True)
+    text = "\n".join(m["content"] for m in example["messages"]) if "messages" in example else example["text"]
+    near_key = checks.near_duplicate_key(text)
+    if hash(key) in exact:
+        report.note(item.line, "dropped_duplicate", "an exact repeat of an earlier row")
+        return
+    if near_key in near:
+        report.note(item.line, "dropped_near_duplicate", "nearly the same as an earlier row")
+        return
+    exact.add(hash(key))
+    near.add(near_key)
+    handle.write(json.dumps(_canonical(example, schema.name), ensure_ascii=False) + "\n")
+    report.rows_out += 1

@@ -1,0 +1,304 @@
+"""Validating a dataset file in one streaming pass: every problem, where it is, and what to do.
+
+`validate_file` never raises on a bad file: unreadable input gives a report with `readable=False`.
+Memory stays flat: rows are not kept, only 8-byte hashes for duplicate detection and lengths.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from array import array
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from peftstudio.engine.data import checks
+from peftstudio.engine.data.detect import FormatInfo, detect_format
+from peftstudio.engine.data.reader import BadLine, Row, iter_rows
+from peftstudio.engine.data.schema import Schema, guess_schema, normalize_row
+
+MAX_RESULTS_PER_CODE = 200
+SCHEMA_SAMPLE = 200
+
+
+@dataclass
+class ValidationResult:
+    code: str  # a stable id of the check, e.g. "duplicate", "malformed_line"
+    field: str
+    row: int | None  # 1-based line or position in the file; None for the whole file
+    level: str  # error | warning | info
+    message: str
+    suggestion: str
+    auto_fixable: bool = False
+
+
+@dataclass
+class ValidationReport:
+    path: str
+    format: FormatInfo
+    readable: bool
+    schema: Schema | None = None
+    rows_total: int = 0
+    rows_usable: int = 0
+    results: list[ValidationResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # per code, including results not listed
+    char_lengths: array = field(default_factory=lambda: array("l"))
+
+    @property
+    def errors(self) -> int:
+        return sum(n for code, n in self.counts.items() if self._level(code) == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(n for code, n in self.counts.items() if self._level(code) == "warning")
+
+    def _level(self, code: str) -> str:
+        return next((r.level for r in self.results if r.code == code), "info")
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI contract: 0 clean or warnings only, 1 errors found, 2 unreadable."""
+        if not self.readable:
+            return 2
+        return 1 if self.errors else 0
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "format": self.format.to_dict(), "readable": self.readable,
+                "schema": self.schema.to_dict() if self.schema else None, "rows_total": self.rows_total,
+                "rows_usable": self.rows_usable, "errors": self.errors, "warnings": self.warnings,
+                "counts": dict(self.counts), "results": [asdict(r) for r in self.results]}
+
+
+class _Collector:
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        self.listed = Counter()
+
+    def add(self, code, field_, row, level, message, suggestion, fixable=False):
+        self.report.counts[code] = self.report.counts.get(code, 0) + 1
+        if self.listed[code] < MAX_RESULTS_PER_CODE:
+            self.listed[code] += 1
+            self.report.results.append(ValidationResult(code, field_, row, level, message, suggestion, fixable))
+
+
+def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_examples: int = 50,
+                  tokenizer=None, max_seq_length: int | None = None) -> ValidationReport:
+    path = Path(path)
+    info = detect_format(path)
+    report = ValidationReport(str(path), info, readable=info.is_dataset)
+    issue = _Collector(report)
+    if not info.is_dataset:
+        issue.add("not_a_dataset", "file", None, "error", info.reason,
+                  "Choose a JSON, JSONL, CSV, TSV, Parquet or text file with one example per row.")
+        return report
+    if info.encoding_warning:
+        issue.add("legacy_encoding", "file", None, "warning", info.encoding_warning,
+                  "Re-save the file as UTF-8, or let 'Fix automatically' write a UTF-8 copy.", True)
+
+    stream = iter_rows(path, info)
+    head, bad_head = [], []
+    for item in itertools.islice(stream, SCHEMA_SAMPLE):
+        (head if isinstance(item, Row) else bad_head).append(item)
+    report.schema = guess_schema([r.data for r in head], column_mapping)
+    if report.schema is None:
+        report.readable = bool(head)
+        keys = sorted({str(k) for r in head for k in r.data})
+        issue.add("unknown_schema", "columns", None, "error",
+                  f"No prompt and response columns were recognised (columns: {', '.join(keys) or 'none'}).",
+                  "Rename the columns to instruction/output or prompt/completion, or map them by hand.")
+        for bad in bad_head:
+            _bad_line(issue, bad)
+        return report
+    if report.schema.suggested:
+        m = report.schema.mapping
+        issue.add("suggested_mapping", "columns", None, "info",
+                  f"'{m['prompt']}' will be used as the prompt and '{m['response']}' as the response.",
+                  "Confirm this mapping, or choose other columns.")
+
+    exact, near, lines = array("q"), array("q"), array("l")
+    too_long = _TruncationCounter(tokenizer, max_seq_length) if tokenizer is not None and max_seq_length else None
+    for item in itertools.chain(bad_head, head, stream):
+        if isinstance(item, BadLine):
+            _bad_line(issue, item)
+            if item.fatal and report.rows_total == 0 and not head:
+                report.readable = False
+            continue
+        report.rows_total += 1
+        example = _check_row(issue, item, report.schema)
+        if example is None:
+            continue
+        report.rows_usable += 1
+        text = example_text(example)
+        report.char_lengths.append(len(text))
+        exact.append(hash(json.dumps(example, sort_keys=True)))
+        near.append(checks.near_duplicate_key(text))
+        lines.append(item.line)
+        if too_long is not None:
+            too_long.add(item.line, example)
+
+    _duplicates(issue, exact, near, lines)
+    _length_outliers(issue, report.char_lengths, lines)
+    if report.rows_usable < min_examples:
+        issue.add("too_few_examples", "file", None, "warning",
+                  f"Only {report.rows_usable} usable examples; this use case needs about {min_examples} or more.",
+                  "Add more examples, or expect the model to learn the format more than the content.")
+    if too_long is not None:
+        too_long.report(issue)
+    return report
+
+
+def example_text(example: dict) -> str:
+    if "text" in example:
+        return example["text"]
+    return "\n".join(m["content"] for m in example["messages"])
+
+
+def _bad_line(issue: _Collector, bad: BadLine) -> None:
+    issue.add("malformed_line", "file", bad.line, "error", bad.message[:1].upper() + bad.message[1:] + ".",
+              "Correct that line in the file, or let 'Fix automatically' drop it." if not bad.fatal else
+              "Correct the file at that position; nothing after it could be read.", not bad.fatal)
+
+
+def _check_row(issue: _Collector, row: Row, schema: Schema) -> dict | None:
+    """Checks one row; returns its normalized example, or None when it cannot be trained on."""
+    data, line = row.data, row.line
+    for name in schema.required_fields:
+        value = data.get(name)
+        if name not in data or value is None:
+            issue.add("missing_field", name, line, "error", f"Row {line} has no '{name}'.",
+                      f"Add '{name}' to this row, or let 'Fix automatically' drop it.", True)
+            return None
+        if isinstance(value, str) and not value.strip():
+            issue.add("empty_value", name, line, "error", f"Row {line} has an empty '{name}'.",
+                      f"Write the {name} for this row, or let 'Fix automatically' drop it.", True)
+            return None
+        if schema.name in ("openai", "sharegpt") and not isinstance(value, list):
+            issue.add("wrong_type", name, line, "error", f"Row {line}: '{name}' should be a list of turns.",
+                      "Make it a list such as [{\"role\": \"user\", \"content\": \"...\"}, ...].", True)
+            return None
+    example = normalize_row(data, schema)
+    if example is None:
+        issue.add("no_reply", schema.required_fields[-1], line, "error",
+                  f"Row {line} has no assistant reply to learn from.",
+                  "Add the reply, or let 'Fix automatically' drop the row.", True)
+        return None
+    if "messages" in example:
+        _check_roles(issue, example["messages"], line)
+    _check_text(issue, example_text(example), line)
+    return example
+
+
+def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
+    roles = [m["role"] for m in messages if m["role"] != "system"]
+    if roles and roles[0] == "assistant":
+        issue.add("role_order", "messages", line, "warning", f"Row {line}: the conversation starts with the assistant.",
+                  "Start with the user's message; the model learns to answer, not to open.")
+    if any(a == b for a, b in zip(roles, roles[1:])):
+        issue.add("role_order", "messages", line, "warning",
+                  f"Row {line}: two turns in a row from the same speaker.",
+                  "Merge the two turns, or add the missing turn between them.")
+    if roles and roles[-1] == "user":
+        issue.add("unanswered_turn", "messages", line, "warning",
+                  f"Row {line}: the last user message has no reply.",
+                  "Add the reply, or let 'Fix automatically' remove the unanswered turn.", True)
+    unknown = sorted({m["role"] for m in messages} - {"system", "user", "assistant"})
+    if unknown:
+        issue.add("unknown_role", "messages", line, "warning", f"Row {line}: unknown role(s) {', '.join(unknown)}.",
+                  "Use system, user and assistant (or human/gpt in ShareGPT files).")
+
+
+def _check_text(issue: _Collector, text: str, line: int) -> None:
+    if checks.SURROGATE.search(text):
+        issue.add("encoding_damage", "text", line, "error", f"Row {line} holds broken characters (lone surrogates).",
+                  "Let 'Fix automatically' remove them, or re-export the file as UTF-8.", True)
+    if checks.CONTROL.search(text):
+        issue.add("control_characters", "text", line, "warning", f"Row {line} holds invisible control characters.",
+                  "Let 'Fix automatically' remove them.", True)
+    if checks.has_mojibake(text):
+        issue.add("mojibake", "text", line, "warning",
+                  f"Row {line} has garbled accents (like 'Ã©' for 'é'): UTF-8 text was once read wrongly.",
+                  "Let 'Fix automatically' repair the characters.", True)
+    found = checks.personal_data_hints(text)
+    if found:
+        issue.add("personal_data", "text", line, "info", f"Row {line} seems to contain {' and '.join(found)}.",
+                  "Remove or mask personal data unless the model should learn it.")
+
+
+def first_occurrence(keys: array):
+    """For each position, the position of the first equal key (numpy: flat memory for millions of rows)."""
+    import numpy as np
+
+    k = np.frombuffer(keys, dtype=np.int64) if len(keys) else np.zeros(0, dtype=np.int64)
+    order = np.argsort(k, kind="stable")
+    ordered = k[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    first = np.empty_like(order)
+    first[order] = order[group_start]
+    return first
+
+
+def _duplicates(issue: _Collector, exact: array, near: array, lines: array) -> None:
+    import numpy as np
+
+    first_exact, first_near = first_occurrence(exact), first_occurrence(near)
+    positions = np.arange(len(exact))
+    for i in np.nonzero((first_exact != positions) | (first_near != positions))[0].tolist():
+        if first_exact[i] != i:
+            issue.add("duplicate", "example", lines[i], "warning",
+                      f"Row {lines[i]} repeats row {lines[first_exact[i]]} exactly.",
+                      "Let 'Fix automatically' drop the repeat; repeats make the model memorise.", True)
+        elif first_near[i] != i:
+            issue.add("near_duplicate", "example", lines[i], "info",
+                      f"Row {lines[i]} is nearly the same as row {lines[first_near[i]]} "
+                      "(case, spacing or punctuation).",
+                      "Let 'Fix automatically' drop it, or keep it if the difference matters.", True)
+
+
+def _length_outliers(issue: _Collector, lengths: array, lines: array) -> None:
+    if len(lengths) < 20:
+        return
+    ordered = sorted(lengths)
+    q1, q3 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+    median = ordered[len(ordered) // 2]
+    upper = max(q3 + 3 * (q3 - q1), 4 * median)
+    for i, n in enumerate(lengths):
+        if n > upper:
+            issue.add("length_outlier", "example", lines[i], "info",
+                      f"Row {lines[i]} is {n} characters long, far longer than the typical {median}.",
+                      "Check it is one example and not several pasted together.")
+        elif n < 3:
+            issue.add("length_outlier", "example", lines[i], "info", f"Row {lines[i]} is almost empty ({n} characters).",
+                      "Check that this example says something the model should learn.")
+
+
+class _TruncationCounter:
+    """Counts examples longer than the max sequence length in the chosen model's tokens, in batches."""
+
+    def __init__(self, tokenizer, max_seq_length: int, batch: int = 512):
+        from peftstudio.engine.data.stats import TokenCounter
+
+        self.counter = TokenCounter(tokenizer)
+        self.max_seq_length = max_seq_length
+        self.batch, self.pending = batch, []
+        self.too_long: list[tuple[int, int]] = []
+
+    def add(self, line: int, example: dict) -> None:
+        self.pending.append((line, example))
+        if len(self.pending) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        counts = self.counter.count([e for _, e in self.pending])
+        self.too_long += [(line, n) for (line, _), n in zip(self.pending, counts) if n > self.max_seq_length]
+        self.pending = []
+
+    def report(self, issue: _Collector) -> None:
+        self._flush()
+        if self.too_long:
+            rows = ", ".join(str(line) for line, _ in self.too_long[:10])
+            issue.add("truncated", "example", self.too_long[0][0], "warning",
+                      f"{len(self.too_long)} examples are longer than {self.max_seq_length} tokens and will be cut "
+                      f"(rows {rows}{'...' if len(self.too_long) > 10 else ''}).",
+                      "Raise the maximum sequence length, or shorten or split these examples.")
