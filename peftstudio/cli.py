@@ -21,6 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gui", help="open the main window (the default)")
 
+    validate = sub.add_parser("validate", help="check a dataset: format, schema, problems, statistics")
+    validate.add_argument("file", help="the dataset file")
+    validate.add_argument("--json", action="store_true", help="print the report as one JSON document")
+    validate.add_argument("--model", help="count tokens with this model's tokenizer (and check the max length)")
+    validate.add_argument("--max-seq-length", type=int, default=1024, help="token limit to check (with --model)")
+    validate.add_argument("--fix", metavar="OUT", help="write a repaired copy here (the original is never changed)")
+    validate.add_argument("--mapping", help='column mapping as JSON, e.g. \'{"prompt": "query", "response": "reply"}\'')
+    validate.add_argument("--preview", type=int, default=3, help="how many normalized examples to show")
+
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder")
     train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
     train.add_argument("--dataset", help="dataset file (JSON, JSONL, CSV, TSV, TXT)")
@@ -38,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         from peftstudio.ui.app import run_gui
 
         return run_gui()
+    if args.command == "validate":
+        from peftstudio.cli_validate import validate_command
+
+        return validate_command(args)
     from peftstudio.cli_train import train_command
 
-    return {"train": train_command}[args.command](args)
+    return train_command(args)
 
 
 def quiet_libraries() -> None:

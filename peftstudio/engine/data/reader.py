@@ -67,7 +67,9 @@ def _json(path: Path, info: FormatInfo):
                       f"column {getattr(exc, 'colno', '?')} ({getattr(exc, 'msg', exc)})", fatal=True)
         return
     if isinstance(value, dict):
-        lists = [v for v in value.values() if isinstance(v, list) and any(isinstance(x, dict) for x in v)]
+        # {"data": [...]} wraps the rows; {"messages": [...]} is itself one row
+        lists = [v for k, v in value.items() if isinstance(v, list) and any(isinstance(x, dict) for x in v)
+                 and k not in ("messages", "conversations")]
         value = lists[0] if len(lists) == 1 else [value]
     if not isinstance(value, list):
         yield BadLine(1, "the JSON holds a single value, not a list of examples", fatal=True)

@@ -1,0 +1,88 @@
+"""`peftstudio validate FILE [--json] [--model M] [--fix OUT]`: exit 0 clean or warnings, 1 errors, 2 unreadable."""
+from __future__ import annotations
+
+import json
+import sys
+
+from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.engine.errors import PlainError
+
+LEVEL_MARK = {"error": "ERROR  ", "warning": "warning", "info": "info   "}
+
+
+def _tokenizer_for(model: str):
+    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
+
+    return load_tokenizer(trainable_folder(resolve_model(model)))
+
+
+def validate_command(args) -> int:
+    quiet_libraries()
+    from peftstudio.engine.data.preview import preview
+    from peftstudio.engine.data.repair import repair_file
+    from peftstudio.engine.data.stats import compute_stats
+    from peftstudio.engine.data.validate import validate_file
+
+    try:
+        mapping = json.loads(args.mapping) if args.mapping else None
+        tokenizer = _tokenizer_for(args.model) if args.model else None
+    except PlainError as error:
+        print_error(error, args.json)
+        return 2
+    except json.JSONDecodeError:
+        error = PlainError(title="The column mapping is not valid JSON",
+                           what=f"--mapping {args.mapping!r} could not be read.",
+                           why='It must look like {"prompt": "question_column", "response": "answer_column"}.',
+                           actions=["Fix the quoting of --mapping.", "Rename the columns in the file instead."],
+                           help_topic="datasets")
+        print_error(error, args.json)
+        return 2
+
+    report = validate_file(args.file, column_mapping=mapping, tokenizer=tokenizer,
+                           max_seq_length=args.max_seq_length if tokenizer else None)
+    document = report.to_dict()
+    if report.readable and report.schema is not None:
+        if tokenizer is not None:
+            document["stats"] = compute_stats(args.file, tokenizer, mapping).to_dict()
+        document["preview"] = [{k: v for k, v in p.items() if k != "original"}
+                               for p in preview(args.file, args.preview, tokenizer, mapping)]
+    if args.fix:
+        try:
+            document["repair"] = repair_file(args.file, args.fix, mapping).to_dict()
+        except PlainError as error:
+            print_error(error, args.json)
+            return 2 if not report.readable else 1
+    if args.json:
+        print(json.dumps(document, default=str))
+    else:
+        _print_report(document)
+    return report.exit_code
+
+
+def _print_report(doc: dict) -> None:
+    out = sys.stdout
+    fmt = doc["format"]
+    if not doc["readable"]:
+        print(f"{doc['path']}: not a dataset. {fmt['reason'] or ''}", file=out)
+    schema = doc.get("schema") or {}
+    print(f"{doc['path']}: {fmt['format'] or '?'} ({fmt['encoding']}), schema {schema.get('name', '?')}, "
+          f"{doc['rows_total']} rows, {doc['rows_usable']} usable, {doc['errors']} errors, "
+          f"{doc['warnings']} warnings", file=out)
+    for result in doc["results"]:
+        where = f"row {result['row']}: " if result["row"] is not None else ""
+        print(f"  {LEVEL_MARK[result['level']]} {where}{result['message']}\n            -> {result['suggestion']}",
+              file=out)
+    listed = len(doc["results"])
+    total = sum(doc["counts"].values())
+    if total > listed:
+        print(f"  ... and {total - listed} more of the same kinds ({doc['counts']})", file=out)
+    stats = doc.get("stats")
+    if stats:
+        print(f"tokens per example: mean {stats['tokens_mean']:.0f}, median {stats['tokens_p50']}, "
+              f"p95 {stats['tokens_p95']}, max {stats['tokens_max']}; {stats['loss_tokens_per_epoch']} "
+              f"loss-carrying tokens per epoch; recommended max length {stats['recommended_max_seq_length']}",
+              file=out)
+    repair = doc.get("repair")
+    if repair:
+        print(f"repaired copy: {repair['output']} ({repair['rows_out']} of {repair['rows_in']} rows kept; "
+              f"{dict(repair['counts'])})", file=out)
