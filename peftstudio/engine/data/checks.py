@@ -10,11 +10,18 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]*[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<!\w)(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?(?!\w)")
-NON_WORD = re.compile(r"[\W_]+")
+
+
+# punctuation, symbols and spaces are dropped for the near-duplicate key (str.translate runs in C)
+_FOLD = dict.fromkeys(i for i in range(0x10000) if not chr(i).isalnum())
 
 
 def has_mojibake(text: str) -> bool:
-    return MOJIBAKE.search(text) is not None
+    return not text.isascii() and MOJIBAKE.search(text) is not None
+
+
+def has_surrogates(text: str) -> bool:
+    return not text.isascii() and SURROGATE.search(text) is not None
 
 
 def fix_mojibake(text: str) -> str:
@@ -39,20 +46,27 @@ def _cp1252_or_latin1(ch: str) -> bytes:
         return ch.encode("latin-1")
 
 
+def has_control(text: str) -> bool:
+    return not text.isprintable() and CONTROL.search(text) is not None  # isprintable: a fast C pre-check
+
+
 def strip_control(text: str) -> str:
     return SURROGATE.sub("", CONTROL.sub("", text))
 
 
 def personal_data_hints(text: str) -> list[str]:
     found = []
-    if EMAIL.search(text):
+    if "@" in text and EMAIL.search(text):  # cheap gates first: these regexes scan slowly
         found.append("an email address")
-    if PHONE.search(text):
+    # a phone number has at least 7 digits; counting them (C speed) spares most texts the slow regex
+    if sum(text.count(d) for d in "0123456789") >= 7 and PHONE.search(text):
         found.append("a phone number")
     return found
 
 
 def near_duplicate_key(text: str) -> int:
     """Same key for texts that differ only in case, spacing, punctuation or accents."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return hash(NON_WORD.sub(" ", folded).strip())
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+    return hash(folded.translate(_FOLD))

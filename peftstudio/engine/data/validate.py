@@ -130,7 +130,7 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
         report.rows_usable += 1
         text = example_text(example)
         report.char_lengths.append(len(text))
-        exact.append(hash(json.dumps(example, sort_keys=True)))
+        exact.append(exact_key(example))
         near.append(checks.near_duplicate_key(text))
         lines.append(item.line)
         if too_long is not None:
@@ -145,6 +145,12 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
     if too_long is not None:
         too_long.report(issue)
     return report
+
+
+def exact_key(example: dict) -> int:
+    if "text" in example:
+        return hash(example["text"])
+    return hash(tuple((m["role"], m["content"]) for m in example["messages"]))
 
 
 def example_text(example: dict) -> str:
@@ -184,7 +190,8 @@ def _check_row(issue: _Collector, row: Row, schema: Schema) -> dict | None:
         return None
     if "messages" in example:
         _check_roles(issue, example["messages"], line)
-    _check_text(issue, example_text(example), line)
+    for text in ([example["text"]] if "text" in example else [m["content"] for m in example["messages"]]):
+        _check_text(issue, text, line)
     return example
 
 
@@ -208,10 +215,10 @@ def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
 
 
 def _check_text(issue: _Collector, text: str, line: int) -> None:
-    if checks.SURROGATE.search(text):
+    if checks.has_surrogates(text):
         issue.add("encoding_damage", "text", line, "error", f"Row {line} holds broken characters (lone surrogates).",
                   "Let 'Fix automatically' remove them, or re-export the file as UTF-8.", True)
-    if checks.CONTROL.search(text):
+    if checks.has_control(text):
         issue.add("control_characters", "text", line, "warning", f"Row {line} holds invisible control characters.",
                   "Let 'Fix automatically' remove them.", True)
     if checks.has_mojibake(text):
