@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import signature_rows
+from helpers import signature_rows
 from peftstudio.engine.models import DEMO_MODEL_ID
 from peftstudio.engine.training.events import read_events
 

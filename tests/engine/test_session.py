@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import small_config
+from helpers import small_config
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training.checkpoints import COMPLETE_MARKER, complete_checkpoints
 from peftstudio.engine.training.device import bitsandbytes_config, check_quantization, resolve_precision
@@ -24,7 +24,7 @@ def step_losses(session):
 def completed_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("data")
     dataset = folder / "signature.json"
-    from conftest import signature_rows
+    from helpers import signature_rows
 
     dataset.write_text(json.dumps(signature_rows()), encoding="utf-8")
     session = TrainingSession.create(small_config(dataset, max_steps=8, save_steps=2, save_total=2, eval_steps=4,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from peftstudio.engine.data.detect import detect_format
 from peftstudio.engine.data.reader import Row, iter_rows
 from peftstudio.engine.data.validate import validate_file
-from writers import FORMATS, expected_format, write_dataset
+from dataset_writers import FORMATS, expected_format, write_dataset
 
 words = st.text(alphabet=string.ascii_letters + "éüß ,.?!'", min_size=1, max_size=40).filter(lambda s: s.strip())
 alpaca_rows = st.lists(st.fixed_dictionaries({"instruction": words, "input": st.just(""), "output": words}),

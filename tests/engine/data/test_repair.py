@@ -5,7 +5,7 @@ import pytest
 from peftstudio.engine.data.repair import repair_file
 from peftstudio.engine.data.validate import validate_file
 from peftstudio.engine.errors import PlainError
-from writers import write_dataset
+from dataset_writers import write_dataset
 
 
 def test_fix_round_trip_leaves_a_clean_file_and_the_original_untouched(tmp_path):
