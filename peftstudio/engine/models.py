@@ -117,6 +117,19 @@ def _hub_snapshot(repo_id: str, local_only: bool) -> Path | None:
     return folder if (folder / "config.json").exists() else None
 
 
+def converted_path(source: ModelSource) -> Path:
+    """Where the safetensors copy of a GGUF model lives (keyed by the file's path, size and time)."""
+    gguf_path = source.folder / source.gguf_file
+    stat = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    return paths.cache_dir() / "converted" / f"{gguf_path.stem}-{key}"
+
+
+def is_converted(source: ModelSource) -> bool:
+    target = converted_path(source)
+    return (target / "config.json").exists() and (target / "model.safetensors").exists()
+
+
 def trainable_folder(source: ModelSource, progress=None) -> Path:
     """A folder of safetensors that transformers and its Trainer accept.
 
@@ -125,12 +138,10 @@ def trainable_folder(source: ModelSource, progress=None) -> Path:
     """
     if not source.is_gguf:
         return source.folder
-    gguf_path = source.folder / source.gguf_file
-    stat = gguf_path.stat()
-    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    target = paths.cache_dir() / "converted" / f"{gguf_path.stem}-{key}"
-    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+    target = converted_path(source)
+    if is_converted(source):
         return target
+    gguf_path = source.folder / source.gguf_file
     if progress:
         progress("Converting the GGUF model once (later loads are fast)")
     started = time.perf_counter()
