@@ -21,6 +21,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gui", help="open the main window (the default)")
 
+    hardware = sub.add_parser("hardware", help="what this machine can train with")
+    hardware.add_argument("--json", action="store_true")
+    hardware.add_argument("--refresh", action="store_true", help="ignore the 5-minute cache")
+
+    plan = sub.add_parser("plan", help="the settings that fit this machine, with estimates and alternatives")
+    plan.add_argument("--model", required=True)
+    plan.add_argument("--dataset", required=True)
+    plan.add_argument("--profile", default="chatbot", help="use case: chatbot, code-generation, summarization, "
+                      "question-answering, creative-writing, domain-adaptation, or your own")
+    plan.add_argument("--json", action="store_true")
+    plan.add_argument("--benchmark", action="store_true", help="measure a few real steps for a precise estimate")
+    plan.add_argument("--price", type=float, default=0.15, help="electricity price per kWh")
+    plan.add_argument("--carbon", type=float, default=0.4, help="grid carbon intensity, kg CO2 per kWh")
+
     validate = sub.add_parser("validate", help="check a dataset: format, schema, problems, statistics")
     validate.add_argument("file", help="the dataset file")
     validate.add_argument("--json", action="store_true", help="print the report as one JSON document")
@@ -33,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder")
     train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
     train.add_argument("--dataset", help="dataset file (JSON, JSONL, CSV, TSV, TXT)")
+    train.add_argument("--profile", help="start from the planner's settings for this use case (see 'plan')")
     train.add_argument("--config", help="training settings: a JSON file or an inline JSON object")
     train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     train.add_argument("--out", help="run folder to create (default: a new folder in the data dir)")
@@ -47,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from peftstudio.ui.app import run_gui
 
         return run_gui()
+    if args.command in ("hardware", "plan"):
+        from peftstudio.cli_plan import hardware_command, plan_command
+
+        return (hardware_command if args.command == "hardware" else plan_command)(args)
     if args.command == "validate":
         from peftstudio.cli_validate import validate_command
 

@@ -33,6 +33,30 @@ def preflight(config) -> None:
     resolve_model(config.model_path or config.model_name)
 
 
+def planned_config(config, profile_id: str):
+    """The planner's settings for this machine, model, dataset and use case (explicit settings win)."""
+    from peftstudio.cli_plan import dataset_summary
+    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.model_facts import model_facts
+    from peftstudio.engine.planner import plan
+    from peftstudio.engine.profiles import get_profile
+
+    profile = get_profile(profile_id)
+    model = config.model_path or config.model_name
+    data = dataset_summary(Path(config.dataset_path), model, config.column_mapping or None)
+    result = plan(model_facts(model), hardware_profile(), data, profile, config)
+    if not result.feasible:
+        raise PlainError(
+            title="This model does not fit on this machine",
+            what=result.explanation,
+            why="Training needs the model's weights, the adapter and one batch of activations in memory at once.",
+            actions=["Pick one of the alternatives shown by 'peftstudio plan'.",
+                     "Choose a smaller model, or train on a machine with more memory."],
+            help_topic="out-of-memory",
+        )
+    return result.config
+
+
 def check_free_space(folder: Path) -> None:
     probe = folder
     while not probe.exists():
@@ -111,6 +135,8 @@ def train_command(args) -> int:
                 overrides["max_steps"] = args.max_steps
             config = TrainingConfig().merged(overrides)
             preflight(config)
+            if args.profile:
+                config = planned_config(config, args.profile).merged(overrides)
             out = Path(args.out).expanduser() if args.out else None
             from peftstudio.engine import paths
 

@@ -59,7 +59,8 @@ class PackedCollator:
             targets.append(row_targets + [IGNORE_INDEX] * pad)
         shift_labels = torch.tensor(targets)
         return {"input_ids": torch.tensor(ids), "position_ids": torch.tensor(pos),
-                "shift_labels": shift_labels, "labels": shift_labels, "num_examples": torch.tensor(len(features))}
+                "shift_labels": shift_labels, "labels": shift_labels, "num_examples": torch.tensor(len(features)),
+                "num_tokens": torch.tensor(sum(lengths))}
 
 
 class PaddedCollator:
@@ -69,7 +70,8 @@ class PaddedCollator:
         self.pad_token_id = pad_token_id
 
     def __call__(self, features: list[dict]) -> dict:
-        width = max(len(f["input_ids"]) for f in features)
+        lengths = [len(f["input_ids"]) for f in features]
+        width = max(lengths)
         ids, mask, targets = [], [], []
         for f in features:
             pad = width - len(f["input_ids"])
@@ -78,4 +80,5 @@ class PaddedCollator:
             targets.append(shifted(f["labels"]) + [IGNORE_INDEX] * pad)
         shift_labels = torch.tensor(targets)
         return {"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(mask),
-                "shift_labels": shift_labels, "labels": shift_labels, "num_examples": torch.tensor(len(features))}
+                "shift_labels": shift_labels, "labels": shift_labels, "num_examples": torch.tensor(len(features)),
+                "num_tokens": torch.tensor(sum(lengths))}

@@ -91,7 +91,7 @@ class SessionCallback(TrainerCallback):
             "grad_norm": logs.get("grad_norm"),
             "tokens_per_second": tokens / elapsed, "samples_per_second": examples / elapsed,
             "steps_per_second": args.logging_steps / elapsed,
-            "train_tokens": trainer.loss_tokens_seen,
+            "train_tokens": trainer.loss_tokens_seen, "input_tokens": trainer.input_tokens_seen,
         }
         with self._lock:
             self.last_metrics = metrics
@@ -117,7 +117,8 @@ class SessionCallback(TrainerCallback):
                     metrics = {"step": state.global_step, "max_steps": state.max_steps, "epoch": state.epoch,
                                "loss": None, "learning_rate": None, "grad_norm": None,
                                "tokens_per_second": None, "samples_per_second": None, "steps_per_second": None,
-                               "train_tokens": self.trainer_ref().loss_tokens_seen}
+                               "train_tokens": self.trainer_ref().loss_tokens_seen,
+                               "input_tokens": self.trainer_ref().input_tokens_seen}
                 self._emit_metrics(metrics, heartbeat=True)
 
     # ---- checkpoints ----------------------------------------------------------------
@@ -132,6 +133,7 @@ class SessionCallback(TrainerCallback):
             metrics = dict(self.last_metrics)
         mark_complete(checkpoint, {"step": state.global_step, "epoch": state.epoch, "metrics": metrics,
                                    "loss_tokens_seen": trainer.loss_tokens_seen,
+                                   "input_tokens_seen": trainer.input_tokens_seen,
                                    "examples_seen": trainer.examples_seen,
                                    "elapsed_seconds": time.time() - self.started_at})
         self.events.emit("checkpoint", step=state.global_step, path=str(checkpoint),

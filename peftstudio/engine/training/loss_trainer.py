@@ -47,14 +47,17 @@ class LossTokenTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = True  # makes the Trainer count num_items_in_batch for us
         self.loss_tokens_seen = 0
+        self.input_tokens_seen = 0  # real tokens, padding excluded: what the compute is spent on
         self.examples_seen = 0
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         examples = inputs.pop("num_examples", None)
+        tokens = inputs.pop("num_tokens", None)
         loss_sum, count = selected_token_loss(model, inputs)
         denominator = num_items_in_batch if num_items_in_batch is not None else count.clamp(min=1)
         loss = loss_sum / denominator
         if model.training:
             self.loss_tokens_seen += int(count)
+            self.input_tokens_seen += int(tokens) if tokens is not None else int(inputs["input_ids"].numel())
             self.examples_seen += int(examples) if examples is not None else int(inputs["input_ids"].shape[0])
         return (loss, {"loss": loss}) if return_outputs else loss

@@ -196,6 +196,7 @@ class TrainingSession:
             marker = json.loads((resume_from / "peftstudio-checkpoint.json").read_text(encoding="utf-8"))
             trainer.loss_tokens_seen = marker.get("loss_tokens_seen", 0)
             trainer.examples_seen = marker.get("examples_seen", 0)
+            trainer.input_tokens_seen = marker.get("input_tokens_seen", 0)
             self._started_at = time.time() - marker.get("elapsed_seconds", 0.0)
         return trainer, resume_from
 

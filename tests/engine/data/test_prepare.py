@@ -2,7 +2,8 @@ from helpers import small_config
 from peftstudio.engine.data.prepare import prepare, split_indices
 
 
-def test_preparation_is_cached_by_content_and_settings(alpaca_file, demo_tokenizer):
+def test_preparation_is_cached_by_content_and_settings(alpaca_file, demo_tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("PEFTSTUDIO_CACHE_DIR", str(tmp_path / "cache"))  # an empty cache for this test
     config = small_config(alpaca_file, validation_split=0.2)
     first = prepare(config, demo_tokenizer)
     second = prepare(config, demo_tokenizer)

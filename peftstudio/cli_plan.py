@@ -1,0 +1,108 @@
+"""`peftstudio hardware` and `peftstudio plan`: what this machine has, and the settings that fit it."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.engine.errors import PlainError
+
+
+def hardware_command(args) -> int:
+    from peftstudio.engine.hardware import hardware_profile
+
+    profile = hardware_profile(max_age=0 if args.refresh else 300)
+    if args.json:
+        print(json.dumps(profile.to_dict()))
+        return 0
+    print(f"CPU: {profile.cpu_model} ({profile.cpu_cores} cores, {profile.cpu_threads} threads)")
+    print(f"RAM: {profile.ram_total / 2**30:.1f} GB ({profile.ram_available / 2**30:.1f} GB free); "
+          f"disk free: {profile.disk_free / 2**30:.0f} GB")
+    for gpu in profile.gpus:
+        print(f"GPU {gpu.index}: {gpu.name}, {gpu.memory_total / 2**30:.0f} GB ({gpu.memory_available / 2**30:.0f} GB "
+              f"free), compute {gpu.compute_capability}, CUDA {gpu.cuda_version}, driver {gpu.driver_version}")
+    if not profile.gpus:
+        print("GPU: none found" + (" (Apple GPU available)" if profile.mps_available else "") +
+              " - training runs on the CPU; small models work well.")
+    return 0
+
+
+def dataset_summary(dataset: Path, model: str, mapping: dict | None):
+    """Token statistics with the model's tokenizer when the model is on this machine, else ~4 chars/token."""
+    from peftstudio.engine.data.stats import DatasetStats, compute_stats
+    from peftstudio.engine.data.validate import validate_file
+    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
+    from peftstudio.engine.planner import DatasetSummary
+
+    try:
+        tokenizer = load_tokenizer(trainable_folder(resolve_model(model)))
+    except PlainError:
+        tokenizer = None
+    if tokenizer is not None:
+        stats = compute_stats(dataset, tokenizer, mapping)
+    else:
+        report = validate_file(dataset, column_mapping=mapping)
+        lengths = sorted(n // 4 for n in report.char_lengths)
+        stats = DatasetStats(examples=len(lengths))
+        if lengths:
+            stats.tokens_mean = sum(lengths) / len(lengths)
+            stats.tokens_p95 = lengths[int(0.95 * (len(lengths) - 1))]
+            stats.loss_tokens_per_epoch = int(sum(lengths) * 0.5)
+    if stats.examples == 0:
+        raise PlainError(
+            title="The dataset has no usable examples",
+            what=f"No example in {dataset.name} could be read for planning.",
+            why="The file is not a dataset, or its columns were not recognised.",
+            actions=["Run 'peftstudio validate FILE' to see what is wrong.",
+                     "Pass a column mapping for unusual column names."],
+            help_topic="datasets",
+        )
+    return DatasetSummary.from_stats(stats)
+
+
+def plan_command(args) -> int:
+    quiet_libraries()
+    from peftstudio.engine.benchmark import cached_throughput, run_micro_benchmark
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.model_facts import model_facts
+    from peftstudio.engine.planner import Settings, plan, summary_line
+    from peftstudio.engine.profiles import get_profile
+
+    try:
+        profile = get_profile(args.profile)
+        facts = model_facts(args.model)
+        hardware = hardware_profile()
+        dataset = Path(args.dataset).expanduser().resolve()
+        data = dataset_summary(dataset, args.model, None)
+        base = TrainingConfig(model_name=args.model, dataset_path=str(dataset))
+        settings = Settings(args.price, args.carbon)
+        result = plan(facts, hardware, data, profile, base, settings)
+        measured = cached_throughput(result.config, hardware)
+        if args.benchmark and measured is None and result.feasible:
+            print("Measuring a few real training steps on this machine...", file=sys.stderr)
+            measured = run_micro_benchmark(result.config, hardware)
+        if measured:
+            result = plan(facts, hardware, data, profile, base, settings, measured_tokens_per_second=measured)
+    except PlainError as error:
+        print_error(error, args.json)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str))
+    else:
+        c = result.config
+        print(f"{facts.model_id} on {result.device.upper()} with the {profile.name} profile: "
+              f"{'fits' if result.feasible else 'does NOT fit'}; {summary_line(result)} "
+              f"(estimate from {result.estimates.source}, confidence {result.estimates.confidence:.0%})")
+        if result.explanation:
+            print(result.explanation)
+        for name, why in result.reasons.items():
+            print(f"  {name} = {getattr(c, name)}: {why}")
+        e = result.estimates
+        print(f"  energy {e.electricity_kwh:.3f} kWh, cost {e.electricity_cost:.3f}, CO2 {e.carbon_kg:.3f} kg, "
+              f"disk {e.disk_space / 2**20:.0f} MB")
+        print("Alternatives:")
+        for alt in result.alternatives:
+            print(f"  - {alt.title}: {alt.tradeoff}")
+    return 0 if result.feasible else 1

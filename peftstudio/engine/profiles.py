@@ -1,0 +1,154 @@
+"""Use-case profiles: plain-language starting points that set every technical parameter.
+
+Six built-in profiles (the seed's), and user profiles saved as JSON in the data folder.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from peftstudio.engine import paths
+from peftstudio.engine.errors import PlainError
+
+
+@dataclass
+class ProfileConfig:
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float
+    target_modules: list[str]
+    learning_rate: float  # for the reference effective batch of 16; the planner scales it
+    epochs: float
+    warmup_ratio: float
+    max_seq_length: int
+    effective_batch_size: int = 16
+
+
+@dataclass
+class ProfileRequirements:
+    min_gpu_memory: int  # bytes, for the smallest sensible model of this use case
+    recommended_dataset_size: int  # examples
+
+
+@dataclass
+class OptimizationProfile:
+    id: str
+    name: str
+    description: str
+    use_case: str
+    icon: str  # a name under peftstudio/resources/icons
+    config: ProfileConfig
+    requirements: ProfileRequirements
+    example_prompts: list[str] = field(default_factory=list)
+    system_prompt: str | None = None
+    temperature: float = 0.7  # suggested for the playground
+    builtin: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OptimizationProfile":
+        data = dict(data)
+        data["config"] = ProfileConfig(**data["config"])
+        data["requirements"] = ProfileRequirements(**data["requirements"])
+        return cls(**data)
+
+
+GB = 2**30
+ALL = ["all-linear"]
+
+BUILTIN_PROFILES: list[OptimizationProfile] = [
+    OptimizationProfile(
+        "chatbot", "Chatbot assistant", "A helpful assistant that follows your tone and answers in conversation. "
+        "Best with example dialogues.", "conversation", "chat",
+        ProfileConfig(16, 32, 0.05, ALL, 2e-4, 3, 0.03, 1024), ProfileRequirements(4 * GB, 500),
+        ["Hi! What can you help me with today?", "Can you explain that again more simply?",
+         "Write a short, friendly reply to a customer asking about delivery times."],
+        system_prompt="You are a helpful, friendly assistant."),
+    OptimizationProfile(
+        "code-generation", "Code generation", "Writes and explains code in your style or for your library. Keeps "
+        "long contexts and learns precise syntax.", "code", "code",
+        ProfileConfig(32, 64, 0.05, ALL, 1e-4, 3, 0.03, 2048), ProfileRequirements(8 * GB, 1000),
+        ["Write a Python function that checks whether a string is a palindrome.",
+         "Explain what this code does: `sorted(d.items(), key=lambda kv: kv[1])`",
+         "Fix the bug: `for i in range(len(xs)): if xs[i] = 0: print(i)`"], temperature=0.2),
+    OptimizationProfile(
+        "summarization", "Text summarization", "Turns long documents into short, faithful summaries. Needs room "
+        "for long inputs, learns a compact output style.", "summarization", "summary",
+        ProfileConfig(16, 32, 0.05, ALL, 2e-4, 2, 0.03, 2048), ProfileRequirements(8 * GB, 500),
+        ["Summarize in two sentences: The city council met on Monday to discuss the new park...",
+         "Give me the three key points of this email: ...",
+         "Write a one-line headline for this article: ..."], temperature=0.3),
+    OptimizationProfile(
+        "question-answering", "Question answering", "Answers factual questions about your domain accurately and "
+        "briefly. Lower learning rate to keep the model's knowledge intact.", "qa", "question",
+        ProfileConfig(16, 32, 0.05, ALL, 1e-4, 3, 0.05, 1024), ProfileRequirements(4 * GB, 300),
+        ["What is the return policy for damaged items?", "Who should I contact about a billing error?",
+         "How long does the warranty last?"], temperature=0.2),
+    OptimizationProfile(
+        "creative-writing", "Creative writing", "Stories, poems and marketing copy in a voice of your choosing. "
+        "Higher rank to capture style; varied outputs.", "creative", "pen",
+        ProfileConfig(32, 64, 0.1, ALL, 2e-4, 3, 0.03, 1024), ProfileRequirements(4 * GB, 300),
+        ["Write a short poem about the sea at night.", "Begin a mystery story set in a lighthouse.",
+         "Write a product description for a hand-made wooden chair."], temperature=0.9),
+    OptimizationProfile(
+        "domain-adaptation", "Domain adaptation", "Teaches the model your field's vocabulary and facts (medicine, "
+        "law, internal docs). General-purpose settings.", "domain", "book",
+        ProfileConfig(16, 32, 0.05, ALL, 2e-4, 2, 0.03, 1024), ProfileRequirements(4 * GB, 1000),
+        ["Explain this term from our field in plain words: ...", "What are the main steps of our process for ...?",
+         "Summarize our guidelines on ..."], temperature=0.5),
+]
+
+
+def user_profiles_dir() -> Path:
+    folder = paths.data_dir() / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_user_profile(profile: OptimizationProfile) -> Path:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", profile.id) or get_builtin(profile.id):
+        raise PlainError(
+            title="This profile name cannot be used",
+            what=f"'{profile.id}' is not a valid profile id or is taken by a built-in profile.",
+            why="Profile ids are short lower-case names made of letters, digits and dashes.",
+            actions=["Choose another name, for example my-support-bot.", "Edit the existing profile instead."],
+            help_topic="settings",
+        )
+    profile.builtin = False
+    path = user_profiles_dir() / f"{profile.id}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(profile.to_dict(), indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def get_builtin(profile_id: str) -> OptimizationProfile | None:
+    return next((p for p in BUILTIN_PROFILES if p.id == profile_id), None)
+
+
+def all_profiles() -> list[OptimizationProfile]:
+    users = []
+    for file in sorted(user_profiles_dir().glob("*.json")):
+        try:
+            users.append(OptimizationProfile.from_dict(json.loads(file.read_text(encoding="utf-8"))))
+        except (ValueError, TypeError, KeyError):
+            continue  # a damaged user profile is skipped, never fatal
+    return BUILTIN_PROFILES + users
+
+
+def get_profile(profile_id: str) -> OptimizationProfile:
+    found = next((p for p in all_profiles() if p.id == profile_id), None)
+    if found is None:
+        raise PlainError(
+            title="Unknown use-case profile",
+            what=f"There is no profile called '{profile_id}'.",
+            why="Profiles are the built-in use cases or ones you saved.",
+            actions=[f"Use one of: {', '.join(p.id for p in all_profiles())}.",
+                     "Create a custom profile in the wizard's first step."],
+            help_topic="settings",
+        )
+    return found

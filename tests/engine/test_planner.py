@@ -1,0 +1,142 @@
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peftstudio.engine.catalog import CATALOG, catalog_entry
+from peftstudio.engine.hardware import GPUInfo, HardwareProfile
+from peftstudio.engine.memory_model import weight_bytes
+from peftstudio.engine.model_facts import ModelFacts
+from peftstudio.engine.planner import BUDGET_SHARE, DatasetSummary, Settings, plan
+from peftstudio.engine.profiles import BUILTIN_PROFILES, get_builtin
+
+GB = 2**30
+GPU_NAMES = ["NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-40GB", "NVIDIA GeForce RTX 4090", "Tesla T4",
+             "NVIDIA GeForce RTX 3060", "Some Future GPU"]
+
+
+@st.composite
+def hardware(draw, gpu=None):
+    has_gpu = draw(st.booleans()) if gpu is None else gpu
+    gpus = []
+    if has_gpu:
+        total = draw(st.integers(4, 80)) * GB
+        cc = draw(st.sampled_from(["7.5", "8.0", "8.6", "8.9", "9.0"]))
+        gpus = [GPUInfo(i, draw(st.sampled_from(GPU_NAMES)), total, int(total * draw(st.floats(0.5, 1.0))), cc,
+                        "12.4", "550.1") for i in range(draw(st.integers(1, 4)))]
+    ram = draw(st.integers(16, 512)) * GB
+    cores = draw(st.integers(4, 128))
+    return HardwareProfile("cpu", cores, cores * 2, ram, int(ram * draw(st.floats(0.3, 0.95))), 500 * GB, gpus,
+                           cuda_available=bool(gpus), bf16_supported=bool(gpus) and all(g.bf16 for g in gpus))
+
+
+datasets = st.builds(lambda n, mean, p95: DatasetSummary(n, mean, max(int(mean), p95), int(n * mean * 0.5)),
+                     st.integers(100, 1_000_000), st.floats(20, 1500), st.integers(20, 8000))
+models = st.sampled_from([e.facts for e in CATALOG])
+profiles = st.sampled_from(BUILTIN_PROFILES)
+
+
+# **Feature: simplified-llm-optimization, Property 3: Smart defaults calculation**
+@settings(max_examples=100, deadline=None)
+@given(hardware(), datasets, models, profiles)
+def test_defaults_are_valid_and_fit_for_any_hardware_model_and_dataset(hw, data, facts, profile):
+    result = plan(facts, hw, data, profile)
+    config = result.config
+    assert config.problems() == []
+    assert config.batch_size >= 1 and config.gradient_accumulation >= 1 and config.learning_rate > 0
+    assert config.precision == "auto" and result.device == hw.device
+    if result.feasible:
+        assert result.memory.total <= BUDGET_SHARE * hw.device_memory
+    else:
+        assert result.explanation and "needs about" in result.explanation
+    assert set(result.reasons) >= {"lora_r", "batch_size", "learning_rate", "max_seq_length", "quantization"}
+
+
+# **Feature: simplified-llm-optimization, Property 5: Quantization auto-enable on insufficient memory**
+@settings(max_examples=100, deadline=None)
+@given(hardware(gpu=True), datasets, models)
+def test_quantization_switches_on_when_the_weights_do_not_fit(hw, data, facts):
+    result = plan(facts, hw, data, get_builtin("chatbot"))
+    precision = "bf16" if hw.bf16_supported else "fp16"
+    budget = BUDGET_SHARE * hw.device_memory
+    if weight_bytes(facts, precision, None) > budget:
+        assert result.config.quantization in ("8bit", "4bit") and result.config.peft_method == "qlora"
+    if result.config.quantization is None:
+        assert weight_bytes(facts, precision, None) <= budget
+
+
+def test_cpu_never_quantizes_and_explains_what_does_not_fit():
+    cpu = HardwareProfile("cpu", 2, 2, 24 * GB, 23 * GB, 100 * GB)
+    facts = catalog_entry("meta-llama/Llama-3.1-8B-Instruct").facts
+    result = plan(facts, cpu, DatasetSummary(1000, 200, 500, 100_000), get_builtin("chatbot"))
+    assert not result.feasible and result.config.quantization is None
+    assert "Nearest setting that fits: Smaller model (Llama 3.2 3B)" in result.explanation
+
+
+# **Feature: simplified-llm-optimization, Property 1: Use case selection configures all parameters**
+@settings(max_examples=100, deadline=None)
+@given(profiles, hardware(), datasets)
+def test_choosing_a_use_case_sets_every_technical_parameter(profile, hw, data):
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    config = plan(facts, hw, data, profile).config
+    p = profile.config
+    assert (config.lora_r, config.lora_alpha, config.lora_dropout) == (p.lora_r, p.lora_alpha, p.lora_dropout)
+    assert config.target_modules == p.target_modules and len(config.target_modules) > 0
+    assert config.learning_rate > 0 and config.epochs > 0 and config.batch_size > 0
+    assert config.max_seq_length >= 128 and config.warmup_steps >= 0
+
+
+# **Feature: simplified-llm-optimization, Property 10: Training estimates include confidence intervals**
+# **Feature: simplified-llm-optimization, Property 17: Cost estimates completeness**
+@settings(max_examples=100, deadline=None)
+@given(hardware(), datasets, models, profiles, st.floats(0, 1), st.floats(0, 2), st.none() | st.floats(1, 1e5))
+def test_estimates_have_a_range_and_costs(hw, data, facts, profile, price, carbon, measured):
+    result = plan(facts, hw, data, profile, settings=Settings(price, carbon), measured_tokens_per_second=measured)
+    e = result.estimates
+    assert 0 < e.duration_min <= e.duration_expected <= e.duration_max
+    assert 0 < e.confidence <= 1 and e.source == ("benchmark" if measured else "flops")
+    assert e.gpu_hours > 0 and e.electricity_kwh > 0
+    assert abs(e.electricity_cost - e.electricity_kwh * price) < 1e-9
+    assert abs(e.carbon_kg - e.electricity_kwh * carbon) < 1e-9
+    assert e.peak_memory == result.memory.total and e.disk_space > 0
+
+
+# **Feature: simplified-llm-optimization, Property 18: Configuration alternatives suggestion**
+@settings(max_examples=100, deadline=None)
+@given(hardware(), datasets, models, profiles)
+def test_at_least_one_faster_or_leaner_alternative(hw, data, facts, profile):
+    result = plan(facts, hw, data, profile)
+    assert result.alternatives
+    base = result.estimates
+    for alt in result.alternatives:
+        assert alt.tradeoff.endswith(".") and alt.title
+        assert alt.estimates.duration_expected <= base.duration_expected
+        assert alt.estimates.peak_memory <= base.peak_memory
+        faster = alt.estimates.duration_expected < base.duration_expected
+        leaner = alt.estimates.peak_memory < base.peak_memory
+        assert faster or leaner, alt.title
+
+
+def test_learning_rate_scales_with_the_effective_batch():
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    hw = HardwareProfile("cpu", 8, 16, 64 * GB, 60 * GB, 100 * GB)
+    data = DatasetSummary(1000, 100, 200, 50_000)
+    small = replace(get_builtin("chatbot"), config=replace(get_builtin("chatbot").config, effective_batch_size=4))
+    assert plan(facts, hw, data, small).config.learning_rate == 1e-4
+    assert plan(facts, hw, data, get_builtin("chatbot")).config.learning_rate == 2e-4
+
+
+def test_tiny_datasets_get_more_epochs_and_huge_ones_one():
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    hw = HardwareProfile("cpu", 8, 16, 64 * GB, 60 * GB, 100 * GB)
+    assert plan(facts, hw, DatasetSummary(50, 100, 200, 2500), get_builtin("chatbot")).config.epochs == 6
+    assert plan(facts, hw, DatasetSummary(100_000, 100, 200, 5e6), get_builtin("chatbot")).config.epochs == 1
+
+
+def test_checkpointing_turns_on_when_activations_do_not_fit():
+    facts = ModelFacts("m", "llama", 32, 4096, 32, 8, 14336, 128256, False, max_position=8192)
+    gpu = HardwareProfile("cpu", 8, 16, 64 * GB, 60 * GB, 100 * GB,
+                          [GPUInfo(0, "NVIDIA GeForce RTX 4090", 24 * GB, 24 * GB, "8.9", "12.4", "550")], True,
+                          bf16_supported=True)
+    result = plan(facts, gpu, DatasetSummary(1000, 1500, 4000, 10**6), get_builtin("code-generation"))
+    assert result.feasible and result.config.gradient_checkpointing and result.config.quantization
