@@ -66,7 +66,7 @@ def model_not_found(ref: str, reason: str) -> PlainError:
     )
 
 
-def resolve_model(ref: str) -> ModelSource:
+def resolve_model(ref: str, allow_download: bool = True) -> ModelSource:
     """Find a model without loading it: local folder, .gguf file, HF cache, offline demo, then the hub."""
     ref = (ref or "").strip()
     if not ref:
@@ -93,7 +93,7 @@ def resolve_model(ref: str) -> ModelSource:
         gguf = demo_gguf_path()
         if gguf is not None:
             return ModelSource(model_id=DEMO_MODEL_ID, folder=gguf.parent, gguf_file=gguf.name)
-    if _hub_offline():
+    if _hub_offline() or not allow_download:
         raise model_not_found(ref, "It is not in the local model cache and PEFT Studio is offline.")
     downloaded = _hub_snapshot(ref, local_only=False)
     if downloaded is None:

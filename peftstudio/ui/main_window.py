@@ -1,14 +1,28 @@
-"""The main window: a home page with the machine's summary and the recent runs."""
+"""The main window: a home page with the machine's summary, recent runs and a prominent New fine-tune."""
 from __future__ import annotations
 
-import psutil
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from peftstudio import __version__
 from peftstudio.engine import paths
+from peftstudio.engine.app_settings import load_settings, save_settings
+from peftstudio.engine.errors import HELP_DIR
+from peftstudio.engine.hardware import hardware_profile
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs
+
+
+def hardware_summary(profile) -> str:
+    text = (f"{STRINGS['home.hardware']}: {profile.cpu_threads} CPU threads, {profile.ram_total / 2**30:.1f} GB RAM "
+            f"({profile.ram_available / 2**30:.1f} GB free), {profile.disk_free / 2**30:.0f} GB free disk")
+    if profile.gpus:
+        text += "; " + ", ".join(f"{g.name} ({g.memory_total / 2**30:.0f} GB)" for g in profile.gpus)
+    else:
+        text += "; no NVIDIA GPU: small models train on the CPU"
+    return text
 
 
 class MainWindow(QMainWindow):
@@ -16,25 +30,61 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(f"{STRINGS['app.title']} {__version__}")
         self.setObjectName("main_window")
+        self.settings = load_settings()
+        self.hardware = hardware_profile()
+        self.wizard = None
+        self.worker = None
         central = QWidget()
         layout = QVBoxLayout(central)
         heading = QLabel(STRINGS["home.heading"])
         heading.setObjectName("home.heading")
         heading.setStyleSheet("font-size: 20px; font-weight: 600;")
         layout.addWidget(heading)
-        memory = psutil.virtual_memory()
-        self.hardware_label = QLabel(
-            f"{STRINGS['home.hardware']}: {psutil.cpu_count(logical=True)} CPU threads, "
-            f"{memory.total / 2**30:.1f} GB RAM ({memory.available / 2**30:.1f} GB free)")
+        self.new_button = QPushButton(STRINGS["home.new"])
+        self.new_button.setObjectName("home.new")
+        self.new_button.setMinimumHeight(44)
+        self.new_button.setStyleSheet("font-size: 15px; font-weight: 600; background: #2a6fdb; color: white; "
+                                      "border-radius: 6px; padding: 8px 20px;")
+        self.new_button.clicked.connect(self.new_fine_tune)
+        layout.addWidget(self.new_button)
+        self.hardware_label = QLabel(hardware_summary(self.hardware))
         self.hardware_label.setObjectName("home.hardware")
+        self.hardware_label.setWordWrap(True)
         layout.addWidget(self.hardware_label)
-        layout.addWidget(QLabel(STRINGS["home.recent_runs"]))
+        self.run_status = QLabel()
+        self.run_status.setObjectName("home.run_status")
+        self.run_progress = QProgressBar()
+        self.run_progress.setObjectName("home.run_progress")
+        self.run_progress.setVisible(False)
+        layout.addWidget(self.run_status)
+        layout.addWidget(self.run_progress)
+        layout.addWidget(QLabel(f"<b>{STRINGS['home.recent_runs']}</b>"))
         self.runs_list = QListWidget()
         self.runs_list.setObjectName("home.recent_runs")
         layout.addWidget(self.runs_list)
         self.setCentralWidget(central)
+        self._menus()
         self.refresh_runs()
         self._restore_geometry()
+
+    def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu(STRINGS["menu.file"])
+        for text, slot, shortcut in ((STRINGS["menu.new"], self.new_fine_tune, QKeySequence.New),
+                                     (STRINGS["menu.load_preset"], self.load_preset, None),
+                                     (STRINGS["menu.settings"], self.open_settings, QKeySequence.Preferences),
+                                     (STRINGS["menu.quit"], self.close, QKeySequence.Quit)):
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(shortcut)
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        help_menu = self.menuBar().addMenu(STRINGS["menu.help"])
+        help_pages = QAction(STRINGS["menu.help_pages"], self)
+        help_pages.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(HELP_DIR))))
+        help_menu.addAction(help_pages)
+        about = QAction(STRINGS["menu.about"], self)
+        about.triggered.connect(self.about)
+        help_menu.addAction(about)
 
     def refresh_runs(self) -> None:
         self.runs_list.clear()
@@ -43,6 +93,59 @@ class MainWindow(QMainWindow):
             self.runs_list.addItem(STRINGS["home.no_runs"])
         for run in runs:
             self.runs_list.addItem(f"{run.get('id')} — {run.get('model_name')} — {run.get('status')}")
+
+    # ---- the wizard and launching ----------------------------------------------------------------
+    def new_fine_tune(self):
+        from peftstudio.engine.planner import Settings
+        from peftstudio.ui.wizard.wizard import TrainingWizard
+
+        self.wizard = TrainingWizard(self.hardware, Settings(self.settings.electricity_price,
+                                                             self.settings.carbon_intensity), self)
+        self.wizard.launch_requested.connect(self.launch)
+        self.wizard.show()
+        return self.wizard
+
+    def load_preset(self) -> None:
+        from peftstudio.engine.presets import list_presets
+
+        names = list_presets()
+        if not names:
+            QMessageBox.information(self, STRINGS["menu.load_preset"], "No presets saved yet.")
+            return
+        name, ok = QInputDialog.getItem(self, STRINGS["menu.load_preset"], "Preset:", names, 0, False)
+        if ok:
+            self.new_fine_tune().load_preset(name)
+
+    def launch(self, config) -> None:
+        from peftstudio.engine.training.session import TrainingSession
+        from peftstudio.ui.worker import TrainingWorker
+
+        session = TrainingSession.create(config)
+        self.worker = TrainingWorker(session, self)
+        self.worker.metrics.connect(self._on_metrics)
+        self.worker.status_changed.connect(lambda s: (self.run_status.setText(f"{STRINGS['home.active_run']}: {s}"),
+                                                      self.refresh_runs()))
+        self.run_progress.setVisible(True)
+        self.worker.start()
+
+    def _on_metrics(self, event: dict) -> None:
+        if event.get("max_steps"):
+            self.run_progress.setMaximum(event["max_steps"])
+            self.run_progress.setValue(event["step"])
+
+    # ---- settings and about ------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        from peftstudio.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.settings = dialog.value()
+            save_settings(self.settings)
+
+    def about(self) -> None:
+        QMessageBox.about(self, STRINGS["menu.about"],
+                          f"<b>PEFT Studio {__version__}</b><br>Fine-tune language models with LoRA and QLoRA, "
+                          "guided.<br>Your data never leaves this machine; no telemetry.")
 
     def _restore_geometry(self) -> None:
         geometry = QSettings("peftstudio", "peftstudio").value("main_window/geometry")
@@ -53,4 +156,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):  # noqa: N802 - Qt naming
         QSettings("peftstudio", "peftstudio").setValue("main_window/geometry", self.saveGeometry())
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.pause()  # checkpoint, then the thread ends; resume later with the run folder
+            self.worker.wait()
         super().closeEvent(event)

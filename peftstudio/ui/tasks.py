@@ -1,0 +1,36 @@
+"""Running engine calls off the UI thread: the result (or a plain error) comes back as a Qt signal."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from peftstudio.engine.errors import from_exception
+
+
+class _Signals(QObject):
+    finished = Signal(object)
+    failed = Signal(object)  # a PlainError
+
+
+class Task(QRunnable):
+    def __init__(self, fn, *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.signals = _Signals()
+
+    def run(self):
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown to the user as a plain error
+            self.signals.failed.emit(from_exception(exc))
+            return
+        self.signals.finished.emit(result)
+
+
+def run_in_background(fn, *args, on_done=None, on_error=None, **kwargs) -> Task:
+    task = Task(fn, *args, **kwargs)
+    if on_done is not None:
+        task.signals.finished.connect(on_done)
+    if on_error is not None:
+        task.signals.failed.connect(on_error)
+    QThreadPool.globalInstance().start(task)
+    return task

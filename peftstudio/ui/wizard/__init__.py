@@ -1,0 +1,1 @@
+"""The Training Wizard: one file per page."""

@@ -1,0 +1,229 @@
+"""Step 2: the dataset. Drop or browse a file; it is checked off the UI thread and explained."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage)
+
+from peftstudio.ui.locales import STRINGS
+from peftstudio.ui.tasks import run_in_background
+
+LEVEL_COLORS = {"error": "#b00020", "warning": "#a15c00", "info": "#555555"}
+
+
+def inspect_dataset(path: str, tokenizer_loader) -> dict:
+    """Everything the page shows, computed in a worker thread."""
+    from peftstudio.engine.data.preview import preview
+    from peftstudio.engine.data.stats import compute_stats
+    from peftstudio.engine.data.validate import validate_file
+
+    import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
+
+    tokenizer = tokenizer_loader()
+    report = validate_file(path, tokenizer=tokenizer, max_seq_length=2048 if tokenizer else None)
+    result = {"path": path, "report": report, "preview": [], "stats": None}
+    if report.readable and report.schema is not None:
+        result["preview"] = preview(path, count=50)
+        if tokenizer is not None:
+            result["stats"] = compute_stats(path, tokenizer)
+    return result
+
+
+class DropArea(QLabel):
+    def __init__(self, on_file):
+        super().__init__(STRINGS["wizard.dataset.drop"])
+        self.on_file = on_file
+        self.setObjectName("dataset.drop")
+        self.setAcceptDrops(True)
+        self.setAlignment(Qt.AlignCenter)
+        self.setMinimumHeight(56)
+        self.setStyleSheet("border: 2px dashed #999; border-radius: 8px; color: #555;")
+
+    def dragEnterEvent(self, event):  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls:
+            self.on_file(urls[0].toLocalFile())
+
+
+class DatasetPage(QWizardPage):
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle(STRINGS["wizard.dataset.title"])
+        self.setSubTitle(STRINGS["wizard.dataset.subtitle"])
+        self.busy = False
+        self._task = None
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.drop = DropArea(self.set_dataset)
+        top.addWidget(self.drop, 1)
+        self.browse = QPushButton(STRINGS["wizard.dataset.browse"])
+        self.browse.setObjectName("dataset.browse")
+        self.browse.clicked.connect(self._browse)
+        top.addWidget(self.browse)
+        layout.addLayout(top)
+        self.summary = QLabel()
+        self.summary.setObjectName("dataset.summary")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        middle = QHBoxLayout()
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("dataset.preview")
+        self.table.setHorizontalHeaderLabels(["Row", "Prompt", "Response"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setColumnWidth(0, 48)
+        self.table.setColumnWidth(1, 220)
+        self.table.setWordWrap(True)
+        middle.addWidget(self.table, 3)
+        right = QVBoxLayout()
+        self.issues = QListWidget()
+        self.issues.setObjectName("dataset.issues")
+        self.issues.setWordWrap(True)
+        self.issues.itemClicked.connect(self._highlight_row)
+        right.addWidget(self.issues, 2)
+        self.fix_button = QPushButton(STRINGS["wizard.dataset.fix"])
+        self.fix_button.setObjectName("dataset.fix")
+        self.fix_button.setVisible(False)
+        self.fix_button.clicked.connect(self.fix)
+        right.addWidget(self.fix_button)
+        self.histogram = None  # a pyqtgraph plot, made when there is something to draw (it imports slowly)
+        self.histogram_slot = right
+        middle.addLayout(right, 2)
+        layout.addLayout(middle, 1)
+        self.message = QLabel()
+        self.message.setObjectName("dataset.message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        layout.addWidget(self.message)
+
+    # ---- choosing and checking a file -----------------------------------------------
+    def _browse(self):
+        path, _ = QFileDialog.getOpenFileName(self, STRINGS["wizard.dataset.browse"], "",
+                                              "Datasets (*.json *.jsonl *.csv *.tsv *.txt *.parquet);;All files (*)")
+        if path:
+            self.set_dataset(path)
+
+    def set_dataset(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        if path != self.wiz.state.dataset_path:
+            self.wiz.dataset_changed(path)  # later pages re-plan; nothing else is lost
+        self.busy = True
+        self.message.clear()
+        self.summary.setText(STRINGS["wizard.dataset.checking"])
+        self.issues.clear()
+        self.table.setRowCount(0)
+        self.fix_button.setVisible(False)
+        self._task = run_in_background(inspect_dataset, path, self.wiz.tokenizer_for_current_model,
+                                       on_done=self._show, on_error=self._failed)
+
+    def _failed(self, error) -> None:
+        self.busy = False
+        self.summary.setText(error.render())
+
+    def _show(self, result: dict) -> None:
+        if result["path"] != self.wiz.state.dataset_path:
+            return  # an older file's answer arrived late
+        self.busy = False
+        report, stats = result["report"], result["stats"]
+        self.wiz.state.dataset_report, self.wiz.state.dataset_stats = report, stats
+        fmt = report.format
+        if not report.readable:
+            self.summary.setText(STRINGS["wizard.dataset.unreadable"].format(reason=fmt.reason))
+        else:
+            schema = report.schema.name if report.schema else "unknown"
+            text = (f"<b>{Path(report.path).name}</b>: {fmt.format.upper()} ({fmt.encoding}), {schema} format, "
+                    f"{report.rows_usable} usable examples of {report.rows_total}; "
+                    f"{report.errors} errors, {report.warnings} warnings.")
+            if stats is not None and stats.examples:
+                text += (f"<br>Tokens per example: median {stats.tokens_p50}, 95% under {stats.tokens_p95}, "
+                         f"longest {stats.tokens_max}; {stats.loss_tokens_per_epoch:,} tokens to learn per pass.")
+            self.summary.setText(text)
+        self._fill_preview(result["preview"])
+        for r in report.results:
+            where = f"Row {r.row}: " if r.row is not None and not r.message.startswith(("Row", "Line")) else ""
+            item = QListWidgetItem(f"{r.level.upper()}  {where}{r.message}\n  → {r.suggestion}")
+            item.setForeground(QColor(LEVEL_COLORS[r.level]))
+            item.setData(Qt.UserRole, r.row)
+            self.issues.addItem(item)
+        self.fix_button.setVisible(any(r.auto_fixable for r in report.results))
+        if stats is not None and stats.histogram_counts:
+            self._draw_histogram(stats.histogram_edges, stats.histogram_counts)
+        elif self.histogram is not None:
+            self.histogram.clear()
+        self.completeChanged.emit()
+
+    def _draw_histogram(self, edges: list[int], counts: list[int]) -> None:
+        import pyqtgraph as pg
+
+        if self.histogram is None:
+            self.histogram = pg.PlotWidget(background="w")
+            self.histogram.setObjectName("dataset.histogram")
+            self.histogram.setMinimumHeight(120)
+            self.histogram.setLabel("bottom", "tokens per example")
+            self.histogram.setLabel("left", "examples")
+            self.histogram_slot.addWidget(self.histogram, 1)
+        self.histogram.clear()
+        self.histogram.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush="#2a6fdb"))
+
+    def _fill_preview(self, items: list[dict]) -> None:
+        self.table.setRowCount(len(items))
+        for row, item in enumerate(items):
+            example = item["example"]
+            if "text" in example:
+                prompt, response = "", example["text"]
+            else:
+                messages = example["messages"]
+                prompt = next((m["content"] for m in messages if m["role"] == "user"), "")
+                response = next((m["content"] for m in messages if m["role"] == "assistant"), "")
+            for col, value in enumerate((str(item["row"]), prompt[:300], response[:300])):
+                self.table.setItem(row, col, QTableWidgetItem(value))
+
+    def _highlight_row(self, item: QListWidgetItem) -> None:
+        row = item.data(Qt.UserRole)
+        for r in range(self.table.rowCount()):
+            if self.table.item(r, 0).text() == str(row):
+                self.table.selectRow(r)
+                self.table.scrollToItem(self.table.item(r, 0))
+                return
+        self.table.clearSelection()
+
+    def fix(self) -> None:
+        from peftstudio.engine.data.repair import repair_file
+
+        source = Path(self.wiz.state.dataset_path)
+        target = source.with_name(source.stem + ".fixed.jsonl")
+        n = 2
+        while target.exists():
+            target = source.with_name(f"{source.stem}.fixed-{n}.jsonl")
+            n += 1
+        try:
+            repair_file(source, target)
+        except Exception as exc:  # noqa: BLE001 - PlainError
+            self.message.setText(str(exc))
+            return
+        self.set_dataset(str(target))
+
+    # ---- leaving the page ---------------------------------------------------------------
+    def validatePage(self) -> bool:  # noqa: N802
+        report = self.wiz.state.dataset_report
+        if not self.wiz.state.dataset_path:
+            self.message.setText(STRINGS["wizard.dataset.none"])
+        elif self.busy or report is None:
+            self.message.setText(STRINGS["wizard.dataset.busy"])
+        elif not report.readable:
+            self.message.setText(STRINGS["wizard.dataset.unreadable"].format(reason=report.format.reason or
+                                                                              "it has no usable rows"))
+        elif report.errors:
+            self.message.setText(STRINGS["wizard.dataset.errors"].format(n=report.errors))
+        else:
+            self.message.clear()
+            return True
+        return False

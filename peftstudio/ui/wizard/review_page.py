@@ -1,0 +1,94 @@
+"""Step 5: review everything, see what it takes, pick a quicker alternative in one click, launch."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage)
+
+from peftstudio.engine.estimates import format_duration
+from peftstudio.engine.profiles import get_profile
+from peftstudio.ui.locales import STRINGS
+
+
+class ReviewPage(QWizardPage):
+    def __init__(self, wizard):
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle(STRINGS["wizard.review.title"])
+        self.setSubTitle(STRINGS["wizard.review.subtitle"])
+        self.setFinalPage(True)
+        self.setButtonText(wizard.WizardButton.FinishButton, STRINGS["wizard.launch"])
+        layout = QVBoxLayout(self)
+        self.summary = QLabel()
+        self.summary.setObjectName("review.summary")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        layout.addWidget(QLabel("<b>Quicker or leaner alternatives</b>"))
+        self.alternatives = QVBoxLayout()
+        layout.addLayout(self.alternatives)
+        row = QHBoxLayout()
+        self.save_preset = QPushButton(STRINGS["wizard.review.save_preset"])
+        self.save_preset.setObjectName("review.save_preset")
+        self.save_preset.clicked.connect(self._save_preset)
+        row.addWidget(self.save_preset)
+        self.status = QLabel()
+        self.status.setObjectName("review.status")
+        row.addWidget(self.status, 1)
+        layout.addLayout(row)
+        layout.addStretch()
+        self.alternative_buttons: list[QPushButton] = []
+
+    def initializePage(self) -> None:  # noqa: N802
+        self.refresh()
+
+    def refresh(self) -> None:
+        state, plan = self.wiz.state, self.wiz.state.plan
+        c, e = state.config, self.wiz.current_estimates()
+        profile = get_profile(state.profile_id)
+        report = state.dataset_report
+        rows = [
+            ("Use case", profile.name),
+            ("Dataset", f"{Path(state.dataset_path).name} ({report.rows_usable if report else '?'} examples)"),
+            ("Model", state.model_id),
+            ("Method", f"{c.peft_method.upper()}, rank {c.lora_r}, alpha {c.lora_alpha}"
+                       + (f", {c.quantization} weights" if c.quantization else "")),
+            ("Training", f"{c.epochs:g} epochs" if not c.max_steps else f"{c.max_steps} steps"),
+            ("Batch", f"{c.batch_size} x {c.gradient_accumulation} = {c.effective_batch_size} examples per update"),
+            ("Learning rate", f"{c.learning_rate:g} ({c.scheduler}, {c.warmup_steps} warm-up steps)"),
+            ("Sequence length", f"{c.max_seq_length} tokens, packing {'on' if c.packing else 'off'}"),
+            ("Time", f"about {format_duration(e.duration_expected)} (from {format_duration(e.duration_min)} to "
+                     f"{format_duration(e.duration_max)}, {e.confidence:.0%} confidence, {e.source})"),
+            ("Memory", f"about {e.peak_memory / 2**30:.1f} GB at peak"),
+            ("Energy", f"{e.electricity_kwh:.3f} kWh ≈ {e.electricity_cost:.2f}, {e.carbon_kg * 1000:.0f} g CO₂"),
+        ]
+        html = "".join(f"<tr><td style='padding-right:12px;color:#555'>{k}</td><td>{v}</td></tr>" for k, v in rows)
+        note = f"<p style='color:#b00020'>{plan.explanation}</p>" if plan is not None and plan.explanation else ""
+        self.summary.setText(f"<table>{html}</table>{note}")
+        for button in self.alternative_buttons:
+            button.parentWidget().deleteLater()
+        self.alternative_buttons = []
+        for index, alt in enumerate(plan.alternatives if plan is not None else []):
+            line = QWidget()
+            line_layout = QHBoxLayout(line)
+            line_layout.setContentsMargins(0, 0, 0, 0)
+            text = QLabel(f"<b>{alt.title}</b>: about {format_duration(alt.estimates.duration_expected)}, "
+                          f"{alt.estimates.peak_memory / 2**30:.1f} GB. {alt.tradeoff}")
+            text.setWordWrap(True)
+            line_layout.addWidget(text, 1)
+            button = QPushButton(STRINGS["wizard.review.use"])
+            button.setObjectName(f"review.alternative.{index}")
+            button.clicked.connect(lambda _=False, a=alt: self._use(a))
+            line_layout.addWidget(button)
+            self.alternatives.addWidget(line)
+            self.alternative_buttons.append(button)
+
+    def _use(self, alternative) -> None:
+        self.wiz.use_alternative(alternative)
+        self.status.setText(f"Using: {alternative.title}")
+        self.refresh()
+
+    def _save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, STRINGS["wizard.review.save_preset"], STRINGS["wizard.review.preset_name"])
+        if ok and name.strip():
+            self.wiz.save_preset(name.strip())
+            self.status.setText(f"Saved preset '{name.strip()}'.")

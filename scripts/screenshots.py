@@ -1,0 +1,59 @@
+"""Render the main window and every wizard page offscreen into docs/screenshots/ (for the README).
+
+Usage: QT_QPA_PLATFORM=offscreen python scripts/screenshots.py
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PEFTSTUDIO_DATA_DIR", tempfile.mkdtemp(prefix="peftstudio-shots-"))
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "docs" / "screenshots"
+SAMPLE = REPO / "peftstudio" / "resources" / "samples" / "support-bot.jsonl"
+
+
+def wait(app, condition, seconds=120):
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from peftstudio.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    window = MainWindow()
+    window.resize(1000, 640)
+    window.show()
+    app.processEvents()
+    window.grab().save(str(OUT / "main-window.png"))
+    wizard = window.new_fine_tune()
+    wizard.resize(1100, 780)
+    names = ["1-use-case", "2-dataset", "3-model", "4-configuration", "5-review"]
+    for index, name in enumerate(names):
+        app.processEvents()
+        if index == 1:
+            wizard.dataset_page.set_dataset(str(SAMPLE))
+            wait(app, lambda: not wizard.dataset_page.busy)
+        if index == 3:
+            wizard.config_page.advanced_toggle.setChecked(True)
+        app.processEvents()
+        wizard.grab().save(str(OUT / f"wizard-{name}.png"))
+        if index < len(names) - 1:
+            wizard.next()
+    print(f"screenshots written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

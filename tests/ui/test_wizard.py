@@ -1,0 +1,175 @@
+"""The real wizard, driven with qtbot, on dataset files written by the tests and the demo model."""
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+
+from helpers import signature_rows
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.hardware import hardware_profile
+from peftstudio.engine.presets import Preset, load_preset, save_preset
+from peftstudio.ui.help_texts import SETTING_HELP
+from peftstudio.ui.wizard.config_page import SETTINGS
+from peftstudio.ui.wizard.wizard import TrainingWizard
+
+
+def write_rows(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def wizard(qtbot):
+    wizard = TrainingWizard(hardware_profile())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def choose_dataset(qtbot, wizard, path):
+    wizard.dataset_page.set_dataset(str(path))
+    qtbot.waitUntil(lambda: not wizard.dataset_page.busy, timeout=120_000)
+
+
+def test_through_every_page_to_launch(qtbot, wizard, tmp_path):
+    dataset = write_rows(tmp_path / "signature.jsonl", signature_rows(80))
+    qtbot.mouseClick(wizard.use_case_page.cards["question-answering"], Qt.LeftButton)
+    assert wizard.state.profile_id == "question-answering"
+    wizard.next()
+    assert wizard.currentPage() is wizard.dataset_page
+    choose_dataset(qtbot, wizard, dataset)
+    assert "80 usable examples" in wizard.dataset_page.summary.text()
+    assert wizard.dataset_page.table.rowCount() == 50  # the preview
+    assert wizard.state.dataset_stats.examples == 80
+    wizard.next()
+    assert wizard.currentPage() is wizard.model_page
+    assert wizard.state.model_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    badges = {wizard.model_page.table.item(i, 0).text(): wizard.model_page.table.item(i, 3).text()
+              for i in range(wizard.model_page.table.rowCount())}
+    assert badges["SmolLM2 135M"] == "fits"
+    wizard.next()
+    assert wizard.currentPage() is wizard.config_page
+    assert wizard.config_page.widgets["learning_rate"].value() == pytest.approx(1e-4)  # the QA profile's
+    assert "95% of your examples" in wizard.config_page.why["max_seq_length"].text()
+    assert "Time: about" in wizard.config_page.estimates.text()
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    assert "signature.jsonl (80 examples)" in wizard.review_page.summary.text()
+    assert wizard.review_page.alternative_buttons
+    with qtbot.waitSignal(wizard.launch_requested, timeout=5000) as launched:
+        wizard.button(wizard.WizardButton.FinishButton).click()
+    config = launched.args[0]
+    assert config.dataset_path == str(dataset) and config.model_name == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert config.problems() == []
+
+
+def test_back_and_forth_with_a_dataset_change_keeps_the_users_edits(qtbot, wizard, tmp_path):
+    big = write_rows(tmp_path / "big.jsonl", signature_rows(300))
+    small = write_rows(tmp_path / "small.jsonl", signature_rows(40))
+    wizard.next()
+    choose_dataset(qtbot, wizard, big)
+    wizard.next()
+    wizard.next()
+    assert wizard.config_page.widgets["epochs"].value() == 3  # the profile's
+    wizard.config_page.widgets["lora_r"].setValue(8)  # the user's own choice
+    wizard.back()
+    wizard.back()
+    assert wizard.currentPage() is wizard.dataset_page
+    choose_dataset(qtbot, wizard, small)
+    wizard.next()
+    wizard.next()
+    assert wizard.config_page.widgets["epochs"].value() == 6  # re-planned for 40 examples
+    assert wizard.config_page.widgets["lora_r"].value() == 8  # not lost
+    assert wizard.state.config.dataset_path == str(small)
+
+
+def test_an_invalid_dataset_blocks_next_with_a_message(qtbot, wizard, tmp_path):
+    wizard.next()
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"instruction": "a", "output": "b"}\n{"instruction": oops\n', encoding="utf-8")
+    choose_dataset(qtbot, wizard, broken)
+    wizard.next()
+    assert wizard.currentPage() is wizard.dataset_page
+    assert "problem(s) marked ERROR" in wizard.dataset_page.message.text()
+    assert wizard.dataset_page.fix_button.isVisible()
+    qtbot.mouseClick(wizard.dataset_page.fix_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not wizard.dataset_page.busy, timeout=60_000)
+    assert wizard.state.dataset_path.endswith("broken.fixed.jsonl")
+    wizard.next()
+    assert wizard.currentPage() is wizard.model_page  # the repaired copy lets the user through
+
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(100)))
+    wizard.back()
+    choose_dataset(qtbot, wizard, image)
+    wizard.next()
+    assert wizard.currentPage() is wizard.dataset_page
+    assert "This file cannot be used" in wizard.dataset_page.message.text()
+
+
+def test_no_dataset_means_a_message_not_a_silent_button(qtbot, wizard):
+    wizard.next()
+    assert wizard.button(wizard.WizardButton.NextButton).isEnabled()
+    wizard.next()
+    assert wizard.currentPage() is wizard.dataset_page
+    assert wizard.dataset_page.message.text() == "Choose a dataset file to continue."
+
+
+# **Feature: simplified-llm-optimization, Property 16: Configuration save/load round-trip**
+def test_a_preset_saved_in_the_wizard_reloads_every_choice(qtbot, wizard, tmp_path):
+    dataset = write_rows(tmp_path / "d.jsonl", signature_rows(60))
+    qtbot.mouseClick(wizard.use_case_page.cards["creative-writing"], Qt.LeftButton)
+    wizard.next()
+    choose_dataset(qtbot, wizard, dataset)
+    wizard.next()
+    wizard.next()
+    wizard.config_page.widgets["lora_r"].setValue(12)
+    wizard.config_page.widgets["seed"].setValue(7)
+    wizard.next()
+    wizard.save_preset("my poems")
+    saved = wizard.state.config
+
+    fresh = TrainingWizard(hardware_profile())
+    qtbot.addWidget(fresh)
+    fresh.show()
+    fresh.load_preset("my poems")
+    assert fresh.state.profile_id == "creative-writing"
+    assert fresh.state.config == saved
+    assert fresh.state.model_id == saved.model_name and fresh.state.dataset_path == str(dataset)
+    qtbot.waitUntil(lambda: not fresh.dataset_page.busy, timeout=60_000)
+    fresh.next()
+    fresh.next()
+    fresh.next()
+    assert fresh.currentPage() is fresh.config_page
+    assert fresh.config_page.widgets["lora_r"].value() == 12 and fresh.state.config == saved
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.builds(TrainingConfig, model_name=st.text(min_size=1, max_size=30).filter(str.strip),
+                 dataset_path=st.text(max_size=40), lora_r=st.integers(1, 256), lora_alpha=st.integers(1, 512),
+                 learning_rate=st.floats(1e-6, 1e-3), batch_size=st.integers(1, 128), epochs=st.floats(0.1, 100),
+                 seed=st.integers(0, 2**31)),
+       st.sampled_from(["chatbot", "code-generation", "summarization"]), st.text(min_size=1, max_size=20))
+def test_preset_round_trip_for_any_configuration(config, profile_id, name):
+    if not name.strip():
+        name = "preset"
+    save_preset(Preset(name, profile_id, config))
+    loaded = load_preset(name)
+    assert loaded.config == config and loaded.profile_id == profile_id
+
+
+# **Feature: simplified-llm-optimization, Property 2: Configuration tooltips completeness**
+def test_every_setting_on_the_configuration_page_has_a_plain_tooltip(qtbot, wizard):
+    page = wizard.config_page
+    page.initializePage()
+    inputs = (QSpinBox, QDoubleSpinBox, QComboBox, QCheckBox, QLineEdit)
+    shown = [w for kind in inputs for w in page.findChildren(kind) if w.objectName().startswith("train.")]
+    assert len(shown) == len(SETTINGS) == len(page.widgets)
+    for widget in shown:
+        tip = widget.toolTip()
+        assert len(tip) > 30, widget.objectName()
+        assert tip == SETTING_HELP[widget.objectName().removeprefix("train.")]
+        assert "_" not in tip  # plain words, not field names
