@@ -19,7 +19,7 @@ class AppSettings:
 
 
 def settings_file():
-    return paths.data_dir() / "settings.json"
+    return paths.config_dir() / "settings.json"
 
 
 def load_settings() -> AppSettings:

@@ -37,3 +37,18 @@ def runs_dir() -> Path:
     path = data_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def config_dir() -> Path:
+    """User settings. `PEFTSTUDIO_CONFIG_DIR` overrides; kept apart from the data folder, which is a setting."""
+    override = os.environ.get("PEFTSTUDIO_CONFIG_DIR")
+    if override:
+        path = Path(override)
+    elif os.environ.get("PEFTSTUDIO_DATA_DIR"):
+        path = Path(os.environ["PEFTSTUDIO_DATA_DIR"]) / "config"  # tests and portable installs stay self-contained
+    else:
+        from platformdirs import user_config_dir
+
+        path = Path(user_config_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -3,7 +3,7 @@ STRINGS = {
     "app.title": "PEFT Studio",
     "home.heading": "Fine-tune a language model on your own examples",
     "home.recent_runs": "Recent runs",
-    "home.no_runs": "No runs yet. Train one with: peftstudio train --model MODEL --dataset FILE",
+    "home.no_runs": "No runs yet. Click New fine-tune to train your first model.",
     "home.hardware": "This machine",
     "home.new": "New fine-tune",
     "home.active_run": "Training",

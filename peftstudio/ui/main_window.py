@@ -139,8 +139,16 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
-            self.settings = dialog.value()
-            save_settings(self.settings)
+            self.apply_settings(dialog.value())
+
+    def apply_settings(self, settings) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from peftstudio.ui.app import apply_theme
+
+        self.settings = settings
+        save_settings(settings)
+        apply_theme(QApplication.instance(), settings.theme)
 
     def about(self) -> None:
         QMessageBox.about(self, STRINGS["menu.about"],

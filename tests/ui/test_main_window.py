@@ -16,3 +16,33 @@ def test_main_window_shows_hardware_and_recent_runs(qtbot):
     assert "CPU threads" in window.hardware_label.text()
     items = [window.runs_list.item(i).text() for i in range(window.runs_list.count())]
     assert any("demo-model" in text and "completed" in text for text in items)
+
+
+def test_settings_are_saved_and_the_theme_applies(qtbot):
+    from peftstudio.engine.app_settings import load_settings
+    from peftstudio.ui.settings_dialog import SettingsDialog
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    dialog = SettingsDialog(window.settings, window)
+    dialog.price.setValue(0.31)
+    dialog.carbon.setValue(0.05)
+    dialog.theme.setCurrentText("dark")
+    window.apply_settings(dialog.value())  # what Save does
+    assert load_settings().electricity_price == 0.31 and load_settings().theme == "dark"
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from peftstudio.ui.app import apply_theme
+
+    from PySide6.QtGui import QPalette
+
+    app = QApplication.instance()
+    apply_theme(app, "dark")
+    assert (app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+            or app.palette().color(QPalette.Window).lightness() < 100)
+    apply_theme(app, "light")
+    assert app.palette().color(QPalette.Window).lightness() > 150
+    apply_theme(app, "system")
+    wizard = window.new_fine_tune()  # owned by the window
+    assert wizard.settings.price_per_kwh == 0.31  # the estimates use the user's price

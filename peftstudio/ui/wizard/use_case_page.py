@@ -1,12 +1,19 @@
 """Step 1: what the model is for. The six use cases as cards, plus the user's own profiles."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton,
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton, QStyle,
                                QToolButton, QVBoxLayout, QWizardPage)
 
 from peftstudio.engine.estimates import format_duration
 from peftstudio.engine.profiles import OptimizationProfile, all_profiles, save_user_profile
 from peftstudio.ui.locales import STRINGS
+
+
+# the platform's own icons, so cards look native everywhere without shipping image files
+ICONS = {"chat": QStyle.SP_MessageBoxQuestion, "code": QStyle.SP_ComputerIcon, "summary": QStyle.SP_FileDialogDetailedView,
+         "question": QStyle.SP_MessageBoxInformation, "pen": QStyle.SP_FileDialogContentsView,
+         "book": QStyle.SP_DirHomeIcon}
 
 
 class UseCasePage(QWizardPage):
@@ -43,7 +50,10 @@ class UseCasePage(QWizardPage):
             card = QToolButton()
             card.setObjectName(f"use_case.{profile.id}")
             card.setCheckable(True)
-            card.setMinimumSize(260, 120)
+            card.setIcon(self.style().standardIcon(ICONS.get(profile.icon, QStyle.SP_FileIcon)))
+            card.setIconSize(QSize(28, 28))
+            card.setToolButtonStyle(Qt.ToolButtonTextUnderIcon)
+            card.setMinimumSize(280, 150)
             card.setText(self._card_text(profile))
             card.setToolTip(profile.description)
             card.setStyleSheet("QToolButton { text-align: left; padding: 8px; border: 1px solid #bbb; "
