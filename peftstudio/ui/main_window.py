@@ -1,9 +1,9 @@
 """The main window: a home page with the machine's summary, recent runs and a prominent New fine-tune."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
 from peftstudio import __version__
@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(QLabel(f"<b>{STRINGS['home.recent_runs']}</b>"))
         self.runs_list = QListWidget()
         self.runs_list.setObjectName("home.recent_runs")
+        self.runs_list.itemDoubleClicked.connect(self.open_run)
+        self.dashboards = []
         layout.addWidget(self.runs_list)
         self.setCentralWidget(central)
         self._menus()
@@ -92,7 +94,23 @@ class MainWindow(QMainWindow):
         if not runs:
             self.runs_list.addItem(STRINGS["home.no_runs"])
         for run in runs:
-            self.runs_list.addItem(f"{run.get('id')} — {run.get('model_name')} — {run.get('status')}")
+            item = QListWidgetItem(f"{run.get('id')} — {run.get('model_name')} — {run.get('status')}")
+            item.setData(Qt.UserRole, run.get("id"))
+            self.runs_list.addItem(item)
+
+    def open_run(self, item) -> None:
+        """A past (or running) run's dashboard, from its events.jsonl."""
+        from peftstudio.ui.dashboard import DashboardWidget
+
+        run_id = item.data(Qt.UserRole)
+        if not run_id:
+            return
+        dashboard = DashboardWidget(notifications_enabled=False)
+        dashboard.setWindowTitle(f"Run {run_id}")
+        dashboard.load_run(paths.runs_dir() / run_id)
+        dashboard.resize(1000, 700)
+        dashboard.show()
+        self.dashboards.append(dashboard)
 
     # ---- the wizard and launching ----------------------------------------------------------------
     def new_fine_tune(self):
@@ -120,8 +138,15 @@ class MainWindow(QMainWindow):
         from peftstudio.engine.training.session import TrainingSession
         from peftstudio.ui.worker import TrainingWorker
 
+        from peftstudio.ui.dashboard import DashboardWidget
+
         session = TrainingSession.create(config)
         self.worker = TrainingWorker(session, self)
+        dashboard = DashboardWidget(self.worker, self.settings.notifications)
+        dashboard.setWindowTitle(f"Training {session.run_dir.name}")
+        dashboard.resize(1000, 700)
+        dashboard.show()
+        self.dashboards.append(dashboard)
         self.worker.metrics.connect(self._on_metrics)
         self.worker.status_changed.connect(lambda s: (self.run_status.setText(f"{STRINGS['home.active_run']}: {s}"),
                                                       self.refresh_runs()))

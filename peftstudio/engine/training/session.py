@@ -134,6 +134,9 @@ class TrainingSession:
         self.controls.pause_requested.set()
 
     def stop(self) -> None:
+        if self._status == Status.PAUSED:  # nothing is training: end the run now, keeping its checkpoint
+            self._set_status(Status.STOPPED)
+            return
         self.controls.stop_requested.set()
 
     # ---- the recipe -----------------------------------------------------------------

@@ -1,0 +1,220 @@
+"""The live training dashboard: curves over colored loss zones, meters, progress, controls, notifications.
+
+It consumes events (from the TrainingWorker's signals, or a past run's events.jsonl) and never
+waits on training. Pause, resume and stop go through the engine's own controls.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QMessageBox, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from peftstudio.engine.estimates import format_duration
+from peftstudio.engine.monitoring import (ACCEPTABLE_FACTOR, MilestoneTracker, RunSeries, error_notification,
+                                          loss_zone, milestone_message)
+from peftstudio.engine.training.events import read_events
+from peftstudio.ui.notifications import Notifier
+
+ZONE_COLORS = {"good": (40, 160, 80, 40), "acceptable": (230, 180, 30, 40), "problematic": (210, 50, 50, 40)}
+
+
+def _plot(title: str, left: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w", title=title)
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", "step")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMinimumHeight(150)
+    return plot
+
+
+def _curve(plot: pg.PlotWidget, color: str, name: str | None = None):
+    item = plot.plot(pen=pg.mkPen(color, width=2), name=name)
+    item.setDownsampling(auto=True, method="peak")  # smooth with 100,000 points
+    item.setClipToView(True)
+    return item
+
+
+class DashboardWidget(QWidget):
+    def __init__(self, worker=None, notifications_enabled: bool = True, parent=None):
+        super().__init__(parent)
+        self.setObjectName("dashboard")
+        self.worker = worker
+        self.series = RunSeries()
+        self.milestones = MilestoneTracker()
+        self.zone_items = []
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("dashboard.progress")
+        self.progress.setFormat("%p%")
+        top.addWidget(self.progress, 2)
+        self.status = QLabel("waiting")
+        self.status.setObjectName("dashboard.status")
+        top.addWidget(self.status, 3)
+        self.pause_button = QPushButton("Pause (Ctrl+P)")
+        self.pause_button.setObjectName("dashboard.pause")
+        self.resume_button = QPushButton("Resume (Ctrl+R)")
+        self.resume_button.setObjectName("dashboard.resume")
+        self.stop_button = QPushButton("Stop (Ctrl+.)")
+        self.stop_button.setObjectName("dashboard.stop")
+        for button, slot in ((self.pause_button, self.pause), (self.resume_button, self.resume),
+                             (self.stop_button, self.confirm_stop)):
+            button.clicked.connect(slot)
+            top.addWidget(button)
+        for keys, slot in (("Ctrl+P", self.pause), ("Ctrl+R", self.resume), ("Ctrl+.", self.confirm_stop)):
+            QShortcut(QKeySequence(keys), self, activated=slot)
+        layout.addLayout(top)
+        self.paused_label = QLabel()
+        self.paused_label.setObjectName("dashboard.paused")
+        self.paused_label.setStyleSheet("color: #a15c00; font-weight: 600;")
+        layout.addWidget(self.paused_label)
+        grid = QGridLayout()
+        self.loss_plot = _plot("Loss", "loss")
+        self.loss_plot.addLegend()
+        self.loss_curve = _curve(self.loss_plot, "#2a6fdb", "train")
+        self.eval_curve = self.loss_plot.plot(pen=None, symbol="o", symbolBrush="#d2691e", name="validation")
+        self.lr_plot = _plot("Learning rate", "lr")
+        self.lr_curve = _curve(self.lr_plot, "#7b3fb5")
+        self.speed_plot = _plot("Throughput", "tokens/s")
+        self.speed_curve = _curve(self.speed_plot, "#1b7f3b")
+        grid.addWidget(self.loss_plot, 0, 0, 1, 2)
+        grid.addWidget(self.lr_plot, 1, 0)
+        grid.addWidget(self.speed_plot, 1, 1)
+        layout.addLayout(grid, 1)
+        meters = QHBoxLayout()
+        self.meters: dict[str, QProgressBar] = {}
+        for name in ("CPU", "RAM", "GPU", "GPU memory"):
+            box = QVBoxLayout()
+            box.addWidget(QLabel(name))
+            bar = QProgressBar()
+            bar.setObjectName(f"dashboard.meter.{name}")
+            bar.setRange(0, 100)
+            box.addWidget(bar)
+            meters.addLayout(box)
+            self.meters[name] = bar
+        self.gpu_temperature = QLabel()
+        meters.addWidget(self.gpu_temperature)
+        layout.addLayout(meters)
+        self.alerts = QListWidget()
+        self.alerts.setObjectName("dashboard.notifications")
+        self.alerts.setMaximumHeight(90)
+        layout.addWidget(self.alerts)
+        self.notifier = Notifier(self.alerts, notifications_enabled)
+        if worker is not None:
+            worker.event.connect(self.add_event)
+            worker.failed.connect(lambda error: self.notifier.notify(error_notification(error.to_dict())))
+        self._update_buttons()
+
+    # ---- events in --------------------------------------------------------------------------
+    def load_run(self, run_dir: Path) -> None:
+        """A past or running run's recorded curves, the same way as live ones."""
+        for event in read_events(Path(run_dir) / "events.jsonl"):
+            self.add_event(event, replay=True)
+
+    def add_event(self, event: dict, replay: bool = False) -> None:
+        self.series.add(event)
+        kind = event.get("type")
+        if kind == "metrics":
+            self._metrics(event, replay)
+        elif kind == "eval":
+            self.eval_curve.setData(self.series.eval_steps, self.series.eval_loss)
+        elif kind == "status":
+            self._status(event)
+        elif kind == "anomaly" and not replay:
+            self.notifier.notify({"title": f"Training problem: {event.get('kind', 'anomaly')}",
+                                  "message": event.get("message", ""), "urgent": event.get("severity") in
+                                  ("high", "critical")})
+        elif kind == "error" and not replay:
+            self.notifier.notify(error_notification(event))
+
+    def _metrics(self, event: dict, replay: bool) -> None:
+        s = self.series
+        if s.steps and not event.get("heartbeat"):
+            self.loss_curve.setData(s.steps, s.loss)
+            self.lr_curve.setData(s.steps, s.learning_rate)
+            self.speed_curve.setData(s.steps, s.tokens_per_second)
+            self._draw_zones()
+        step, max_steps = event.get("step") or 0, event.get("max_steps") or 0
+        if max_steps:
+            self.progress.setRange(0, max_steps)
+            self.progress.setValue(step)
+        eta = event.get("eta_seconds")
+        epoch = event.get("epoch") or 0
+        self.status.setText(f"{s.status} · step {step}/{max_steps} · epoch {epoch:.2f} · elapsed "
+                            f"{format_duration(event.get('elapsed_seconds') or 0)}"
+                            + (f" · about {format_duration(eta)} left" if eta else ""))
+        self.meters["CPU"].setValue(int(event.get("cpu_percent") or 0))
+        if event.get("ram_total"):
+            self.meters["RAM"].setValue(int(100 * event["ram_used"] / event["ram_total"]))
+        utilization = [u for u in event.get("gpu_utilization") or [] if u is not None]
+        self.meters["GPU"].setValue(int(max(utilization)) if utilization else 0)
+        used, total = event.get("gpu_memory_used") or [], event.get("gpu_memory_total") or []
+        if used and total:
+            self.meters["GPU memory"].setValue(int(100 * max(u / t for u, t in zip(used, total))))
+        temps = [t for t in event.get("gpu_temperature") or [] if t is not None]
+        self.gpu_temperature.setText(f"GPU {max(temps)} °C" if temps else "no GPU")
+        if not replay and not event.get("heartbeat"):
+            for milestone in self.milestones.update(step, max_steps):
+                self.notifier.notify(milestone_message(milestone, step, max_steps, event.get("loss")))
+        elif replay:
+            self.milestones.update(step, max_steps)  # history does not notify again
+
+    def _draw_zones(self) -> None:
+        start = self.series.start_loss
+        if start is None or self.zone_items:
+            return
+        top = max(max(self.series.loss), ACCEPTABLE_FACTOR * start) * 1.5
+        for low, high, zone in ((0, start, "good"), (start, ACCEPTABLE_FACTOR * start, "acceptable"),
+                                (ACCEPTABLE_FACTOR * start, top, "problematic")):
+            region = pg.LinearRegionItem(values=(low, high), orientation="horizontal", movable=False,
+                                         brush=pg.mkBrush(*ZONE_COLORS[zone]), pen=pg.mkPen(None))
+            region.setZValue(-10)
+            self.loss_plot.addItem(region)
+            self.zone_items.append((zone, region))
+
+    def current_zone(self) -> str | None:
+        s = self.series
+        return loss_zone(s.loss[-1], s.start_loss) if s.loss else None
+
+    def _status(self, event: dict) -> None:
+        info = self.series.paused_at
+        if info is not None:
+            remaining = info["remaining_seconds"]
+            rss = info["process_rss"]
+            self.paused_label.setText(
+                f"Paused at step {info['step']} of {info['max_steps']} · trained for "
+                f"{format_duration(info['elapsed_seconds'])} · about "
+                f"{format_duration(remaining) if remaining is not None else '?'} left · at pause: CPU "
+                f"{info['cpu_percent'] or 0:.0f}%, memory {(rss or 0) / 2**30:.1f} GB")
+        else:
+            self.paused_label.clear()
+        self._update_buttons()
+
+    # ---- controls out -------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        status = self.series.status
+        live = self.worker is not None
+        self.pause_button.setEnabled(live and status == "running")
+        self.resume_button.setEnabled(live and status in ("paused", "stopped", "failed"))
+        self.stop_button.setEnabled(live and status in ("running", "paused"))
+
+    def pause(self) -> None:
+        if self.worker is not None and self.series.status == "running":
+            self.worker.pause()
+            self.status.setText("Pausing after this step (saving a checkpoint)...")
+
+    def resume(self) -> None:
+        if self.worker is not None and self.series.status in ("paused", "stopped", "failed"):
+            self.worker.resume()
+
+    def confirm_stop(self, ask: bool = True) -> None:
+        if self.worker is None or self.series.status not in ("running", "paused"):
+            return
+        if ask and QMessageBox.question(self, "Stop training?", "Stop this run? Its last checkpoint is kept, so "
+                                        "you can resume it later.") != QMessageBox.Yes:
+            return
+        self.worker.stop()

@@ -1,0 +1,127 @@
+"""The dashboard on real training runs of the demo model, through the real QThread worker."""
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import signature_rows, small_config
+from peftstudio.engine.monitoring import (ACCEPTABLE, GOOD, PROBLEMATIC, MilestoneTracker, error_notification,
+                                          loss_zone, zone_bounds)
+from peftstudio.engine.training.events import Status
+from peftstudio.engine.training.session import TrainingSession
+from peftstudio.ui.dashboard import DashboardWidget
+from peftstudio.ui.worker import TrainingWorker
+
+
+def start(qtbot, tmp_path, **overrides):
+    dataset = tmp_path / "d.json"
+    dataset.write_text(json.dumps(signature_rows()))
+    session = TrainingSession.create(small_config(dataset, **overrides))
+    worker = TrainingWorker(session)
+    dashboard = DashboardWidget(worker)
+    qtbot.addWidget(dashboard)
+    dashboard.show()
+    return session, worker, dashboard
+
+
+# **Feature: simplified-llm-optimization, Property 25: Progress milestone notifications**
+def test_a_real_run_updates_plots_progress_and_milestones(qtbot, tmp_path):
+    session, worker, dashboard = start(qtbot, tmp_path, max_steps=4, eval_steps=2)
+    with qtbot.waitSignal(worker.completed, timeout=300_000):
+        worker.start()
+    qtbot.waitUntil(lambda: dashboard.series.status == "completed", timeout=10_000)
+    worker.wait()
+    xs, ys = dashboard.loss_curve.getData()
+    assert list(xs) == [1, 2, 3, 4] and ys[-1] < ys[0]
+    assert dashboard.progress.value() == dashboard.progress.maximum() == 4
+    assert len(dashboard.series.eval_loss) >= 2 and dashboard.eval_curve.getData()[0] is not None
+    assert [note["title"] for note in dashboard.notifier.sent] == [f"PEFT Studio: {m}%" for m in (25, 50, 75, 100)]
+    assert dashboard.alerts.count() == 4
+    assert [z for z, _ in dashboard.zone_items] == [GOOD, ACCEPTABLE, PROBLEMATIC]
+    assert dashboard.current_zone() == GOOD
+
+    history = DashboardWidget()  # a finished run opened from its folder shows the same curves
+    qtbot.addWidget(history)
+    history.load_run(session.run_dir)
+    assert list(history.loss_curve.getData()[1]) == list(ys) and history.notifier.sent == []
+    assert not history.pause_button.isEnabled()
+
+
+# **Feature: simplified-llm-optimization, Property 29: Paused run displays complete information**
+def test_pause_resume_and_stop_through_the_buttons(qtbot, tmp_path):
+    session, worker, dashboard = start(qtbot, tmp_path, max_steps=6, save_steps=100)
+    worker.start()
+    qtbot.waitUntil(lambda: len(dashboard.series.steps) >= 1, timeout=300_000)
+    qtbot.waitUntil(dashboard.pause_button.isEnabled, timeout=5_000)
+    dashboard.pause_button.click()
+    qtbot.waitUntil(lambda: dashboard.series.status == "paused", timeout=120_000)
+    worker.wait()
+    assert session.status == Status.PAUSED
+    text = dashboard.paused_label.text()
+    assert "Paused at step" in text and "trained for" in text and "left" in text and "CPU" in text
+    info = dashboard.series.paused_at
+    assert info["elapsed_seconds"] > 0 and info["remaining_seconds"] is not None and info["process_rss"] > 0
+    paused_step = info["step"]
+
+    dashboard.resume_button.click()
+    qtbot.waitUntil(lambda: dashboard.series.status == "running", timeout=120_000)
+    qtbot.waitUntil(lambda: dashboard.series.steps[-1] > paused_step, timeout=300_000)
+    dashboard.confirm_stop(ask=False)
+    qtbot.waitUntil(lambda: dashboard.series.status == "stopped", timeout=120_000)
+    worker.wait()
+    assert session.status == Status.STOPPED and dashboard.resume_button.isEnabled()
+
+
+# **Feature: simplified-llm-optimization, Property 26: Training error triggers notification**
+def test_a_training_error_sends_an_urgent_notification(qtbot, tmp_path):
+    session, worker, dashboard = start(qtbot, tmp_path, peft_method="qlora", quantization="4bit")
+    with qtbot.waitSignal(worker.failed, timeout=120_000):
+        worker.start()
+    worker.wait()
+    qtbot.waitUntil(lambda: any(n["urgent"] for n in dashboard.notifier.sent), timeout=5_000)
+    urgent = [n for n in dashboard.notifier.sent if n["urgent"]]
+    assert urgent[0]["title"] == "Training stopped: QLoRA needs an NVIDIA GPU"
+    assert "no NVIDIA GPU" in urgent[0]["message"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.fixed_dictionaries({"title": st.text(min_size=1, max_size=40), "what": st.text(max_size=80)}))
+def test_every_error_becomes_an_urgent_notification_with_its_summary(error):
+    note = error_notification(error)
+    assert note["urgent"] and error["title"] in note["title"] and note["message"] == error["what"]
+
+
+# **Feature: simplified-llm-optimization, Property 9: Loss curve color coding**
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.01, 100), st.one_of(st.floats(0, 1000), st.just(math.nan), st.just(math.inf)))
+def test_every_loss_value_gets_the_zone_of_its_band(start_loss, loss):
+    zone = loss_zone(loss, start_loss)
+    if not math.isfinite(loss):
+        assert zone == PROBLEMATIC
+        return
+    low, high = zone_bounds(start_loss)[zone]
+    assert low <= loss <= high or (zone == GOOD and loss <= start_loss)
+    assert zone == (GOOD if loss <= start_loss else ACCEPTABLE if loss <= 1.5 * start_loss else PROBLEMATIC)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10_000), st.lists(st.integers(0, 10_000), max_size=30))
+def test_each_milestone_is_reported_once_in_order(max_steps, steps):
+    tracker, seen = MilestoneTracker(), []
+    for step in sorted(steps):
+        seen += tracker.update(min(step, max_steps), max_steps)
+    assert seen == sorted(set(seen)) and all(m in (25, 50, 75, 100) for m in seen)
+    top = 100 * min(max(steps, default=0), max_steps) / max_steps
+    assert seen == [m for m in (25, 50, 75, 100) if top >= m]
+
+
+def test_plots_stay_responsive_with_100000_points(qtbot):
+    dashboard = DashboardWidget()
+    qtbot.addWidget(dashboard)
+    for step in range(1, 100_001):
+        dashboard.series.add({"type": "metrics", "step": step, "loss": 2.0 / step ** 0.1, "learning_rate": 1e-4,
+                              "tokens_per_second": 100.0, "max_steps": 100_000})
+    dashboard._metrics({"type": "metrics", "step": 100_000, "max_steps": 100_000}, replay=True)
+    assert dashboard.loss_curve.opts["autoDownsample"] and dashboard.loss_curve.opts["clipToView"]
+    assert len(dashboard.loss_curve.getData()[0]) == 100_000
