@@ -51,6 +51,25 @@ def main() -> int:
         wizard.grab().save(str(OUT / f"wizard-{name}.png"))
         if index < len(names) - 1:
             wizard.next()
+    # the dashboard in the middle of a real run of the demo model on the sample dataset
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.training.session import TrainingSession
+    from peftstudio.ui.dashboard import DashboardWidget
+    from peftstudio.ui.worker import TrainingWorker
+
+    session = TrainingSession.create(TrainingConfig(dataset_path=str(SAMPLE), max_steps=16, batch_size=4,
+                                                    learning_rate=5e-4, max_seq_length=256, save_steps=100,
+                                                    eval_steps=4))
+    worker = TrainingWorker(session)
+    dashboard = DashboardWidget(worker, notifications_enabled=True)
+    dashboard.resize(1100, 760)
+    dashboard.show()
+    worker.start()
+    wait(app, lambda: len(dashboard.series.steps) >= 9, seconds=600)
+    app.processEvents()
+    dashboard.grab().save(str(OUT / "dashboard.png"))
+    dashboard.confirm_stop(ask=False)
+    wait(app, worker.isFinished, seconds=300)
     print(f"screenshots written to {OUT}")
     return 0
 
