@@ -95,6 +95,8 @@ def print_error(error, as_json: bool) -> None:
 
 
 def read_config_argument(value: str) -> dict:
+    """--config: a JSON file or an inline JSON object; only the settings it names (they override others)."""
+    from peftstudio.engine.config import parse_settings
     from peftstudio.engine.errors import PlainError
 
     text = value
@@ -109,24 +111,4 @@ def read_config_argument(value: str) -> dict:
                 help_topic="settings",
             )
         text = path.read_text(encoding="utf-8")
-    return _parse_json_object(text)
-
-
-def _parse_json_object(text: str) -> dict:
-    from peftstudio.engine.config import TrainingConfig
-    from peftstudio.engine.errors import PlainError
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        TrainingConfig.from_json(text)  # raises the plain-language error with line and column
-        raise
-    if not isinstance(data, dict):
-        raise PlainError(
-            title="The configuration has the wrong shape",
-            what="--config must hold named settings, not a list or a single value.",
-            why="A configuration is a JSON object such as {\"learning_rate\": 0.0002}.",
-            actions=["Wrap the settings in { }.", "Export a fresh configuration from PEFT Studio."],
-            help_topic="settings",
-        )
-    return data
+    return parse_settings(text)

@@ -172,25 +172,7 @@ class TrainingConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainingConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PlainError(
-                title="The configuration file is not valid JSON",
-                what=f"It could not be read (line {exc.lineno}, column {exc.colno}).",
-                why="The file is damaged or was edited by hand with a typo.",
-                actions=["Fix the file at the position given above.", "Export a fresh configuration from PEFT Studio."],
-                help_topic="settings",
-            ) from None
-        if not isinstance(data, dict):
-            raise PlainError(
-                title="The configuration file has the wrong shape",
-                what="It holds a list or a single value instead of named settings.",
-                why="A configuration is a JSON object such as {\"learning_rate\": 0.0002}.",
-                actions=["Wrap the settings in { }.", "Export a fresh configuration from PEFT Studio."],
-                help_topic="settings",
-            )
-        return cls.from_dict(data)
+        return cls.from_dict(parse_settings(text))
 
     def merged(self, overrides: dict[str, Any]) -> "TrainingConfig":
         data = self.to_dict()
@@ -200,3 +182,29 @@ class TrainingConfig:
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """Settings from JSON text (a config file or inline overrides): a dict of known names, or a PlainError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlainError(
+            title="The configuration is not valid JSON",
+            what=f"It could not be read (line {exc.lineno}, column {exc.colno}).",
+            why="The file is damaged or was edited by hand with a typo.",
+            actions=["Fix the text at the position given above.", "Export a fresh configuration from PEFT Studio."],
+            help_topic="settings",
+        ) from None
+    if not isinstance(data, dict):
+        raise PlainError(
+            title="The configuration has the wrong shape",
+            what="It holds a list or a single value instead of named settings.",
+            why="A configuration is a JSON object such as {\"learning_rate\": 0.0002}.",
+            actions=["Wrap the settings in { }.", "Export a fresh configuration from PEFT Studio."],
+            help_topic="settings",
+        )
+    unknown = sorted(set(data) - {f.name for f in fields(TrainingConfig)})
+    if unknown:
+        TrainingConfig.from_dict(data)  # raises the plain error naming them
+    return data
