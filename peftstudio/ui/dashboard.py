@@ -18,6 +18,8 @@ from peftstudio.engine.monitoring import (ACCEPTABLE_FACTOR, MilestoneTracker, R
                                           loss_zone, milestone_message)
 from peftstudio.engine.training.events import read_events
 from peftstudio.ui.notifications import Notifier
+from peftstudio.ui.progress_ring import ProgressRing
+from peftstudio.ui.toast import Toast
 
 ZONE_COLORS = {"good": (40, 160, 80, 40), "acceptable": (230, 180, 30, 40), "problematic": (210, 50, 50, 40)}
 
@@ -48,10 +50,12 @@ class DashboardWidget(QWidget):
         self.zone_items = []
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
+        self.ring = ProgressRing()
+        top.addWidget(self.ring)
         self.progress = QProgressBar()
         self.progress.setObjectName("dashboard.progress")
         self.progress.setFormat("%p%")
-        top.addWidget(self.progress, 2)
+        self.progress.setVisible(False)  # the ring shows progress; the bar keeps its value for tests and a11y
         self.status = QLabel("waiting")
         self.status.setObjectName("dashboard.status")
         top.addWidget(self.status, 3)
@@ -81,9 +85,12 @@ class DashboardWidget(QWidget):
         self.lr_curve = _curve(self.lr_plot, "#7b3fb5")
         self.speed_plot = _plot("Throughput", "tokens/s")
         self.speed_curve = _curve(self.speed_plot, "#1b7f3b")
-        grid.addWidget(self.loss_plot, 0, 0, 1, 2)
+        self.steps_plot = _plot("Steps per second", "steps/s")
+        self.steps_curve = _curve(self.steps_plot, "#555555")
+        grid.addWidget(self.loss_plot, 0, 0, 1, 3)
         grid.addWidget(self.lr_plot, 1, 0)
         grid.addWidget(self.speed_plot, 1, 1)
+        grid.addWidget(self.steps_plot, 1, 2)
         layout.addLayout(grid, 1)
         meters = QHBoxLayout()
         self.meters: dict[str, QProgressBar] = {}
@@ -99,6 +106,8 @@ class DashboardWidget(QWidget):
         self.gpu_temperature = QLabel()
         meters.addWidget(self.gpu_temperature)
         layout.addLayout(meters)
+        self.toasts = QVBoxLayout()
+        layout.addLayout(self.toasts)
         self.alerts = QListWidget()
         self.alerts.setObjectName("dashboard.notifications")
         self.alerts.setMaximumHeight(90)
@@ -125,9 +134,7 @@ class DashboardWidget(QWidget):
         elif kind == "status":
             self._status(event)
         elif kind == "anomaly" and not replay:
-            self.notifier.notify({"title": f"Training problem: {event.get('kind', 'anomaly')}",
-                                  "message": event.get("message", ""), "urgent": event.get("severity") in
-                                  ("high", "critical")})
+            self.show_anomaly(event)
         elif kind == "error" and not replay:
             self.notifier.notify(error_notification(event))
 
@@ -137,6 +144,7 @@ class DashboardWidget(QWidget):
             self.loss_curve.setData(s.steps, s.loss)
             self.lr_curve.setData(s.steps, s.learning_rate)
             self.speed_curve.setData(s.steps, s.tokens_per_second)
+            self.steps_curve.setData(s.steps, s.steps_per_second)
             self._draw_zones()
         step, max_steps = event.get("step") or 0, event.get("max_steps") or 0
         if max_steps:
@@ -144,6 +152,9 @@ class DashboardWidget(QWidget):
             self.progress.setValue(step)
         eta = event.get("eta_seconds")
         epoch = event.get("epoch") or 0
+        self.ring.set_progress(step / max_steps if max_steps else 0.0, f"epoch {epoch:.2f}",
+                               format_duration(event.get("elapsed_seconds") or 0),
+                               f"{format_duration(eta)} left" if eta else "")
         self.status.setText(f"{s.status} · step {step}/{max_steps} · epoch {epoch:.2f} · elapsed "
                             f"{format_duration(event.get('elapsed_seconds') or 0)}"
                             + (f" · about {format_duration(eta)} left" if eta else ""))
@@ -193,6 +204,23 @@ class DashboardWidget(QWidget):
         else:
             self.paused_label.clear()
         self._update_buttons()
+
+    def show_anomaly(self, event: dict) -> Toast:
+        """A toast with the anomaly's explanation and its suggested actions as buttons, plus a notification."""
+        urgent = event.get("severity") in ("high", "critical")
+        title = f"Training problem: {event.get('anomaly_type', 'anomaly').replace('_', ' ')}"
+        actions = [a for a in event.get("actions", []) if a.get("id") in self.ACTIONS]
+        toast = Toast(title, event.get("message", ""), actions, urgent, self)
+        toast.action_chosen.connect(self._act)
+        self.toasts.addWidget(toast)
+        self.notifier.notify({"title": title, "message": event.get("message", ""), "urgent": urgent})
+        return toast
+
+    ACTIONS = ("pause", "stop", "resume")
+
+    def _act(self, action_id: str) -> None:
+        {"pause": self.pause, "stop": lambda: self.confirm_stop(ask=False), "resume": self.resume}.get(
+            action_id, lambda: None)()
 
     # ---- controls out -------------------------------------------------------------------------
     def _update_buttons(self) -> None:

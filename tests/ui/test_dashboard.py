@@ -125,3 +125,21 @@ def test_plots_stay_responsive_with_100000_points(qtbot):
     dashboard._metrics({"type": "metrics", "step": 100_000, "max_steps": 100_000}, replay=True)
     assert dashboard.loss_curve.opts["autoDownsample"] and dashboard.loss_curve.opts["clipToView"]
     assert len(dashboard.loss_curve.getData()[0]) == 100_000
+
+
+def test_an_anomaly_shows_a_toast_whose_buttons_act(qtbot, tmp_path):
+    session, worker, dashboard = start(qtbot, tmp_path, max_steps=40, save_steps=100)
+    worker.start()
+    qtbot.waitUntil(lambda: dashboard.series.status == "running" and len(dashboard.series.steps) > 0, timeout=300_000)
+    toast = dashboard.show_anomaly({"type": "anomaly", "anomaly_type": "overfitting", "severity": "medium",
+                                    "message": "Validation loss is rising while training loss falls.",
+                                    "actions": [{"id": "stop", "label": "Stop at the best checkpoint"},
+                                                {"id": "pause", "label": "Pause to think"}]})
+    assert [b.text() for b in toast.buttons] == ["Stop at the best checkpoint", "Pause to think", "Dismiss"]
+    assert dashboard.notifier.sent[-1]["title"] == "Training problem: overfitting"
+    toast.buttons[1].click()  # Pause
+    qtbot.waitUntil(lambda: dashboard.series.status == "paused", timeout=120_000)
+    worker.wait()
+    assert session.status == Status.PAUSED
+    ring = dashboard.ring
+    assert ring.lines[0].endswith("%") and ring.lines[1].startswith("epoch") and dashboard.steps_curve.getData()[0] is not None
