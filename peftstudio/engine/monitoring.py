@@ -96,7 +96,18 @@ class RunSeries:
             self.eval_loss.append(event["eval_loss"])
         elif kind == "status":
             self.status = event["status"]
+            resumed = event.get("resumed_from_step")
+            if resumed is not None and self.steps and self.steps[-1] > resumed:
+                self._truncate(resumed)  # a recovery rolled back: the steps after it are trained again
             self.paused_at = paused_info(event, self.last_metrics) if self.status == "paused" else None
+
+
+    def _truncate(self, step: int) -> None:
+        keep = sum(1 for s in self.steps if s <= step)
+        for name in ("steps", "loss", "learning_rate", "tokens_per_second", "steps_per_second"):
+            setattr(self, name, getattr(self, name)[:keep])
+        keep_eval = sum(1 for s in self.eval_steps if s <= step)
+        self.eval_steps, self.eval_loss = self.eval_steps[:keep_eval], self.eval_loss[:keep_eval]
 
 
 def paused_info(status_event: dict, last_metrics: dict) -> dict:

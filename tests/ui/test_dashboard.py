@@ -143,3 +143,13 @@ def test_an_anomaly_shows_a_toast_whose_buttons_act(qtbot, tmp_path):
     assert session.status == Status.PAUSED
     ring = dashboard.ring
     assert ring.lines[0].endswith("%") and ring.lines[1].startswith("epoch") and dashboard.steps_curve.getData()[0] is not None
+
+
+def test_a_rollback_redraws_the_curve_from_the_checkpoint():
+    from peftstudio.engine.monitoring import series_from_events
+
+    events = [{"type": "metrics", "step": s, "loss": 1.0 / s} for s in range(1, 6)]
+    events += [{"type": "status", "status": "running", "resumed_from_step": 2}]
+    events += [{"type": "metrics", "step": s, "loss": 0.5 / s} for s in range(3, 6)]
+    series = series_from_events(events)
+    assert series.steps == [1, 2, 3, 4, 5] and series.loss[2:] == [0.5 / 3, 0.5 / 4, 0.5 / 5]

@@ -37,6 +37,10 @@ class SessionCallback(TrainerCallback):
         self._window_start = time.perf_counter()
         self._window_tokens = 0
         self._window_examples = 0
+        from peftstudio.engine.training.anomalies import AnomalyDetector
+
+        self.detector = AnomalyDetector()
+        self.recovery_request = None  # an auto-recoverable Anomaly: the session recovers after the loop ends
         self._heartbeat_stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -74,8 +78,9 @@ class SessionCallback(TrainerCallback):
         logs = logs or {}
         if "eval_loss" in logs:
             loss = float(logs["eval_loss"])
-            self.events.emit("eval", step=state.global_step, eval_loss=loss,
-                             perplexity=math.exp(loss) if loss < 50 else float("inf"))
+            event = self.events.emit("eval", step=state.global_step, eval_loss=loss,
+                                     perplexity=math.exp(loss) if loss < 50 else float("inf"))
+            self._anomalies(self.detector.observe_eval(state.global_step, event["time"], loss), control)
         if "loss" not in logs:
             return control
         trainer = self.trainer_ref()
@@ -95,7 +100,8 @@ class SessionCallback(TrainerCallback):
         }
         with self._lock:
             self.last_metrics = metrics
-        self._emit_metrics(metrics)
+        event = self._emit_metrics(metrics)
+        self._anomalies(self.detector.observe_metrics(event), control)
         # a listener may have asked for a pause on seeing this step: save it now, not one step later
         return self._honour_requests(control)
 
@@ -104,8 +110,16 @@ class SessionCallback(TrainerCallback):
         step, max_steps = metrics.get("step", 0), metrics.get("max_steps") or 0
         eta = elapsed / step * (max_steps - step) if step and max_steps else None
         self._last_emit = time.perf_counter()
-        self.events.emit("metrics", **metrics, **resource_readings(), elapsed_seconds=elapsed,
-                         eta_seconds=eta, heartbeat=heartbeat)
+        return self.events.emit("metrics", **metrics, **resource_readings(), elapsed_seconds=elapsed,
+                                eta_seconds=eta, heartbeat=heartbeat)
+
+    def _anomalies(self, found, control) -> None:
+        for anomaly in found:
+            self.events.emit("anomaly", **anomaly.to_event())
+            if anomaly.auto_recoverable and self.recovery_request is None:
+                self.recovery_request = anomaly
+                control.should_training_stop = True
+                control.should_save = False  # never checkpoint a model that just went wrong
 
     def _beat(self):
         while not self._heartbeat_stop.wait(0.25):

@@ -50,6 +50,21 @@ class LossTokenTrainer(Trainer):
         self.input_tokens_seen = 0  # real tokens, padding excluded: what the compute is spent on
         self.examples_seen = 0
 
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        # after a recovery the config's learning rate is lower than the one the checkpoint was saved with:
+        # rescale the resumed schedule so it continues from the same point at the new rate
+        scheduler = getattr(self, "lr_scheduler", None)
+        if checkpoint is None or scheduler is None or not getattr(scheduler, "base_lrs", None):
+            return
+        factor = self.args.learning_rate / scheduler.base_lrs[0]
+        if abs(factor - 1) > 1e-12:
+            scheduler.base_lrs = [base * factor for base in scheduler.base_lrs]
+            for group in self.optimizer.param_groups:
+                group["lr"] *= factor
+                if "initial_lr" in group:
+                    group["initial_lr"] *= factor
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         examples = inputs.pop("num_examples", None)
         tokens = inputs.pop("num_tokens", None)

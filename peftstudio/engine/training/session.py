@@ -146,10 +146,7 @@ class TrainingSession:
         self.error = None
         self._set_status(Status.INITIALIZING)
         try:
-            trainer, resume_from = self._prepare()
-            self._set_status(Status.RUNNING, resumed_from_step=_step_of(resume_from))
-            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-            self._callback.stop_heartbeat()
+            trainer = self._train_with_recovery()
             if self.controls.stop_requested.is_set():
                 self._set_status(Status.STOPPED, step=trainer.state.global_step)
             elif self.controls.pause_requested.is_set():
@@ -172,6 +169,47 @@ class TrainingSession:
                 raise
         return self._status
 
+    def _train_with_recovery(self):
+        """Train; on an auto-recoverable anomaly or out-of-memory error, adjust and continue (bounded)."""
+        from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
+
+        recoveries = 0
+        while True:
+            trainer, resume_from = self._prepare()
+            self._set_status(Status.RUNNING, resumed_from_step=_step_of(resume_from), recoveries=recoveries)
+            request = None
+            try:
+                trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+                request = self._callback.recovery_request
+            except (MemoryError, RuntimeError) as exc:
+                if not _is_out_of_memory(exc):
+                    raise
+                request = make_anomaly("oom", trainer.state.global_step, time.time(), "out of memory")
+                self.events.emit("anomaly", **request.to_event())
+            finally:
+                self._callback.stop_heartbeat()
+            if request is None:
+                return trainer
+            plan = recovery_plan(request.anomaly_type, self.config)
+            recoveries += 1
+            if plan is None or recoveries > MAX_RECOVERIES:
+                raise PlainError(
+                    title="Training could not recover on its own",
+                    what=f"PEFT Studio tried {recoveries - 1} automatic fixes, but the problem came back: "
+                         f"{request.message}",
+                    why="The settings are too aggressive for this data or this machine.",
+                    actions=["Resume from the last checkpoint with a lower learning rate.",
+                             "Lower the batch size or the maximum sequence length.",
+                             "Check the dataset for broken or extremely long examples."],
+                    help_topic="out-of-memory" if request.anomaly_type == "oom" else "troubleshooting",
+                )
+            self.config, _, description = plan
+            (self.run_dir / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+            if latest_checkpoint(self.checkpoints_dir) is None:
+                self._model = None  # nothing to roll back to: start again from fresh adapter weights
+            self.events.emit("notification", message=description, recovery=True,
+                             anomaly_type=request.anomaly_type, recoveries=recoveries)
+
     def _prepare(self):
         from peftstudio.engine.data.prepare import prepare
         from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
@@ -188,10 +226,14 @@ class TrainingSession:
             self._data = prepare(config, self._tokenizer)
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
-            self.events.emit("notification", message="Model and data ready",
+            self._base_eval_loss = self._validation_loss(disable_adapter=True)
+            self.events.emit("notification", message="Model and data ready", base_eval_loss=self._base_eval_loss,
                              train_examples=len(self._data.train), validation_examples=len(self._data.validation),
                              loss_tokens_per_epoch=self._data.loss_tokens, schema=self._data.schema,
                              device=device, precision=precision)
+        if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
+            self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            self._model.enable_input_require_grads()
         remove_incomplete(self.checkpoints_dir)
         resume_from = latest_checkpoint(self.checkpoints_dir)
         trainer = self._build_trainer(device, precision)
@@ -201,7 +243,48 @@ class TrainingSession:
             trainer.examples_seen = marker.get("examples_seen", 0)
             trainer.input_tokens_seen = marker.get("input_tokens_seen", 0)
             self._started_at = time.time() - marker.get("elapsed_seconds", 0.0)
+            self._callback.started_at = self._started_at
         return trainer, resume_from
+
+    def _validation_loss(self, disable_adapter: bool = False) -> float | None:
+        """Mean loss per target token on the validation split (the base model's when the adapter is off)."""
+        import contextlib
+
+        import torch
+
+        from peftstudio.engine.data.packing import PaddedCollator
+        from peftstudio.engine.training.loss_trainer import selected_token_loss
+
+        features = self._data.validation[:64]
+        if not features:
+            return None
+        collate, total, count = PaddedCollator(self._tokenizer.pad_token_id), 0.0, 0
+        device = next(self._model.parameters()).device
+        context = self._model.disable_adapter() if disable_adapter else contextlib.nullcontext()
+        with torch.no_grad(), context:
+            for start in range(0, len(features), 8):
+                batch = {k: v.to(device) for k, v in collate(features[start:start + 8]).items()}
+                loss, n = selected_token_loss(self._model, batch)
+                total, count = total + float(loss), count + int(n)
+        return total / max(1, count)
+
+    def _sample_repetition(self) -> float | None:
+        """Share of repeated 3-grams in a greedy answer to the first validation prompt."""
+        import torch
+
+        from peftstudio.engine.data.tokenize import IGNORE_INDEX
+        from peftstudio.engine.quality import repetition_rate
+
+        if not self._data.validation:
+            return None
+        example = self._data.validation[0]
+        prompt_len = next((i for i, t in enumerate(example["labels"]) if t != IGNORE_INDEX), len(example["labels"]))
+        ids = torch.tensor([example["input_ids"][:prompt_len]], device=next(self._model.parameters()).device)
+        self._model.eval()
+        with torch.no_grad():
+            out = self._model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=48,
+                                       do_sample=False, pad_token_id=self._tokenizer.pad_token_id)
+        return repetition_rate(out[0, ids.shape[1]:].tolist())
 
     def _load_peft_model(self, folder: Path, precision: str):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -266,6 +349,7 @@ class TrainingSession:
             train_sampling_strategy="random" if config.packing else "group_by_length",
             report_to="none", disable_tqdm=True, remove_unused_columns=False, prediction_loss_only=True,
             dataloader_pin_memory=False, dataloader_num_workers=0,
+            logging_nan_inf_filter=False,  # a NaN loss must reach the anomaly detector, not be averaged away
         )
         pad_id = self._tokenizer.pad_token_id
         collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
@@ -299,15 +383,26 @@ class TrainingSession:
         self._tokenizer.save_pretrained(staging)
         shutil.rmtree(self.adapter_dir, ignore_errors=True)
         os.replace(staging, self.adapter_dir)
+        from peftstudio.engine.quality import quality_report
+
+        eval_losses = [e["eval_loss"] for e in read_events(self.events.path) if e["type"] == "eval"]
+        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, self._sample_repetition())
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         self.summary = {
             "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
             "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
             "final_eval_loss": final_eval, "train_tokens": trainer.loss_tokens_seen,
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
+            "quality": quality,
         }
         self._write_run_info(summary=self.summary)
         self._set_status(Status.COMPLETED, **self.summary)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, MPS "out of memory" RuntimeErrors, and CPU MemoryError."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or \
+        "out of memory" in str(exc).lower()
 
 
 def _step_of(checkpoint: Path | None) -> int:

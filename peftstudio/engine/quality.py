@@ -1,0 +1,61 @@
+"""Quality analysis at the end of a run (Property 13): a score out of 100, its parts, and what to do next.
+
+Parts (they add up to 100):
+    improvement   40  validation loss of the fine-tuned model vs the base model on the same examples;
+                      full marks for a 30% lower loss
+    perplexity    20  full marks under 10, none above 100 (exp of the validation loss)
+    overfitting   20  full marks when the last validation loss is within 5% of the best one
+    generation    20  a greedy answer to a validation prompt: 20 x (1 - share of repeated 3-grams)
+"""
+from __future__ import annotations
+
+import math
+
+
+def repetition_rate(tokens: list) -> float:
+    grams = [tuple(tokens[i:i + 3]) for i in range(max(0, len(tokens) - 2))]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def quality_report(base_eval_loss: float | None, eval_losses: list[float], repetition: float | None) -> dict:
+    parts, suggestions = {}, []
+    final = eval_losses[-1] if eval_losses else None
+    if base_eval_loss and final is not None and math.isfinite(final):
+        gain = (base_eval_loss - final) / base_eval_loss
+        parts["improvement"] = 40 * min(1.0, max(0.0, gain / 0.3))
+        if gain < 0.05:
+            suggestions.append("The model barely improved on unseen examples: train longer (more epochs) or raise "
+                               "the learning rate a little.")
+    else:
+        parts["improvement"] = 0.0
+        suggestions.append("Keep some examples for validation (held-back share above 0) so progress can be measured.")
+    if final is not None and math.isfinite(final):
+        perplexity = math.exp(min(final, 50))
+        parts["perplexity"] = 20 * min(1.0, max(0.0, (100 - perplexity) / 90))
+        if perplexity > 30:
+            suggestions.append("Answers are still uncertain (high perplexity): add more examples of the same style, "
+                               "or pick a larger model.")
+    else:
+        parts["perplexity"] = 0.0
+    if len(eval_losses) >= 2:
+        best = min(eval_losses)
+        ratio = eval_losses[-1] / best if best > 0 else 1.0
+        parts["overfitting"] = 20.0 if ratio <= 1.05 else 10.0 if ratio <= 1.2 else 0.0
+        if ratio > 1.05:
+            suggestions.append("Validation loss rose at the end (the model started memorising): use the best "
+                               "checkpoint, fewer epochs, or more dropout.")
+    else:
+        parts["overfitting"] = 20.0 if eval_losses else 10.0
+    if repetition is not None:
+        parts["generation"] = 20 * (1 - repetition)
+        if repetition > 0.2:
+            suggestions.append("The sample answer repeats itself: add a repetition penalty in the playground, or "
+                               "add examples with varied, complete answers.")
+    else:
+        parts["generation"] = 10.0
+    if not suggestions:
+        suggestions.append("Looks healthy. Try it in the playground with your own prompts; if answers are too "
+                           "generic, add more varied examples.")
+    score = round(sum(parts.values()), 1)
+    return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
+            "base_eval_loss": base_eval_loss, "final_eval_loss": final, "repetition_rate": repetition}
