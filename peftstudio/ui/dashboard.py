@@ -115,7 +115,7 @@ class DashboardWidget(QWidget):
         self.notifier = Notifier(self.alerts, notifications_enabled)
         if worker is not None:
             worker.event.connect(self.add_event)
-            worker.failed.connect(lambda error: self.notifier.notify(error_notification(error.to_dict())))
+            # the failure's "error" event arrives through worker.event, which shows it (once)
         self._update_buttons()
 
     # ---- events in --------------------------------------------------------------------------
@@ -136,7 +136,7 @@ class DashboardWidget(QWidget):
         elif kind == "anomaly" and not replay:
             self.show_anomaly(event)
         elif kind == "error" and not replay:
-            self.notifier.notify(error_notification(event))
+            self.show_error(event)
 
     def _metrics(self, event: dict, replay: bool) -> None:
         s = self.series
@@ -216,11 +216,29 @@ class DashboardWidget(QWidget):
         self.notifier.notify({"title": title, "message": event.get("message", ""), "urgent": urgent})
         return toast
 
-    ACTIONS = ("pause", "stop", "resume")
+    def show_error(self, error: dict) -> Toast:
+        """The plain-language error with its actions, and a Get help button that opens the right page."""
+        self.notifier.notify(error_notification(error))
+        self.help_link = error.get("help_link")
+        lines = [error.get("what", ""), error.get("why", "")] + [f"• {a}" for a in error.get("actions", [])]
+        toast = Toast(error.get("title", "Training stopped"), "\n".join(filter(None, lines)),
+                      [{"id": "help", "label": "Get help"}], urgent=True, parent=self)
+        toast.action_chosen.connect(self._act)
+        self.toasts.addWidget(toast)
+        return toast
+
+    def open_help(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        if getattr(self, "help_link", None):
+            QDesktopServices.openUrl(QUrl(self.help_link))
+
+    ACTIONS = ("pause", "stop", "resume", "help")
 
     def _act(self, action_id: str) -> None:
-        {"pause": self.pause, "stop": lambda: self.confirm_stop(ask=False), "resume": self.resume}.get(
-            action_id, lambda: None)()
+        {"pause": self.pause, "stop": lambda: self.confirm_stop(ask=False), "resume": self.resume,
+         "help": self.open_help}.get(action_id, lambda: None)()
 
     # ---- controls out -------------------------------------------------------------------------
     def _update_buttons(self) -> None:

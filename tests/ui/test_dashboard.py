@@ -74,15 +74,23 @@ def test_pause_resume_and_stop_through_the_buttons(qtbot, tmp_path):
 
 
 # **Feature: simplified-llm-optimization, Property 26: Training error triggers notification**
-def test_a_training_error_sends_an_urgent_notification(qtbot, tmp_path):
+def test_a_training_error_sends_an_urgent_notification(qtbot, tmp_path, monkeypatch):
     session, worker, dashboard = start(qtbot, tmp_path, peft_method="qlora", quantization="4bit")
     with qtbot.waitSignal(worker.failed, timeout=120_000):
         worker.start()
     worker.wait()
     qtbot.waitUntil(lambda: any(n["urgent"] for n in dashboard.notifier.sent), timeout=5_000)
     urgent = [n for n in dashboard.notifier.sent if n["urgent"]]
-    assert urgent[0]["title"] == "Training stopped: QLoRA needs an NVIDIA GPU"
+    assert len(urgent) == 1 and urgent[0]["title"] == "Training stopped: QLoRA needs an NVIDIA GPU"
     assert "no NVIDIA GPU" in urgent[0]["message"]
+    assert dashboard.help_link.endswith("help/qlora.md")
+    opened = []
+    from PySide6.QtGui import QDesktopServices
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))  # no browser here
+    toast = dashboard.toasts.itemAt(dashboard.toasts.count() - 1).widget()
+    next(b for b in toast.buttons if b.text() == "Get help").click()
+    assert opened and opened[0].endswith("qlora.md")
 
 
 @settings(max_examples=100, deadline=None)
