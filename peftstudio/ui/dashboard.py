@@ -40,6 +40,18 @@ def _curve(plot: pg.PlotWidget, color: str, name: str | None = None):
     return item
 
 
+def per_gpu_text(event: dict) -> str:
+    """One line per GPU: utilization, memory and temperature (the bars above show the busiest GPU)."""
+    used, total = event.get("gpu_memory_used") or [], event.get("gpu_memory_total") or []
+    if not used:
+        return "no GPU"
+    utilization = event.get("gpu_utilization") or [None] * len(used)
+    temperature = event.get("gpu_temperature") or [None] * len(used)
+    return "\n".join(f"GPU {i}: {u if u is not None else '?'}% · {m / 2**30:.1f}/{t / 2**30:.0f} GB · "
+                     f"{c if c is not None else '?'} °C"
+                     for i, (u, m, t, c) in enumerate(zip(utilization, used, total, temperature)))
+
+
 class DashboardWidget(QWidget):
     def __init__(self, worker=None, notifications_enabled: bool = True, parent=None):
         super().__init__(parent)
@@ -166,8 +178,7 @@ class DashboardWidget(QWidget):
         used, total = event.get("gpu_memory_used") or [], event.get("gpu_memory_total") or []
         if used and total:
             self.meters["GPU memory"].setValue(int(100 * max(u / t for u, t in zip(used, total))))
-        temps = [t for t in event.get("gpu_temperature") or [] if t is not None]
-        self.gpu_temperature.setText(f"GPU {max(temps)} °C" if temps else "no GPU")
+        self.gpu_temperature.setText(per_gpu_text(event))
         if not replay and not event.get("heartbeat"):
             for milestone in self.milestones.update(step, max_steps):
                 self.notifier.notify(milestone_message(milestone, step, max_steps, event.get("loss")))

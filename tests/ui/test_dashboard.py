@@ -161,3 +161,12 @@ def test_a_rollback_redraws_the_curve_from_the_checkpoint():
     events += [{"type": "metrics", "step": s, "loss": 0.5 / s} for s in range(3, 6)]
     series = series_from_events(events)
     assert series.steps == [1, 2, 3, 4, 5] and series.loss[2:] == [0.5 / 3, 0.5 / 4, 0.5 / 5]
+
+
+def test_meters_show_every_gpu():
+    from peftstudio.ui.dashboard import per_gpu_text
+
+    text = per_gpu_text({"gpu_memory_used": [2**30, 3 * 2**30], "gpu_memory_total": [8 * 2**30, 8 * 2**30],
+                         "gpu_utilization": [40, 90], "gpu_temperature": [55, 71]})
+    assert text.splitlines() == ["GPU 0: 40% · 1.0/8 GB · 55 °C", "GPU 1: 90% · 3.0/8 GB · 71 °C"]
+    assert per_gpu_text({}) == "no GPU"
