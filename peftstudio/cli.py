@@ -35,6 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--price", type=float, default=0.15, help="electricity price per kWh")
     plan.add_argument("--carbon", type=float, default=0.4, help="grid carbon intensity, kg CO2 per kWh")
 
+    runs = sub.add_parser("runs", help="list, show, compare or reindex training runs")
+    runs.add_argument("action", choices=["list", "show", "compare", "reindex"])
+    runs.add_argument("runs", nargs="*", help="run ids or folders (show: 1, compare: 2-5)")
+    runs.add_argument("--model")
+    runs.add_argument("--status")
+    runs.add_argument("--search")
+    runs.add_argument("--json", action="store_true")
+
+    versions = sub.add_parser("versions", help="list, roll back, archive or delete model versions")
+    versions.add_argument("action", choices=["list", "rollback", "archive", "delete"])
+    versions.add_argument("--model", help="the model name (versions are numbered per name)")
+    versions.add_argument("--version")
+    versions.add_argument("--keep", type=int, default=3, help="archive: how many of the newest to keep")
+    versions.add_argument("--yes", action="store_true", help="delete: confirm")
+    versions.add_argument("--json", action="store_true")
+
     validate = sub.add_parser("validate", help="check a dataset: format, schema, problems, statistics")
     validate.add_argument("file", help="the dataset file")
     validate.add_argument("--json", action="store_true", help="print the report as one JSON document")
@@ -66,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from peftstudio.cli_plan import hardware_command, plan_command
 
         return (hardware_command if args.command == "hardware" else plan_command)(args)
+    if args.command in ("runs", "versions"):
+        from peftstudio.cli_runs import runs_command, versions_command
+
+        return (runs_command if args.command == "runs" else versions_command)(args)
     if args.command == "validate":
         from peftstudio.cli_validate import validate_command
 

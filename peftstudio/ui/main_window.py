@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
 from peftstudio import __version__
@@ -47,6 +47,15 @@ class MainWindow(QMainWindow):
                                       "border-radius: 6px; padding: 8px 20px;")
         self.new_button.clicked.connect(self.new_fine_tune)
         layout.addWidget(self.new_button)
+        pages = QHBoxLayout()
+        for text, name, slot in (("History and compare", "home.history", self.open_history),
+                                 ("Versions", "home.versions", self.open_versions)):
+            button = QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            pages.addWidget(button)
+        pages.addStretch()
+        layout.addLayout(pages)
         self.hardware_label = QLabel(hardware_summary(self.hardware))
         self.hardware_label.setObjectName("home.hardware")
         self.hardware_label.setWordWrap(True)
@@ -97,6 +106,27 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(f"{run.get('id')} — {run.get('model_name')} — {run.get('status')}")
             item.setData(Qt.UserRole, run.get("id"))
             self.runs_list.addItem(item)
+
+    def open_history(self):
+        from peftstudio.engine.training.session import store
+        from peftstudio.ui.history import HistoryPage
+
+        store().reindex()  # runs made by the CLI or another process appear too
+        page = HistoryPage(store())
+        page.resize(1000, 600)
+        page.show()
+        self.dashboards.append(page)
+        return page
+
+    def open_versions(self):
+        from peftstudio.engine.training.session import store
+        from peftstudio.ui.versions import VersionsPage
+
+        page = VersionsPage(store())
+        page.resize(1000, 500)
+        page.show()
+        self.dashboards.append(page)
+        return page
 
     def open_run(self, item) -> None:
         """A past (or running) run's dashboard, from its events.jsonl."""

@@ -56,6 +56,9 @@ def test_events_follow_the_contract(completed_run):
     evals = [e for e in events if e["type"] == "eval"]
     assert evals and all(e["perplexity"] > 1 for e in evals)
     assert session.summary["final_eval_loss"] == evals[-1]["eval_loss"]
+    [version] = [e for e in events if e["type"] == "version"]  # every completed run becomes a version
+    assert version["model_name"] == "signature" and version["version"].count(".") == 2
+    assert session.summary["version"] == f"signature v{version['version']}"
 
 
 def test_checkpoints_follow_save_steps_and_save_total(completed_run):

@@ -121,6 +121,7 @@ class TrainingSession:
         info.update({"id": self.run_dir.name, "model_name": self.config.model_name,
                      "dataset_path": self.config.dataset_path, "status": self._status.value}, **updates)
         _write_json_atomic(info_file, info)
+        store().upsert_run(info, self.run_dir, self.config.to_dict())  # the index; the folder stays the truth
 
     def _set_status(self, status: Status, **fields) -> None:
         if status != self._status and not can_transition(self._status, status):
@@ -395,8 +396,27 @@ class TrainingSession:
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
             "quality": quality,
         }
+        from peftstudio.engine.versions import create_version
+
+        version = create_version(store(), self.run_dir, self.config, self.summary)
+        self.summary["version"] = f"{version['model_name']} v{version['version']}"
         self._write_run_info(summary=self.summary)
+        self.events.emit("version", model_name=version["model_name"], version=version["version"],
+                         bump=version["bump"], size_bytes=version["size_bytes"])
         self._set_status(Status.COMPLETED, **self.summary)
+
+
+_STORES: dict[Path, object] = {}
+
+
+def store():
+    """The store of the current data folder (one per folder, shared by the threads of this process)."""
+    from peftstudio.engine.store import Store
+
+    path = paths.data_dir() / "peftstudio.sqlite3"
+    if path not in _STORES:
+        _STORES[path] = Store(path)
+    return _STORES[path]
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

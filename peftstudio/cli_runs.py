@@ -1,0 +1,82 @@
+"""`peftstudio runs list|show|compare|reindex` and `peftstudio versions list|rollback|archive|delete`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from peftstudio.cli import print_error
+from peftstudio.engine.errors import PlainError
+
+
+def _run_dir(ref: str) -> Path:
+    from peftstudio.engine import paths
+
+    path = Path(ref)
+    if (path / "config.json").exists():
+        return path
+    if (paths.runs_dir() / ref / "config.json").exists():
+        return paths.runs_dir() / ref
+    raise PlainError(
+        title="Run not found",
+        what=f"'{ref}' is neither a run folder nor the id of a run.",
+        why="Runs are the folders created by 'peftstudio train' or the app.",
+        actions=["List the runs with 'peftstudio runs list'.", "Pass the run folder's path."],
+        help_topic="runs",
+    )
+
+
+def runs_command(args) -> int:
+    from peftstudio.engine.compare import compare_runs
+    from peftstudio.engine.training.session import store
+
+    try:
+        if args.action == "reindex":
+            count = store().reindex()
+            result = {"reindexed": count}
+            text = f"Indexed {count} run folders."
+        elif args.action == "list":
+            rows = store().runs(model_name=args.model, status=args.status, search=args.search or "")
+            result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")} for r in rows]
+            text = "\n".join(f"{r['id']}  {r['status']:<10} {r['model_name']}" for r in rows) or "No runs yet."
+        elif args.action == "show":
+            run_dir = _run_dir(args.runs[0])
+            result = {"run": json.loads((run_dir / "run.json").read_text(encoding="utf-8")),
+                      "config": json.loads((run_dir / "config.json").read_text(encoding="utf-8"))}
+            text = json.dumps(result, indent=2)
+        else:
+            result = compare_runs([_run_dir(r) for r in args.runs])
+            lines = [f"best {name}: {run}" for name, run in result["best"].items()]
+            lines += [f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+                      for name, values in result["config_diff"].items()]
+            text = "\n".join(lines)
+    except PlainError as error:
+        print_error(error, args.json)
+        return 1
+    print(json.dumps(result, default=str) if args.json else text)
+    return 0
+
+
+def versions_command(args) -> int:
+    from peftstudio.engine import versions
+    from peftstudio.engine.training.session import store
+
+    try:
+        if args.action == "list":
+            result = versions.list_versions(store(), args.model)
+            text = "\n".join(f"{v['model_name']} v{v['version']}{' (active)' if v['active'] else ''}"
+                             f"{' [archived]' if v['archived'] else ''}  run {v['run_id']}  "
+                             f"{v['size_bytes'] / 2**20:.0f} MB" for v in result) or "No versions yet."
+        elif args.action == "rollback":
+            result = versions.rollback(store(), args.model, args.version)
+            text = f"{args.model} v{result['version']} is now the active version."
+        elif args.action == "archive":
+            result = versions.archive(store(), args.model, args.keep)
+            text = f"Archived {len(result)} version(s) of {args.model}; their adapters are kept."
+        else:
+            result = versions.delete_version(store(), args.model, args.version, args.yes)
+            text = f"Deleted {args.model} v{result['version']}."
+    except PlainError as error:
+        print_error(error, args.json)
+        return 1
+    print(json.dumps(result, default=str) if args.json else text)
+    return 0

@@ -1,0 +1,136 @@
+"""The SQLite store: an index of runs, versions, presets and conversations (the run folders stay the truth).
+
+WAL mode lets the training thread write while the UI reads; each write is one transaction, so a process
+killed mid-write leaves the database complete up to the last commit. The schema is versioned with
+`PRAGMA user_version` and migrated forward step by step. `reindex` rebuilds the runs from the folders.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from peftstudio.engine import paths
+
+MIGRATIONS = [
+    # 1: runs and versions
+    """
+    CREATE TABLE runs (id TEXT PRIMARY KEY, folder TEXT NOT NULL, model_name TEXT, dataset_path TEXT,
+                       status TEXT, created TEXT, config TEXT, summary TEXT);
+    CREATE TABLE versions (id TEXT PRIMARY KEY, model_name TEXT NOT NULL, version TEXT NOT NULL,
+                           run_id TEXT NOT NULL REFERENCES runs(id), timestamp TEXT, config TEXT, metrics TEXT,
+                           checkpoint_path TEXT, size_bytes INTEGER, parent_version TEXT,
+                           active INTEGER DEFAULT 0, archived INTEGER DEFAULT 0, UNIQUE(model_name, version));
+    CREATE INDEX runs_by_model ON runs(model_name);
+    """,
+    # 2: presets and saved conversations
+    """
+    CREATE TABLE presets (name TEXT PRIMARY KEY, profile_id TEXT, config TEXT, saved TEXT);
+    CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, title TEXT, messages TEXT,
+                                saved TEXT);
+    """,
+]
+
+
+class Store:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else paths.data_dir() / "peftstudio.sqlite3"
+        self._local = threading.local()
+        with self.connection() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            self._migrate(db)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # explicit transactions below
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def connection(self):
+        yield self._connect()
+
+    @contextmanager
+    def transaction(self):
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        with self.connection() as db:
+            return db.execute("PRAGMA user_version").fetchone()[0]
+
+    # ---- runs --------------------------------------------------------------------------------
+    def upsert_run(self, info: dict, folder: Path, config: dict | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs(id, folder, model_name, dataset_path, status, created, config, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET folder=excluded.folder, "
+                "model_name=excluded.model_name, dataset_path=excluded.dataset_path, status=excluded.status, "
+                "config=excluded.config, summary=excluded.summary",
+                (info["id"], str(folder), info.get("model_name"), info.get("dataset_path"), info.get("status"),
+                 info.get("created"), json.dumps(config or {}), json.dumps(info.get("summary") or {})))
+
+    def runs(self, model_name: str | None = None, status: str | None = None, search: str = "") -> list[dict]:
+        query, args = "SELECT * FROM runs WHERE 1=1", []
+        if model_name:
+            query, args = query + " AND model_name = ?", args + [model_name]
+        if status:
+            query, args = query + " AND status = ?", args + [status]
+        if search:
+            query, args = query + " AND (id LIKE ? OR model_name LIKE ? OR dataset_path LIKE ?)", \
+                args + [f"%{search}%"] * 3
+        with self.connection() as db:
+            return [_row(r) for r in db.execute(query + " ORDER BY created DESC", args)]
+
+    def run(self, run_id: str) -> dict | None:
+        with self.connection() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _row(row) if row else None
+
+    def reindex(self, runs_dir: Path | None = None) -> int:
+        """Rebuild the runs table from the run folders (the source of truth)."""
+        runs_dir = runs_dir or paths.runs_dir()
+        count = 0
+        for info_file in sorted(runs_dir.glob("*/run.json")):
+            try:
+                info = json.loads(info_file.read_text(encoding="utf-8"))
+                config = json.loads((info_file.parent / "config.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            self.upsert_run(info, info_file.parent, config)
+            count += 1
+        return count
+
+
+def _row(row: sqlite3.Row) -> dict:
+    data = dict(row)
+    for key in ("config", "summary", "metrics"):
+        if isinstance(data.get(key), str):
+            data[key] = json.loads(data[key])
+    return data

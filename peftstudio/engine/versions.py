@@ -1,0 +1,171 @@
+"""Model versions: every completed run becomes a numbered version of a named model.
+
+Version rule (semantic, per model name), against the latest version of that name:
+    first version                         1.0.0
+    the base model changed                major + 1   (2.0.0)
+    the dataset changed (path or content) minor + 1   (1.1.0)
+    only hyperparameters changed          patch + 1   (1.0.1)
+The model name defaults to the dataset file's name ("support-bot" for support-bot.jsonl).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.store import Store
+
+
+@dataclass
+class Bump:
+    kind: str  # major | minor | patch | first
+    version: str
+
+
+def default_model_name(config: TrainingConfig) -> str:
+    stem = Path(config.dataset_path).stem if config.dataset_path else "model"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-").lower() or "model"
+
+
+def next_version(parent: dict | None, config: TrainingConfig, dataset_hash: str) -> Bump:
+    if parent is None:
+        return Bump("first", "1.0.0")
+    major, minor, patch = (int(x) for x in parent["version"].split("."))
+    old = parent["config"]
+    if old.get("model_name") != config.model_name:
+        return Bump("major", f"{major + 1}.0.0")
+    if old.get("dataset_path") != config.dataset_path or parent["metrics"].get("dataset_hash") != dataset_hash:
+        return Bump("minor", f"{major}.{minor + 1}.0")
+    return Bump("patch", f"{major}.{minor}.{patch + 1}")
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def file_hash(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()[:16]
+    except OSError:
+        return ""
+
+
+def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary: dict,
+                   model_name: str | None = None) -> dict:
+    """Property 30: version number, timestamp, configuration and metrics for a completed run."""
+    model_name = model_name or default_model_name(config)
+    dataset_hash = file_hash(config.dataset_path)
+    parent = latest_version(store, model_name)
+    bump = next_version(parent, config, dataset_hash)
+    version = {
+        "id": uuid.uuid4().hex[:12], "model_name": model_name, "version": bump.version, "run_id": run_dir.name,
+        "timestamp": datetime.now(timezone.utc).isoformat(), "config": config.to_dict(),
+        "metrics": {**{k: v for k, v in summary.items() if k != "quality"}, "dataset_hash": dataset_hash},
+        "checkpoint_path": str(run_dir / "adapter"), "size_bytes": folder_size(run_dir),
+        "parent_version": parent["version"] if parent else None,
+    }
+    if store.run(run_dir.name) is None:  # versions point at indexed runs
+        info_file = run_dir / "run.json"
+        info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {"id": run_dir.name}
+        store.upsert_run({**info, "id": run_dir.name}, run_dir, config.to_dict())
+    with store.transaction() as db:
+        db.execute("UPDATE versions SET active = 0 WHERE model_name = ?", (model_name,))
+        db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "
+                   "checkpoint_path, size_bytes, parent_version, active) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
+                   (version["id"], model_name, version["version"], version["run_id"], version["timestamp"],
+                    json.dumps(version["config"]), json.dumps(version["metrics"]), version["checkpoint_path"],
+                    version["size_bytes"], version["parent_version"]))
+    return version | {"bump": bump.kind, "active": True}
+
+
+def list_versions(store: Store, model_name: str | None = None, include_archived: bool = True) -> list[dict]:
+    query, args = "SELECT * FROM versions WHERE 1=1", []
+    if model_name:
+        query, args = query + " AND model_name = ?", [model_name]
+    if not include_archived:
+        query += " AND archived = 0"
+    with store.connection() as db:
+        rows = [dict(r) for r in db.execute(query + " ORDER BY timestamp", args)]
+    for row in rows:
+        row["config"], row["metrics"] = json.loads(row["config"]), json.loads(row["metrics"])
+    return sorted(rows, key=lambda r: (r["model_name"], tuple(int(x) for x in r["version"].split("."))))
+
+
+def latest_version(store: Store, model_name: str) -> dict | None:
+    versions = list_versions(store, model_name)
+    return versions[-1] if versions else None
+
+
+def find_version(store: Store, model_name: str, version: str) -> dict:
+    found = next((v for v in list_versions(store, model_name) if v["version"] == version.lstrip("v")), None)
+    if found is None:
+        raise PlainError(
+            title="Version not found",
+            what=f"{model_name} has no version {version}.",
+            why="It may have been deleted, or the model name is different.",
+            actions=["List the versions with 'peftstudio versions list'.", "Check the model name's spelling."],
+            help_topic="runs",
+        )
+    return found
+
+
+def rollback(store: Store, model_name: str, version: str) -> dict:
+    """Make an earlier version the active one (used by the playground and export)."""
+    target = find_version(store, model_name, version)
+    with store.transaction() as db:
+        db.execute("UPDATE versions SET active = 0 WHERE model_name = ?", (model_name,))
+        db.execute("UPDATE versions SET active = 1, archived = 0 WHERE id = ?", (target["id"],))
+    return target
+
+
+def archive(store: Store, model_name: str, keep_latest: int) -> list[dict]:
+    """Archive all but the newest `keep_latest` versions: their checkpoints go, their adapters stay."""
+    versions = list_versions(store, model_name)
+    older = versions[:-keep_latest] if keep_latest > 0 else versions
+    old = [v for v in older if not v["archived"] and not v["active"]]  # the active version stays usable
+    for version in old:
+        run_dir = Path(version["checkpoint_path"]).parent
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        with store.transaction() as db:
+            db.execute("UPDATE versions SET archived = 1, size_bytes = ? WHERE id = ?",
+                       (folder_size(run_dir), version["id"]))
+    return old
+
+
+def delete_version(store: Store, model_name: str, version: str, confirmed: bool) -> dict:
+    target = find_version(store, model_name, version)
+    if not confirmed:
+        raise PlainError(
+            title="Deleting needs your confirmation",
+            what=f"{model_name} v{version} and its files ({target['size_bytes'] / 2**20:.0f} MB) would be deleted.",
+            why="Deleted versions cannot be recovered.",
+            actions=["Add --yes to confirm.", "Archive instead: it keeps the adapter and frees most of the space."],
+            help_topic="runs",
+        )
+    shutil.rmtree(Path(target["checkpoint_path"]).parent, ignore_errors=True)
+    with store.transaction() as db:
+        db.execute("DELETE FROM versions WHERE id = ?", (target["id"],))
+    return target
+
+
+def cleanup_prompt(store: Store, free_bytes: int, threshold_bytes: int) -> dict | None:
+    """Property 31: below the free-space threshold, the versions with their sizes and the cleanup options."""
+    if free_bytes >= threshold_bytes:
+        return None
+    versions = sorted(list_versions(store), key=lambda v: -v["size_bytes"])
+    return {
+        "free_bytes": free_bytes, "threshold_bytes": threshold_bytes,
+        "versions": [{"model_name": v["model_name"], "version": v["version"], "size_bytes": v["size_bytes"],
+                      "active": bool(v["active"]), "archived": bool(v["archived"])} for v in versions],
+        "options": [{"id": "archive", "label": "Archive old versions (keep their adapters, delete checkpoints)"},
+                    {"id": "delete_checkpoints", "label": "Delete checkpoints, keep every final adapter"},
+                    {"id": "delete", "label": "Delete chosen versions entirely"}],
+    }

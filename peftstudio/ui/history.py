@@ -1,0 +1,107 @@
+"""The History page: every run, searchable and filterable; open a run's dashboard or compare 2-5 runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from peftstudio.engine.store import Store
+
+
+class HistoryPage(QWidget):
+    COLUMNS = ["Run", "Model", "Status", "Final loss", "Version"]
+
+    def __init__(self, store: Store, parent=None):
+        super().__init__(parent)
+        self.setObjectName("history")
+        self.setWindowTitle("History")
+        self.store = store
+        self.windows: list[QWidget] = []
+        layout = QVBoxLayout(self)
+        filters = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("history.search")
+        self.search.setPlaceholderText("Search runs, models, datasets")
+        self.search.textChanged.connect(self.refresh)
+        self.model_filter = QComboBox()
+        self.model_filter.setObjectName("history.model")
+        self.status_filter = QComboBox()
+        self.status_filter.setObjectName("history.status")
+        self.status_filter.addItems(["all statuses", "completed", "running", "paused", "stopped", "failed"])
+        for combo in (self.model_filter, self.status_filter):
+            combo.currentIndexChanged.connect(self.refresh)
+        filters.addWidget(self.search, 2)
+        filters.addWidget(self.model_filter, 1)
+        filters.addWidget(self.status_filter, 1)
+        layout.addLayout(filters)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("history.table")
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.MultiSelection)
+        self.table.cellDoubleClicked.connect(lambda row, _: self.open_dashboard(row))
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.compare_button = QPushButton("Compare selected (2-5)")
+        self.compare_button.setObjectName("history.compare")
+        self.compare_button.clicked.connect(self.compare_selected)
+        buttons.addWidget(self.compare_button)
+        self.message = QLabel()
+        self.message.setObjectName("history.message")
+        buttons.addWidget(self.message, 1)
+        layout.addLayout(buttons)
+        self._models_loaded = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        if not self._models_loaded:
+            models = sorted({r["model_name"] for r in self.store.runs() if r["model_name"]})
+            self.model_filter.blockSignals(True)
+            self.model_filter.addItems(["all models", *models])
+            self.model_filter.blockSignals(False)
+            self._models_loaded = True
+        model = self.model_filter.currentText() if self.model_filter.currentIndex() > 0 else None
+        status = self.status_filter.currentText() if self.status_filter.currentIndex() > 0 else None
+        self.rows = self.store.runs(model_name=model, status=status, search=self.search.text())
+        self.table.setRowCount(len(self.rows))
+        for i, run in enumerate(self.rows):
+            summary = run.get("summary") or {}
+            final = summary.get("final_loss")
+            values = [run["id"], run["model_name"] or "", run["status"] or "",
+                      "" if final is None else f"{final:.4f}", summary.get("version", "")]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(str(value))
+                item.setData(Qt.UserRole, run["folder"])
+                self.table.setItem(i, col, item)
+
+    def selected_folders(self) -> list[Path]:
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        return [Path(self.rows[r]["folder"]) for r in rows]
+
+    def open_dashboard(self, row: int):
+        from peftstudio.ui.dashboard import DashboardWidget
+
+        dashboard = DashboardWidget(notifications_enabled=False)
+        dashboard.setWindowTitle(f"Run {self.rows[row]['id']}")
+        dashboard.load_run(Path(self.rows[row]["folder"]))
+        dashboard.show()
+        self.windows.append(dashboard)
+        return dashboard
+
+    def compare_selected(self):
+        from peftstudio.engine.errors import PlainError
+        from peftstudio.ui.compare import CompareView
+
+        try:
+            view = CompareView(self.selected_folders())
+        except PlainError as error:
+            self.message.setText(f"{error.title}: {error.what}")
+            return None
+        self.message.clear()
+        view.resize(1200, 800)
+        view.show()
+        self.windows.append(view)
+        return view

@@ -1,0 +1,101 @@
+"""The Versions page: every version of every model, with rollback, archive, delete and disk cleanup."""
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from peftstudio.engine import paths, versions
+from peftstudio.engine.store import Store
+
+LOW_DISK_BYTES = 10 * 2**30
+
+
+class VersionsPage(QWidget):
+    COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State"]
+
+    def __init__(self, store: Store, low_disk_bytes: int = LOW_DISK_BYTES, parent=None):
+        super().__init__(parent)
+        self.setObjectName("versions")
+        self.setWindowTitle("Versions")
+        self.store = store
+        layout = QVBoxLayout(self)
+        self.cleanup = QLabel()
+        self.cleanup.setObjectName("versions.cleanup")
+        self.cleanup.setWordWrap(True)
+        self.cleanup.setStyleSheet("color: #a15c00;")
+        layout.addWidget(self.cleanup)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("versions.table")
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.rollback_button = QPushButton("Make active (roll back)")
+        self.rollback_button.setObjectName("versions.rollback")
+        self.rollback_button.clicked.connect(self.rollback_selected)
+        self.keep = QSpinBox()
+        self.keep.setRange(1, 100)
+        self.keep.setValue(3)
+        self.keep.setToolTip("How many of the newest versions keep their checkpoints")
+        self.archive_button = QPushButton("Archive older versions")
+        self.archive_button.setObjectName("versions.archive")
+        self.archive_button.clicked.connect(self.archive_selected_model)
+        self.delete_button = QPushButton("Delete...")
+        self.delete_button.setObjectName("versions.delete")
+        self.delete_button.clicked.connect(lambda: self.delete_selected(ask=True))
+        for widget in (self.rollback_button, QLabel("keep newest"), self.keep, self.archive_button,
+                       self.delete_button):
+            row.addWidget(widget)
+        row.addStretch()
+        layout.addLayout(row)
+        self.refresh(low_disk_bytes)
+
+    def refresh(self, low_disk_bytes: int = LOW_DISK_BYTES) -> None:
+        self.rows = versions.list_versions(self.store)
+        self.table.setRowCount(len(self.rows))
+        for i, v in enumerate(self.rows):
+            final = v["metrics"].get("final_loss")
+            state = "active" if v["active"] else "archived" if v["archived"] else ""
+            for col, value in enumerate((v["model_name"], f"v{v['version']}", v["run_id"],
+                                         "" if final is None else f"{final:.4f}",
+                                         f"{v['size_bytes'] / 2**20:.1f} MB", state)):
+                self.table.setItem(i, col, QTableWidgetItem(value))
+        prompt = versions.cleanup_prompt(self.store, shutil.disk_usage(paths.data_dir()).free, low_disk_bytes)
+        if prompt:
+            largest = ", ".join(f"{v['model_name']} v{v['version']} ({v['size_bytes'] / 2**20:.0f} MB)"
+                                for v in prompt["versions"][:3])
+            self.cleanup.setText(f"Disk space is low ({prompt['free_bytes'] / 2**30:.1f} GB free). Largest: "
+                                 f"{largest}. " + " · ".join(o["label"] for o in prompt["options"]))
+        else:
+            self.cleanup.clear()
+
+    def _selected(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.rows[rows[0].row()] if rows else None
+
+    def rollback_selected(self) -> None:
+        v = self._selected()
+        if v:
+            versions.rollback(self.store, v["model_name"], v["version"])
+            self.refresh()
+
+    def archive_selected_model(self) -> None:
+        v = self._selected()
+        if v:
+            versions.archive(self.store, v["model_name"], self.keep.value())
+            self.refresh()
+
+    def delete_selected(self, ask: bool = True) -> None:
+        v = self._selected()
+        if not v:
+            return
+        if ask and QMessageBox.question(self, "Delete version?", f"Delete {v['model_name']} v{v['version']} and its "
+                                        f"{v['size_bytes'] / 2**20:.0f} MB of files? This cannot be undone.") \
+                != QMessageBox.Yes:
+            return
+        versions.delete_version(self.store, v["model_name"], v["version"], confirmed=True)
+        self.refresh()
