@@ -61,8 +61,9 @@ def test_rollback_archive_and_delete(tmp_path):
     rollback(store, "support-bot", "1.0.0")
     assert [v["active"] for v in list_versions(store, "support-bot")] == [1, 0, 0]
     archived = archive(store, "support-bot", keep_latest=1)
-    assert [v["version"] for v in archived] == ["1.0.0", "1.0.1"]
-    assert not (tmp_path / "run0" / "checkpoints").exists() and (tmp_path / "run0" / "adapter").exists()
+    assert [v["version"] for v in archived] == ["1.0.1"]  # the active version (rolled back to) is kept whole
+    assert not (tmp_path / "run1" / "checkpoints").exists() and (tmp_path / "run1" / "adapter").exists()
+    assert (tmp_path / "run0" / "checkpoints").exists()
     try:
         delete_version(store, "support-bot", "1.0.1", confirmed=False)
     except Exception as error:  # noqa: BLE001
