@@ -27,7 +27,7 @@ def _run_dir(ref: str) -> Path:
 
 def runs_command(args) -> int:
     from peftstudio.engine.compare import compare_runs
-    from peftstudio.engine.training.session import store
+    from peftstudio.engine.store import default_store as store
 
     try:
         if args.action == "reindex":
@@ -58,7 +58,7 @@ def runs_command(args) -> int:
 
 def versions_command(args) -> int:
     from peftstudio.engine import versions
-    from peftstudio.engine.training.session import store
+    from peftstudio.engine.store import default_store as store
 
     try:
         if args.action == "list":

@@ -57,6 +57,9 @@ def save_preset(preset: Preset) -> Path:
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     tmp.write_text(json.dumps(preset.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+    from peftstudio.engine.store import default_store
+
+    default_store().index_preset(preset.name, preset.profile_id, preset.config.to_dict())
     return path
 
 

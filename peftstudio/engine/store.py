@@ -96,6 +96,16 @@ class Store:
                 (info["id"], str(folder), info.get("model_name"), info.get("dataset_path"), info.get("status"),
                  info.get("created"), json.dumps(config or {}), json.dumps(info.get("summary") or {})))
 
+    def index_preset(self, name: str, profile_id: str, config: dict) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO presets(name, profile_id, config, saved) VALUES (?, ?, ?, datetime('now')) "
+                       "ON CONFLICT(name) DO UPDATE SET profile_id=excluded.profile_id, config=excluded.config, "
+                       "saved=excluded.saved", (name, profile_id, json.dumps(config)))
+
+    def presets(self) -> list[dict]:
+        with self.connection() as db:
+            return [_row(r) for r in db.execute("SELECT * FROM presets ORDER BY saved DESC")]
+
     def runs(self, model_name: str | None = None, status: str | None = None, search: str = "") -> list[dict]:
         query, args = "SELECT * FROM runs WHERE 1=1", []
         if model_name:
@@ -134,3 +144,14 @@ def _row(row: sqlite3.Row) -> dict:
         if isinstance(data.get(key), str):
             data[key] = json.loads(data[key])
     return data
+
+
+_STORES: dict[Path, Store] = {}
+
+
+def default_store() -> Store:
+    """The store of the current data folder (one per folder, shared by the threads of this process)."""
+    path = paths.data_dir() / "peftstudio.sqlite3"
+    if path not in _STORES:
+        _STORES[path] = Store(path)
+    return _STORES[path]

@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
             self.runs_list.addItem(item)
 
     def open_history(self):
-        from peftstudio.engine.training.session import store
+        from peftstudio.engine.store import default_store as store
         from peftstudio.ui.history import HistoryPage
 
         store().reindex()  # runs made by the CLI or another process appear too
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         return page
 
     def open_versions(self):
-        from peftstudio.engine.training.session import store
+        from peftstudio.engine.store import default_store as store
         from peftstudio.ui.versions import VersionsPage
 
         page = VersionsPage(store())

@@ -162,3 +162,12 @@ def test_reindex_rebuilds_the_runs_from_their_folders(tmp_path):
     store = Store(tmp_path / "db.sqlite3")
     assert store.reindex(runs) == 3
     assert {r["id"] for r in store.runs()} == {"r0", "r1", "r2"} and store.run("r1")["config"]["seed"] == 1
+
+
+def test_saved_presets_are_indexed_in_the_store():
+    from peftstudio.engine.presets import Preset, save_preset
+    from peftstudio.engine.store import default_store
+
+    save_preset(Preset("indexed preset", "chatbot", TrainingConfig(lora_r=24)))
+    [row] = [p for p in default_store().presets() if p["name"] == "indexed preset"]
+    assert row["profile_id"] == "chatbot" and row["config"]["lora_r"] == 24

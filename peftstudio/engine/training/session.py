@@ -22,6 +22,7 @@ from typing import Iterable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
+from peftstudio.engine.store import default_store as store
 from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
 from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, read_events
 
@@ -404,19 +405,6 @@ class TrainingSession:
         self.events.emit("version", model_name=version["model_name"], version=version["version"],
                          bump=version["bump"], size_bytes=version["size_bytes"])
         self._set_status(Status.COMPLETED, **self.summary)
-
-
-_STORES: dict[Path, object] = {}
-
-
-def store():
-    """The store of the current data folder (one per folder, shared by the threads of this process)."""
-    from peftstudio.engine.store import Store
-
-    path = paths.data_dir() / "peftstudio.sqlite3"
-    if path not in _STORES:
-        _STORES[path] = Store(path)
-    return _STORES[path]
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
