@@ -35,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--price", type=float, default=0.15, help="electricity price per kWh")
     plan.add_argument("--carbon", type=float, default=0.4, help="grid carbon intensity, kg CO2 per kWh")
 
+    chat = sub.add_parser("chat", help="talk to a fine-tuned run (and compare with the base model)")
+    chat.add_argument("run", help="run folder or id")
+    chat.add_argument("--prompt", help="one prompt (without it: one prompt per line from standard input)")
+    chat.add_argument("--compare-base", action="store_true", help="also answer with the base model, with scores")
+    chat.add_argument("--json", action="store_true")
+    chat.add_argument("--temperature", type=float, default=0.0, help="0 = greedy, repeatable")
+    chat.add_argument("--max-new-tokens", type=int, default=128)
+    chat.add_argument("--system", help="a system prompt")
+
     runs = sub.add_parser("runs", help="list, show, compare or reindex training runs")
     runs.add_argument("action", choices=["list", "show", "compare", "reindex"])
     runs.add_argument("runs", nargs="*", help="run ids or folders (show: 1, compare: 2-5)")
@@ -82,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         from peftstudio.cli_plan import hardware_command, plan_command
 
         return (hardware_command if args.command == "hardware" else plan_command)(args)
+    if args.command == "chat":
+        from peftstudio.cli_chat import chat_command
+
+        return chat_command(args)
     if args.command in ("runs", "versions"):
         from peftstudio.cli_runs import runs_command, versions_command
 

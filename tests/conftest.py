@@ -45,3 +45,18 @@ def alpaca_file(tmp_path) -> Path:
     path = tmp_path / "alpaca.json"
     path.write_text(json.dumps(signature_rows()), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def signed_run(tmp_path_factory):
+    """A real run of the demo model that learned to sign its answers 'Signed, Zorblax.' (15 steps)."""
+    from helpers import small_config
+    from peftstudio.engine.training.events import Status
+    from peftstudio.engine.training.session import TrainingSession
+
+    dataset = tmp_path_factory.mktemp("signed") / "signature.json"
+    dataset.write_text(json.dumps(signature_rows()), encoding="utf-8")
+    session = TrainingSession.create(small_config(dataset, max_steps=15, learning_rate=2e-3, save_steps=1000,
+                                                  validation_split=0.1))
+    assert session.run() == Status.COMPLETED
+    return session.run_dir

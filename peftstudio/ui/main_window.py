@@ -107,6 +107,15 @@ class MainWindow(QMainWindow):
             item.setData(Qt.UserRole, run.get("id"))
             self.runs_list.addItem(item)
 
+    def open_playground(self, run_dir):
+        from peftstudio.ui.playground import PlaygroundWidget
+
+        playground = PlaygroundWidget(run_dir)
+        playground.resize(1100, 700)
+        playground.show()
+        self.dashboards.append(playground)
+        return playground
+
     def open_history(self):
         from peftstudio.engine.store import default_store as store
         from peftstudio.ui.history import HistoryPage
@@ -172,6 +181,8 @@ class MainWindow(QMainWindow):
 
         session = TrainingSession.create(config)
         self.worker = TrainingWorker(session, self)
+        # when the run completes, the playground opens with its new version loaded
+        self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
         dashboard = DashboardWidget(self.worker, self.settings.notifications)
         dashboard.setWindowTitle(f"Training {session.run_dir.name}")
         dashboard.resize(1000, 700)

@@ -1,0 +1,229 @@
+"""Trying a fine-tuned model: streaming chat, the same prompt to the base model, honest scores.
+
+The base model is loaded once per model folder and shared: adapters are attached to it with peft, and
+the base answer is produced with the adapter disabled (`disable_adapter()`), so it costs no memory.
+
+Scores (documented, comparable between the two answers):
+    perplexity     exp(mean loss) of the answer's tokens under the model that wrote it (lower: surer)
+    repetition     share of repeated word 3-grams in the answer (0 is best)
+    prompt_overlap share of the answer's words that already appear in the prompt (high: parroting)
+    length         words in the answer
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.quality import repetition_rate
+
+
+@dataclass
+class Sampling:
+    temperature: float = 0.0  # 0 = greedy (repeatable)
+    top_p: float = 0.9
+    top_k: int = 50
+    max_new_tokens: int = 128
+    repetition_penalty: float = 1.1
+    system_prompt: str | None = None
+
+
+_BASES: dict[str, tuple] = {}  # model folder -> (model, tokenizer): one copy in memory
+
+
+class ChatModel:
+    def __init__(self, run_dir: Path):
+        import json
+
+        run_dir = Path(run_dir)
+        adapter = run_dir / "adapter"
+        if not (adapter / "adapter_config.json").exists():
+            raise PlainError(
+                title="This run has no trained adapter yet",
+                what=f"{run_dir.name} has not finished training, so there is nothing to chat with.",
+                why="The adapter is written when a run completes.",
+                actions=["Wait for the run to complete, or resume it.", "Pick a completed run."],
+                help_topic="runs",
+            )
+        self.run_dir = run_dir
+        self.config = TrainingConfig.from_json((run_dir / "config.json").read_text(encoding="utf-8"))
+        self.model, self.tokenizer = self._attach(adapter)
+        self.info = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) \
+            if (run_dir / "run.json").exists() else {}
+
+    def _attach(self, adapter: Path):
+        from peft import PeftModel
+
+        from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+
+        folder = str(trainable_folder(resolve_model(self.config.model_path or self.config.model_name)))
+        if folder not in _BASES:
+            base = load_causal_lm(Path(folder)).eval()
+            _BASES[folder] = (PeftModel.from_pretrained(base, str(adapter), adapter_name=self.run_dir.name),
+                              load_tokenizer(Path(folder)))
+        model, tokenizer = _BASES[folder]
+        if self.run_dir.name not in model.peft_config:
+            model.load_adapter(str(adapter), adapter_name=self.run_dir.name)
+        model.set_adapter(self.run_dir.name)
+        return model, tokenizer
+
+    # ---- generation --------------------------------------------------------------------------
+    def _prompt_ids(self, messages: list[dict], sampling: Sampling):
+        if sampling.system_prompt and not any(m["role"] == "system" for m in messages):
+            messages = [{"role": "system", "content": sampling.system_prompt}] + messages
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self.model.device)
+
+    def generate(self, messages: list[dict], sampling: Sampling | None = None, on_token: Callable[[str], None] | None
+                 = None, stop: threading.Event | None = None, use_adapter: bool = True) -> str:
+        """The reply, streamed piece by piece to `on_token`; `stop` ends it early (what was said is kept)."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        sampling = sampling or Sampling()
+        stop = stop or threading.Event()
+        inputs = self._prompt_ids(messages, sampling)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+        class Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return stop.is_set()
+
+        options = dict(max_new_tokens=sampling.max_new_tokens, repetition_penalty=sampling.repetition_penalty,
+                       streamer=streamer, stopping_criteria=StoppingCriteriaList([Stop()]),
+                       pad_token_id=self.tokenizer.pad_token_id)
+        if sampling.temperature > 0:
+            options.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
+                           top_k=sampling.top_k)
+        else:
+            options.update(do_sample=False)
+        errors = []
+
+        def run():
+            try:
+                with torch.no_grad():
+                    if use_adapter:
+                        self.model.generate(**inputs, **options)
+                    else:
+                        with self.model.disable_adapter():
+                            self.model.generate(**inputs, **options)
+            except Exception as exc:  # noqa: BLE001 - surfaced below as a plain error
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        pieces = []
+        for piece in streamer:
+            pieces.append(piece)
+            if on_token is not None and piece:
+                on_token(piece)
+        thread.join()
+        if errors:
+            from peftstudio.engine.errors import from_exception
+
+            raise from_exception(errors[0], self.run_dir)
+        return "".join(pieces).strip()
+
+    def answer_perplexity(self, messages: list[dict], answer: str, use_adapter: bool = True) -> float:
+        import contextlib
+
+        import torch
+
+        from peftstudio.engine.data.tokenize import tokenize_examples
+        from peftstudio.engine.data.packing import PaddedCollator
+        from peftstudio.engine.training.loss_trainer import selected_token_loss
+
+        example = {"messages": messages + [{"role": "assistant", "content": answer or " "}]}
+        features = tokenize_examples(self.tokenizer, [example], max_length=4096)
+        if not features:
+            return float("inf")
+        batch = {k: v.to(self.model.device) for k, v in PaddedCollator(self.tokenizer.pad_token_id)(features).items()}
+        context = contextlib.nullcontext() if use_adapter else self.model.disable_adapter()
+        with torch.no_grad(), context:
+            loss, _ = selected_token_loss(self.model, batch, reduction="mean")
+        return math.exp(min(float(loss), 50))
+
+    def compare(self, prompt: str, sampling: Sampling | None = None) -> dict:
+        """Property 15: the fine-tuned and the base model's answers to the same prompt, with scores and a diff."""
+        messages = [{"role": "user", "content": prompt}]
+        tuned = self.generate(messages, sampling, use_adapter=True)
+        base = self.generate(messages, sampling, use_adapter=False)
+        return {"prompt": prompt, "tuned": tuned, "base": base, "diff": word_diff(base, tuned),
+                "scores": {"tuned": self.scores(messages, prompt, tuned, True),
+                           "base": self.scores(messages, prompt, base, False)}}
+
+    def scores(self, messages, prompt: str, answer: str, use_adapter: bool) -> dict:
+        words = answer.split()
+        prompt_words = {w.lower().strip(".,!?") for w in prompt.split()}
+        return {"perplexity": self.answer_perplexity(messages, answer, use_adapter),
+                "repetition": repetition_rate([w.lower() for w in words]),
+                "prompt_overlap": sum(w.lower().strip(".,!?") in prompt_words for w in words) / max(1, len(words)),
+                "length": len(words)}
+
+
+def word_diff(base: str, tuned: str) -> list[dict]:
+    """Word-level differences: [{"op": equal|insert|delete|replace, "base": text, "tuned": text}]."""
+    a, b = base.split(), tuned.split()
+    return [{"op": op, "base": " ".join(a[i1:i2]), "tuned": " ".join(b[j1:j2])}
+            for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()]
+
+
+def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_data: int = 3) -> list[dict]:
+    """Property 14: at least 3 prompts for the use case, plus prompts from the run's own validation split."""
+    from peftstudio.engine.profiles import get_profile
+
+    try:
+        prompts = [{"source": "use case", "prompt": p} for p in get_profile(profile_id).example_prompts]
+    except PlainError:
+        prompts = []
+    if len(prompts) < 3:
+        prompts += [{"source": "general", "prompt": p} for p in
+                    ("Introduce yourself in one sentence.", "What can you help me with?",
+                     "Explain your main topic to a beginner.")][: 3 - len(prompts)]
+    if run_dir is not None:
+        prompts += [{"source": "your data", "prompt": p} for p in validation_prompts(run_dir, count_from_data)]
+    return prompts
+
+
+def validation_prompts(run_dir: Path, count: int) -> list[str]:
+    """User turns of the run's held-back examples: what did it learn?"""
+    from peftstudio.engine.data.prepare import normalized_examples, split_indices
+
+    config = TrainingConfig.from_json((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    try:
+        examples, _ = normalized_examples(config)
+    except PlainError:
+        return []
+    _, validation = split_indices(len(examples), config.validation_split, config.seed)
+    prompts = []
+    for i in validation[:count]:
+        user = next((m["content"] for m in examples[i].get("messages", []) if m["role"] == "user"), None)
+        if user:
+            prompts.append(user)
+    return prompts
+
+
+def save_conversation(store, run_id: str, title: str, messages: list[dict]) -> int:
+    import json
+
+    with store.transaction() as db:
+        cursor = db.execute("INSERT INTO conversations(run_id, title, messages, saved) VALUES (?, ?, ?, "
+                            "datetime('now'))", (run_id, title, json.dumps(messages)))
+        return cursor.lastrowid
+
+
+def conversation_markdown(title: str, messages: list[dict]) -> str:
+    lines = [f"# {title}", ""]
+    for m in messages:
+        lines += [f"**{m['role'].capitalize()}:** {m['content']}", ""]
+    return "\n".join(lines)
+
+
+def sampling_from(data: dict) -> Sampling:
+    return Sampling(**{k: v for k, v in data.items() if k in asdict(Sampling())})

@@ -1,0 +1,195 @@
+"""The playground: chat with a fine-tuned run, streamed, side by side with the base model."""
+from __future__ import annotations
+
+import html
+import json
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
+
+from peftstudio.engine.inference import ChatModel, Sampling, conversation_markdown, example_prompts, word_diff
+
+
+class GenerationWorker(QThread):
+    token = Signal(str, str)  # (which: "tuned" | "base", text piece)
+    finished_answer = Signal(str, str)
+    failed = Signal(object)
+
+    def __init__(self, chat: ChatModel, messages: list[dict], sampling: Sampling, which: list[str]):
+        super().__init__()
+        self.chat, self.messages, self.sampling, self.which = chat, messages, sampling, which
+        self.stop_event = threading.Event()
+
+    def run(self):
+        try:
+            for which in self.which:
+                if self.stop_event.is_set():
+                    break
+                reply = self.chat.generate(self.messages, self.sampling,
+                                           on_token=lambda piece, w=which: self.token.emit(w, piece),
+                                           stop=self.stop_event, use_adapter=which == "tuned")
+                self.finished_answer.emit(which, reply)
+        except Exception as error:  # noqa: BLE001 - a PlainError from the engine
+            self.failed.emit(error)
+
+
+class PlaygroundWidget(QWidget):
+    def __init__(self, run_dir: Path, parent=None):
+        super().__init__(parent)
+        self.setObjectName("playground")
+        self.run_dir = Path(run_dir)
+        self.setWindowTitle(f"Playground: {self.run_dir.name}")
+        self.chat = ChatModel(self.run_dir)  # the base stays in memory for the next run's adapter
+        self.history: list[dict] = []
+        self.answers: dict[str, str] = {}
+        self.worker = None
+        layout = QHBoxLayout(self)
+        side = QVBoxLayout()
+        side.addWidget(QLabel("<b>Try these</b>"))
+        self.examples = QListWidget()
+        self.examples.setObjectName("playground.examples")
+        profile = self._profile_id()
+        for item in example_prompts(profile, self.run_dir):
+            self.examples.addItem(f"[{item['source']}] {item['prompt']}")
+        self.examples.itemClicked.connect(lambda it: self.input.setText(it.text().split("] ", 1)[1]))
+        side.addWidget(self.examples, 1)
+        form = QFormLayout()
+        self.temperature = QDoubleSpinBox(maximum=2.0, singleStep=0.1, value=0.0)
+        self.temperature.setToolTip("0 gives the same answer every time; higher is more varied.")
+        self.top_p = QDoubleSpinBox(maximum=1.0, singleStep=0.05, value=0.9)
+        self.top_k = QSpinBox(maximum=1000, value=50)
+        self.max_tokens = QSpinBox(minimum=1, maximum=4096, value=128)
+        self.repetition = QDoubleSpinBox(minimum=1.0, maximum=2.0, singleStep=0.05, value=1.1)
+        self.system = QLineEdit(self.chat.config.system_prompt or "")
+        for label, widget in (("Temperature", self.temperature), ("Top-p", self.top_p), ("Top-k", self.top_k),
+                              ("Max new tokens", self.max_tokens), ("Repetition penalty", self.repetition),
+                              ("System prompt", self.system)):
+            form.addRow(label, widget)
+        side.addLayout(form)
+        layout.addLayout(side, 1)
+        main = QVBoxLayout()
+        panels = QHBoxLayout()
+        self.transcript = QTextBrowser()
+        self.transcript.setObjectName("playground.tuned")
+        self.base_view = QTextBrowser()
+        self.base_view.setObjectName("playground.base")
+        self.base_view.setVisible(False)
+        panels.addWidget(self.transcript)
+        panels.addWidget(self.base_view)
+        main.addLayout(panels, 1)
+        self.scores = QLabel()
+        self.scores.setObjectName("playground.scores")
+        self.scores.setWordWrap(True)
+        main.addWidget(self.scores)
+        row = QHBoxLayout()
+        self.input = QLineEdit()
+        self.input.setObjectName("playground.input")
+        self.input.setPlaceholderText("Ask your model something")
+        self.input.returnPressed.connect(self.send)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("playground.send")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("playground.stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.clear)
+        self.compare = QCheckBox("Compare with the base model")
+        self.compare.setObjectName("playground.compare")
+        self.compare.toggled.connect(self.base_view.setVisible)
+        for widget in (self.input, self.send_button, self.stop_button, self.clear_button, self.compare):
+            row.addWidget(widget, 3 if widget is self.input else 0)
+        main.addLayout(row)
+        saving = QHBoxLayout()
+        for text, slot in (("Save conversation", self.save), ("Export JSON...", lambda: self.export("json")),
+                           ("Export Markdown...", lambda: self.export("md"))):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            saving.addWidget(button)
+        saving.addStretch()
+        main.addLayout(saving)
+        layout.addLayout(main, 3)
+
+    def _profile_id(self) -> str:
+        return self.chat.info.get("profile_id") or "chatbot"
+
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature.value(), self.top_p.value(), self.top_k.value(), self.max_tokens.value(),
+                        self.repetition.value(), self.system.text() or None)
+
+    def send(self) -> None:
+        text = self.input.text().strip()
+        if not text or (self.worker is not None and self.worker.isRunning()):
+            return
+        self.input.clear()
+        self.history.append({"role": "user", "content": text})
+        self.answers = {"tuned": "", "base": ""}
+        self.transcript.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Fine-tuned:</b> ")
+        if self.compare.isChecked():
+            self.base_view.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Base:</b> ")
+        which = ["tuned", "base"] if self.compare.isChecked() else ["tuned"]
+        self.worker = GenerationWorker(self.chat, list(self.history), self.sampling(), which)
+        self.worker.token.connect(self._token)
+        self.worker.finished_answer.connect(self._answer)
+        self.worker.failed.connect(lambda error: self.scores.setText(f"<span style='color:#b00020'>{error}</span>"))
+        self.worker.start()
+
+    def _token(self, which: str, piece: str) -> None:
+        self.answers[which] += piece
+        view = self.transcript if which == "tuned" else self.base_view
+        cursor = view.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(piece)
+
+    def _answer(self, which: str, reply: str) -> None:
+        self.answers[which] = reply
+        if which == "tuned":
+            self.history.append({"role": "assistant", "content": reply})
+        if which == "base" or not self.compare.isChecked():
+            self._show_scores()
+
+    def _show_scores(self) -> None:
+        prompt = self.history[-2]["content"] if len(self.history) >= 2 else ""
+        messages = [{"role": "user", "content": prompt}]
+        parts = []
+        for which in (["tuned", "base"] if self.compare.isChecked() else ["tuned"]):
+            s = self.chat.scores(messages, prompt, self.answers[which], which == "tuned")
+            parts.append(f"{which}: perplexity {s['perplexity']:.2f}, repetition {s['repetition']:.2f}, "
+                         f"overlap with prompt {s['prompt_overlap']:.2f}, {s['length']} words")
+        if self.compare.isChecked():
+            changed = " ".join(f"<span style='background:#e3f4e8'>{html.escape(d['tuned'])}</span>"
+                               if d["op"] != "equal" else html.escape(d["tuned"])
+                               for d in word_diff(self.answers["base"], self.answers["tuned"]))
+            parts.append(f"Differences (highlighted in the fine-tuned answer): {changed}")
+        self.scores.setText("<br>".join(parts))
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop_event.set()
+
+    def clear(self) -> None:
+        self.stop()
+        self.history, self.answers = [], {}
+        self.transcript.clear()
+        self.base_view.clear()
+        self.scores.clear()
+
+    def save(self) -> int:
+        from peftstudio.engine.inference import save_conversation
+        from peftstudio.engine.store import default_store
+
+        title = self.history[0]["content"][:60] if self.history else "conversation"
+        return save_conversation(default_store(), self.run_dir.name, title, self.history)
+
+    def export(self, kind: str, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export conversation", f"conversation.{kind}")
+        if not path:
+            return
+        title = f"Conversation with {self.run_dir.name}"
+        text = json.dumps({"title": title, "messages": self.history}, indent=2) if kind == "json" \
+            else conversation_markdown(title, self.history)
+        Path(path).write_text(text, encoding="utf-8")

@@ -1,0 +1,70 @@
+"""The playground's engine and `peftstudio chat`: a run that learned a made-up signature."""
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import signature_rows, small_config
+from peftstudio.engine.inference import ChatModel, Sampling, example_prompts, word_diff
+from peftstudio.engine.profiles import BUILTIN_PROFILES
+from peftstudio.engine.training.events import Status
+from peftstudio.engine.training.session import TrainingSession
+
+
+def test_chat_compare_base_shows_the_learned_behaviour(signed_run):
+    result = subprocess.run([sys.executable, "-m", "peftstudio", "chat", str(signed_run), "--prompt",
+                             "What is 7 plus 7?", "--compare-base", "--json"], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "Zorblax" in answer["tuned"] and "Zorblax" not in answer["base"]
+    assert answer["scores"]["tuned"]["perplexity"] < answer["scores"]["base"]["perplexity"]
+    assert any(d["op"] != "equal" for d in answer["diff"])
+
+
+# **Feature: simplified-llm-optimization, Property 15: Inference comparison includes both outputs**
+@settings(max_examples=5, deadline=None)  # each example generates twice with the real model
+@given(st.sampled_from(["What is 3 plus 3?", "Say hello.", "Name a colour.", "What is 12 plus 12?", "Hi"]))
+def test_every_comparison_returns_both_answers_and_scores(signed_run, prompt):
+    result = ChatModel(signed_run).compare(prompt, Sampling(max_new_tokens=24))
+    assert result["tuned"] and result["base"] and result["prompt"] == prompt
+    for name in ("tuned", "base"):
+        assert set(result["scores"][name]) == {"perplexity", "repetition", "prompt_overlap", "length"}
+
+
+def test_streaming_and_stop(signed_run):
+    import threading
+
+    chat, pieces, stop = ChatModel(signed_run), [], threading.Event()
+
+    def on_token(piece):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            stop.set()
+
+    reply = chat.generate([{"role": "user", "content": "Tell me a long story about the sea."}],
+                          Sampling(max_new_tokens=100), on_token=on_token, stop=stop, use_adapter=False)
+    assert len(pieces) >= 3 and len(reply.split()) < 40  # stopped early; what was said is kept
+    assert reply.startswith(pieces[0].strip()[:3])
+    assert ChatModel(signed_run).model is chat.model  # the base is loaded once and shared
+
+
+# **Feature: simplified-llm-optimization, Property 14: Use case generates relevant prompts**
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([p.id for p in BUILTIN_PROFILES] + ["no-such-profile"]))
+def test_every_use_case_offers_at_least_three_prompts(profile_id):
+    prompts = example_prompts(profile_id)
+    assert len(prompts) >= 3 and all(p["prompt"].strip() for p in prompts)
+
+
+def test_prompts_from_the_runs_own_validation_split(signed_run):
+    from_data = [p for p in example_prompts("chatbot", signed_run) if p["source"] == "your data"]
+    assert from_data and all(p["prompt"].startswith("What is") for p in from_data)
+
+
+def test_word_diff_marks_changes():
+    ops = word_diff("the cat sat", "the dog sat down")
+    assert [o["op"] for o in ops] == ["equal", "replace", "equal", "insert"]
