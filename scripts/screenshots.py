@@ -70,6 +70,21 @@ def main() -> int:
     dashboard.grab().save(str(OUT / "dashboard.png"))
     dashboard.confirm_stop(ask=False)
     wait(app, worker.isFinished, seconds=300)
+    session.run()  # finish the stopped run so the playground has an adapter
+
+    from peftstudio.ui.playground import PlaygroundWidget
+
+    playground = PlaygroundWidget(session.run_dir)
+    playground.resize(1200, 720)
+    playground.show()
+    playground.compare.setChecked(True)
+    playground.max_tokens.setValue(60)
+    playground.input.setText("How do I reset the Breeze fan?")
+    playground.send()
+    wait(app, lambda: playground.worker.isFinished(), seconds=600)
+    wait(app, lambda: "tuned:" in playground.scores.text(), seconds=60)
+    app.processEvents()
+    playground.grab().save(str(OUT / "playground.png"))
     print(f"screenshots written to {OUT}")
     return 0
 

@@ -51,6 +51,7 @@ class PlaygroundWidget(QWidget):
         side.addWidget(QLabel("<b>Try these</b>"))
         self.examples = QListWidget()
         self.examples.setObjectName("playground.examples")
+        self.examples.setWordWrap(True)
         profile = self._profile_id()
         for item in example_prompts(profile, self.run_dir):
             self.examples.addItem(f"[{item['source']}] {item['prompt']}")
