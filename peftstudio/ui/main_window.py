@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         from peftstudio.ui.dashboard import DashboardWidget
 
         session = TrainingSession.create(config)
+        if self.wizard is not None:
+            session.annotate(profile_id=self.wizard.state.profile_id)  # the playground's example prompts
         self.worker = TrainingWorker(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))

@@ -124,6 +124,10 @@ class TrainingSession:
         _write_json_atomic(info_file, info)
         store().upsert_run(info, self.run_dir, self.config.to_dict())  # the index; the folder stays the truth
 
+    def annotate(self, **info) -> None:
+        """Extra facts about the run for run.json (e.g. the use-case profile chosen in the wizard)."""
+        self._write_run_info(**info)
+
     def _set_status(self, status: Status, **fields) -> None:
         if status != self._status and not can_transition(self._status, status):
             raise RuntimeError(f"invalid transition {self._status.value} -> {status.value}")
