@@ -173,3 +173,22 @@ def test_every_setting_on_the_configuration_page_has_a_plain_tooltip(qtbot, wiza
         assert len(tip) > 30, widget.objectName()
         assert tip == SETTING_HELP[widget.objectName().removeprefix("train.")]
         assert "_" not in tip  # plain words, not field names
+
+
+def test_a_local_model_without_a_chat_template_is_flagged(qtbot, wizard, demo_folder, tmp_path):
+    import shutil
+
+    local = tmp_path / "my-base-model"
+    local.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (local / name).symlink_to(demo_folder / name)
+    shutil.copy(demo_folder / "tokenizer.json", local / "tokenizer.json")
+    wizard.next()
+    wizard.dataset_page.set_dataset(str(write_rows(tmp_path / "d.jsonl", signature_rows(60))))
+    qtbot.waitUntil(lambda: not wizard.dataset_page.busy, timeout=60_000)
+    wizard.next()
+    wizard.model_page.add_local_model(str(local))
+    assert wizard.state.model_id == str(local)
+    assert "no chat template" in wizard.model_page.warning.text()
+    row = next(r for r in wizard.model_page.rows if r["id"] == str(local))
+    assert row["params"] == 134_515_008 and row["badge"] == "fits"

@@ -36,6 +36,20 @@ def fit_badge(facts, hardware, seq_len: int = 512) -> tuple[str, float]:
     return TOO_LARGE, plain
 
 
+def has_chat_template(folder: str) -> bool:
+    """Whether a local model folder ships a chat template (otherwise PEFT Studio falls back to ChatML)."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder)
+    if (path / "chat_template.jinja").exists() or (path / "chat_template.json").exists():
+        return True
+    try:
+        return "chat_template" in json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
 def hub_search(text: str) -> list[str]:
     from huggingface_hub import HfApi
 
@@ -156,7 +170,7 @@ class ModelPage(QWizardPage):
         model_id = items[0].data(Qt.UserRole)
         self.message.clear()
         row = next(r for r in self.rows if r["id"] == model_id)
-        self.warning.setText(row["notes"] if "token" in row["notes"] or "export" in row["notes"] else "")
+        self.warning.setText(row["notes"] if any(w in row["notes"] for w in ("token", "export", "template")) else "")
         if model_id != self.wiz.state.model_id:
             self.wiz.model_changed(model_id)
 
@@ -176,8 +190,13 @@ class ModelPage(QWizardPage):
             self.message.setText(str(exc))
             return
         badge, need = fit_badge(facts, self.wiz.hardware)
+        notes = ["local"]
+        if os.path.isdir(path) and not has_chat_template(path):
+            notes.append("no chat template: a generic one (ChatML) will be used")
+        if facts.architecture not in GGUF_EXPORTABLE:
+            notes.append("no GGUF/Ollama export yet")
         self.rows.append({"id": path, "name": os.path.basename(path), "params": facts.total_parameters,
-                          "need": need, "badge": badge, "notes": "local"})
+                          "need": need, "badge": badge, "notes": "; ".join(notes)})
         self.wiz.model_changed(path)
         self._fill()
 
