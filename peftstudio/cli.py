@@ -81,31 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# sub-command -> (module, function); modules are imported only when their command runs
+COMMANDS = {
+    "hardware": ("peftstudio.cli_plan", "hardware_command"), "plan": ("peftstudio.cli_plan", "plan_command"),
+    "validate": ("peftstudio.cli_validate", "validate_command"), "train": ("peftstudio.cli_train", "train_command"),
+    "chat": ("peftstudio.cli_chat", "chat_command"), "runs": ("peftstudio.cli_runs", "runs_command"),
+    "versions": ("peftstudio.cli_runs", "versions_command"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    import importlib
+
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from peftstudio.ui.app import run_gui
 
         return run_gui()
-    if args.command in ("hardware", "plan"):
-        from peftstudio.cli_plan import hardware_command, plan_command
-
-        return (hardware_command if args.command == "hardware" else plan_command)(args)
-    if args.command == "chat":
-        from peftstudio.cli_chat import chat_command
-
-        return chat_command(args)
-    if args.command in ("runs", "versions"):
-        from peftstudio.cli_runs import runs_command, versions_command
-
-        return (runs_command if args.command == "runs" else versions_command)(args)
-    if args.command == "validate":
-        from peftstudio.cli_validate import validate_command
-
-        return validate_command(args)
-    from peftstudio.cli_train import train_command
-
-    return train_command(args)
+    module, function = COMMANDS[args.command]
+    return getattr(importlib.import_module(module), function)(args)
 
 
 def quiet_libraries() -> None:
