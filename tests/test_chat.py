@@ -3,15 +3,11 @@ import json
 import subprocess
 import sys
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import signature_rows, small_config
 from peftstudio.engine.inference import ChatModel, Sampling, example_prompts, word_diff
 from peftstudio.engine.profiles import BUILTIN_PROFILES
-from peftstudio.engine.training.events import Status
-from peftstudio.engine.training.session import TrainingSession
 
 
 def test_chat_compare_base_shows_the_learned_behaviour(signed_run):

@@ -1,10 +1,8 @@
-import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -1,5 +1,4 @@
 """History and Compare with run folders written by the tests (real events files, real store)."""
-from PySide6.QtGui import QFont  # noqa: F401
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.store import Store

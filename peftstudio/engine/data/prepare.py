@@ -10,7 +10,6 @@ import json
 import os
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig

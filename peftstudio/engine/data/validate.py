@@ -6,7 +6,6 @@ Memory stays flat: rows are not kept, only 8-byte hashes for duplicate detection
 from __future__ import annotations
 
 import itertools
-import json
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
