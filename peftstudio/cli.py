@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--mapping", help='column mapping as JSON, e.g. \'{"prompt": "query", "response": "reply"}\'')
     validate.add_argument("--preview", type=int, default=3, help="how many normalized examples to show")
 
+    export = sub.add_parser("export", help="export a completed run (Hugging Face, GGUF, Ollama, LM Studio)")
+    export.add_argument("run", help="run folder or id")
+    export.add_argument("--format", required=True, choices=["hf", "hf-merged", "gguf", "ollama", "lmstudio"])
+    export.add_argument("--out", required=True, help="the folder to create for the export")
+    export.add_argument("--quant", default="q8_0", choices=["f32", "f16", "q8_0"], help="GGUF tensor type")
+    export.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                        help="load the export back and compare it with the model in memory (default: on)")
+    export.add_argument("--overwrite", action="store_true", help="replace the folder if it already holds files")
+    export.add_argument("--name", help="model name used in file names and for Ollama")
+    export.add_argument("--push", metavar="REPO", help="also upload a Hugging Face export to this hub repository")
+    export.add_argument("--json", action="store_true")
+
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder")
     train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
     train.add_argument("--dataset", help="dataset file (JSON, JSONL, CSV, TSV, TXT)")
@@ -87,6 +99,7 @@ COMMANDS = {
     "validate": ("peftstudio.cli_validate", "validate_command"), "train": ("peftstudio.cli_train", "train_command"),
     "chat": ("peftstudio.cli_chat", "chat_command"), "runs": ("peftstudio.cli_runs", "runs_command"),
     "versions": ("peftstudio.cli_runs", "versions_command"),
+    "export": ("peftstudio.cli_export", "export_command"),
 }
 
 

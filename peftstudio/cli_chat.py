@@ -10,13 +10,13 @@ from peftstudio.engine.errors import PlainError
 
 def chat_command(args) -> int:
     quiet_libraries()
-    from peftstudio.cli_runs import _run_dir
+    from peftstudio.cli_runs import resolve_run_dir
     from peftstudio.engine.inference import ChatModel, Sampling
 
     sampling = Sampling(temperature=args.temperature, max_new_tokens=args.max_new_tokens,
                         system_prompt=args.system)
     try:
-        chat = ChatModel(_run_dir(args.run))
+        chat = ChatModel(resolve_run_dir(args.run))
         if args.prompt is None:  # interactive: one prompt per line until end of input
             history: list[dict] = []
             for line in sys.stdin:

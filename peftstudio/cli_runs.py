@@ -8,7 +8,7 @@ from peftstudio.cli import print_error
 from peftstudio.engine.errors import PlainError
 
 
-def _run_dir(ref: str) -> Path:
+def resolve_run_dir(ref: str) -> Path:
     from peftstudio.engine import paths
 
     path = Path(ref)
@@ -39,12 +39,12 @@ def runs_command(args) -> int:
             result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")} for r in rows]
             text = "\n".join(f"{r['id']}  {r['status']:<10} {r['model_name']}" for r in rows) or "No runs yet."
         elif args.action == "show":
-            run_dir = _run_dir(args.runs[0])
+            run_dir = resolve_run_dir(args.runs[0])
             result = {"run": json.loads((run_dir / "run.json").read_text(encoding="utf-8")),
                       "config": json.loads((run_dir / "config.json").read_text(encoding="utf-8"))}
             text = json.dumps(result, indent=2)
         else:
-            result = compare_runs([_run_dir(r) for r in args.runs])
+            result = compare_runs([resolve_run_dir(r) for r in args.runs])
             lines = [f"best {name}: {run}" for name, run in result["best"].items()]
             lines += [f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
                       for name, values in result["config_diff"].items()]

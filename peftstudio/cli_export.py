@@ -1,0 +1,55 @@
+"""`peftstudio export RUN --format F --out DIR`: an export package, verified by loading it back."""
+from __future__ import annotations
+
+import json
+import sys
+
+from peftstudio.cli import print_error, quiet_libraries
+
+
+def export_command(args) -> int:
+    from tqdm import tqdm
+
+    from peftstudio.cli_runs import resolve_run_dir
+    from peftstudio.engine.errors import PlainError, from_exception
+    from peftstudio.engine.export.exporter import export_run
+    from peftstudio.engine.paths import data_dir
+
+    quiet_libraries()
+    bar = tqdm(total=100, unit="%", file=sys.stderr, desc="Export", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = round(100 * fraction)
+        bar.set_postfix_str(message[:40])
+        bar.refresh()
+
+    try:
+        run_dir = resolve_run_dir(args.run)
+        result = export_run(run_dir, args.format, args.out, quant=args.quant, verify=args.verify,
+                            overwrite=args.overwrite, progress=progress, name=args.name)
+        pushed = None
+        if args.push:
+            if args.format not in ("hf", "hf-merged"):
+                raise PlainError(
+                    title="Only Hugging Face exports can be uploaded",
+                    what=f"--push was given with --format {args.format}.",
+                    why="The hub upload sends a Hugging Face folder (hf or hf-merged).",
+                    actions=["Export with --format hf or hf-merged to upload.",
+                             "Upload GGUF files yourself with: hf upload REPO FILE"],
+                    help_topic="export")
+            from peftstudio.engine.export.push import push_to_hub
+
+            pushed = push_to_hub(result.folder, args.push)
+    except Exception as exc:  # noqa: BLE001 - every failure is shown as a plain error
+        bar.close()
+        print_error(from_exception(exc, data_dir() / "diagnostics"), args.json)
+        return 1
+    bar.close()
+    data = result.to_dict() | {"pushed": pushed}
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(f"Exported {args.format} to {result.folder} in {result.seconds:.1f} s", file=sys.stderr)
+        if result.report is not None:
+            print(result.report.markdown(), file=sys.stderr)
+    return 0 if result.ok else 1

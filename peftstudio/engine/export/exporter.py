@@ -1,0 +1,161 @@
+"""Exporting a completed run, top to bottom: check the destination, build the package in a staging
+folder, verify it by loading it back, save the report, then move the package into place.
+
+    result = export_run(run_dir, "ollama", "~/exports/support-bot", quant="q8_0")
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.export import safety
+from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
+from peftstudio.engine.export.verify import VerificationReport, reference, save_report, verify_gguf, verify_hf
+
+FORMATS = ("hf", "hf-merged", "gguf", "ollama", "lmstudio")
+GGUF_FORMATS = ("gguf", "ollama", "lmstudio")
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ExportResult:
+    format: str
+    folder: Path
+    files: list[str]
+    report: VerificationReport | None
+    seconds: float
+    details: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report is None or self.report.passed
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "format": self.format, "folder": str(self.folder), "files": self.files,
+                "seconds": round(self.seconds, 2), "details": self.details,
+                "verification": self.report.to_dict() if self.report else None}
+
+
+def unknown_format(fmt: str) -> PlainError:
+    return PlainError(
+        title="Unknown export format",
+        what=f"'{fmt}' is not a format PEFT Studio exports.",
+        why=f"The formats are: {', '.join(FORMATS)}.",
+        actions=["Use hf for the adapter, hf-merged for a full model, gguf/ollama/lmstudio for local apps.",
+                 "See the export help page for what each one is for."],
+        help_topic="export",
+    )
+
+
+def estimated_bytes(run: ExportableRun, fmt: str, quant: str) -> int:
+    from peftstudio.engine.export.gguf_convert import estimated_bytes as gguf_bytes
+
+    adapter = safety.folder_size(run.adapter_dir)
+    if fmt == "hf":
+        return adapter + 20_000_000
+    if fmt == "hf-merged":
+        return run.parameters * 4 + 20_000_000
+    return gguf_bytes(run.parameters, quant)
+
+
+def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8_0", verify: bool = True,
+               overwrite: bool = False, progress: Progress | None = None, publisher: str = "peftstudio",
+               name: str | None = None) -> ExportResult:
+    started = time.perf_counter()
+    say = progress or (lambda fraction, message: None)
+    if fmt not in FORMATS:
+        raise unknown_format(fmt)
+    destination = safety.check_destination(out, overwrite)
+    run = open_run(Path(run_dir))
+    model_name = safety.safe_name(name or run.name).lower()
+    safety.check_free_space(destination.parent, estimated_bytes(run, fmt, quant))
+
+    say(0.02, "Loading the base model and merging the adapter")
+    tokenizer = load_tokenizer_for(run)
+    merged = load_merged_model(run)
+    say(0.15, "Recording the reference answer")
+    ref = reference(merged, tokenizer) if verify else None
+
+    with safety.staged_folder(destination, overwrite) as staging:
+        details: dict = {}
+        if fmt in ("hf", "hf-merged"):
+            _write_hf(run, fmt, merged, tokenizer, staging, say)
+            report = verify_hf(staging, ref, fmt, run.base_folder if fmt == "hf" else None) if verify else None
+        else:
+            gguf_path, details = _write_gguf_package(run, fmt, merged, tokenizer, staging, quant, model_name,
+                                                     publisher, say)
+            del merged  # the reader below needs the memory more
+            say(0.8, "Verifying: loading the GGUF back with transformers")
+            report = verify_gguf(gguf_path, ref, fmt, quant) if verify else None
+        if report is not None:
+            save_report(staging, report)
+        files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+    result = ExportResult(fmt, destination, files, report, time.perf_counter() - started, details)
+    _record(run, result)
+    say(1.0, "Export verified" if result.ok else "Export written, but verification failed")
+    return result
+
+
+def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, say: Progress) -> None:
+    from peftstudio.engine.export.model_card import model_card
+
+    say(0.3, "Writing the Hugging Face files")
+    if fmt == "hf":
+        for item in run.adapter_dir.iterdir():
+            if item.is_file() and not item.is_symlink() and item.name != "README.md":
+                shutil.copy2(item, safety.safe_join(staging, item.name))
+    else:
+        merged.save_pretrained(staging, safe_serialization=True, max_shard_size="2GB")
+    tokenizer.save_pretrained(staging)
+    safety.write_text_atomic(staging / "README.md", model_card(run, fmt == "hf-merged", f"your-name/{run.name}"))
+    say(0.6, "Verifying: loading the files back with transformers")
+
+
+def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, quant: str,
+                        model_name: str, publisher: str, say: Progress) -> tuple[Path, dict]:
+    from peftstudio.engine.export import lmstudio, ollama
+    from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
+    from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
+
+    file_name = f"{model_name}-{quant}.gguf"
+    if fmt == "lmstudio":
+        gguf_path = safety.safe_join(staging, f"{safety.safe_name(publisher)}/{model_name}/{file_name}")
+        gguf_path.parent.mkdir(parents=True)
+    else:
+        gguf_path = safety.safe_join(staging, file_name)
+    meta = GGUFMetadata(name=model_name, base_model=run.base_model_id, finetune="lora",
+                        description=f"Fine-tuned with PEFT Studio from {run.base_model_id}",
+                        pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf))
+    say(0.2, f"Writing {file_name}")
+    details = write_gguf(merged, tokenizer, run.base_folder, gguf_path, quant, meta,
+                         progress=lambda f, msg: say(0.2 + 0.55 * f, msg))
+    if fmt == "ollama":
+        chat = probe_chat_format(tokenizer)
+        package = ollama.build_package(model_name, file_name, chat, stop_strings(tokenizer, chat),
+                                       run.config.system_prompt,
+                                       run.config.max_seq_length if run.config.max_seq_length > 4096 else None)
+        safety.write_text_atomic(staging / "Modelfile", package.modelfile())
+        safety.write_text_atomic(staging / "README.md", package.instructions())
+        details["ollama_template"] = "translated" if package.template else "from the GGUF file"
+    elif fmt == "lmstudio":
+        safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
+            safety.safe_name(publisher), model_name, file_name))
+    return gguf_path, details
+
+
+def _record(run: ExportableRun, result: ExportResult) -> None:
+    """Remember the export in the run's run.json (the run folder stays the single source of truth)."""
+    path = run.run_dir / "run.json"
+    info = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    info.setdefault("exports", []).append({
+        "format": result.format, "folder": str(result.folder), "verified": result.report.passed
+        if result.report else None, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    tmp = path.with_name("run.json.tmp")
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    os.replace(tmp, path)

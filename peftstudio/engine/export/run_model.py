@@ -1,0 +1,84 @@
+"""A completed run as something to export: its settings, tokenizer, base model and merged model."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.training.events import read_events
+
+
+@dataclass
+class ExportableRun:
+    run_dir: Path
+    config: TrainingConfig
+    info: dict
+    base_folder: Path
+    source_gguf: Path | None
+    data_summary: dict = field(default_factory=dict)
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.run_dir / "adapter"
+
+    @property
+    def base_model_id(self) -> str:
+        return self.config.model_name or self.config.model_path or "unknown"
+
+    @property
+    def name(self) -> str:
+        from peftstudio.engine.export.safety import safe_name
+
+        version = (self.info.get("summary") or {}).get("version", "")
+        return safe_name(version.replace(" v", "-v") if version else self.run_dir.name)
+
+    @property
+    def parameters(self) -> int:
+        from peftstudio.engine.model_facts import facts_from_folder
+
+        return facts_from_folder(self.base_folder).total_parameters
+
+
+def open_run(run_dir: Path) -> ExportableRun:
+    from peftstudio.engine.models import resolve_model, trainable_folder
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "adapter" / "adapter_config.json").exists():
+        raise PlainError(
+            title="This run has nothing to export yet",
+            what=f"{run_dir.name} has no trained adapter.",
+            why="The adapter is written when a run completes.",
+            actions=["Wait for the run to complete, or resume it.", "Pick a completed run in the history."],
+            help_topic="export",
+        )
+    config = TrainingConfig.from_json((run_dir / "config.json").read_text(encoding="utf-8"))
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+    source = resolve_model(config.model_path or config.model_name)
+    ready = [e for e in read_events(run_dir / "events.jsonl") if e.get("message") == "Model and data ready"]
+    summary = {k: ready[-1].get(k) for k in ("train_examples", "validation_examples", "loss_tokens_per_epoch",
+                                            "schema")} if ready else {}
+    summary["file"] = Path(config.dataset_path).name if config.dataset_path else None
+    return ExportableRun(run_dir=run_dir, config=config, info=info, base_folder=trainable_folder(source),
+                         source_gguf=source.folder / source.gguf_file if source.is_gguf else None,
+                         data_summary=summary)
+
+
+def load_tokenizer_for(run: ExportableRun):
+    from peftstudio.engine.models import load_tokenizer
+
+    return load_tokenizer(run.base_folder, run.config.trust_remote_code)
+
+
+def load_merged_model(run: ExportableRun):
+    """Base weights (never quantized: QLoRA runs merge into the full-precision base) plus the adapter."""
+    from peft import PeftModel
+
+    from peftstudio.engine.models import load_causal_lm
+
+    base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=run.config.trust_remote_code)
+    merged = PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
+    if hasattr(merged.config, "quantization_config"):
+        del merged.config.quantization_config
+    return merged.eval()

@@ -1,0 +1,133 @@
+"""Where an export may write: validated paths, a free-space check, and all-or-nothing packages.
+
+An export package is built in a hidden staging folder beside its destination and renamed into place
+only when every file (and the verification report) is written, so a failed or cancelled export leaves
+nothing half-written. Nothing is ever overwritten unless the user asked for it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+
+from peftstudio.engine.errors import PlainError
+
+SPACE_MARGIN = 1.10  # ask for 10% more than the estimate: file-system overhead, tokenizer, reports
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def unsafe_path(path: str, why: str) -> PlainError:
+    return PlainError(
+        title="That export folder cannot be used",
+        what=f"PEFT Studio will not write the export to '{path}'.",
+        why=why,
+        actions=["Choose a plain folder you own, for example one in your home folder.",
+                 "Type the full path without '..' and without links to other places."],
+        help_topic="export",
+    )
+
+
+def safe_name(text: str, fallback: str = "model", limit: int = 64) -> str:
+    """One safe file-name component: letters, digits, '.', '_' and '-' (no separators, no '..')."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    name = _UNSAFE.sub("-", text).strip(".-_")[:limit].strip(".-_")
+    return name or fallback
+
+
+def safe_join(root: Path, relative: str) -> Path:
+    """`root/relative`, refused when it would land outside `root` or pass through a link."""
+    root = Path(root)
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise unsafe_path(str(relative), "Files of an export must stay inside the export folder.")
+    target = root.joinpath(rel)
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if current.is_symlink():
+            raise unsafe_path(str(relative), "It goes through a link, which could point anywhere on the disk.")
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise unsafe_path(str(relative), "Files of an export must stay inside the export folder.")
+    return target
+
+
+def check_destination(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """The folder the export package will become: no '..', no link, not over existing files silently."""
+    text = os.fspath(out)
+    if not text.strip():
+        raise unsafe_path(text, "No folder was given.")
+    path = Path(text).expanduser()
+    if ".." in path.parts:
+        raise unsafe_path(text, "The path contains '..', which can climb out of the folder you meant.")
+    path = path.absolute()
+    for parent in [path, *path.parents]:
+        if parent.is_symlink():
+            raise unsafe_path(text, f"'{parent}' is a link, which could point anywhere on the disk.")
+    if path.exists():
+        if not path.is_dir():
+            raise unsafe_path(text, "A file with that name already exists.")
+        if any(path.iterdir()) and not overwrite:
+            raise PlainError(
+                title="The export folder is not empty",
+                what=f"'{path}' already holds files, and PEFT Studio never overwrites them silently.",
+                why="Another export (or other files) are already there.",
+                actions=["Choose a new folder name.",
+                         "Allow replacing it (--overwrite, or confirm in the export window)."],
+                help_topic="export",
+            )
+    return path
+
+
+def check_free_space(folder: Path, needed_bytes: int) -> None:
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < needed_bytes * SPACE_MARGIN:
+        raise PlainError(
+            title="Not enough disk space for this export",
+            what=f"The export needs about {needed_bytes * SPACE_MARGIN / 1e9:.2f} GB and the disk has "
+                 f"{free / 1e9:.2f} GB free.",
+            why="Merged models and GGUF files hold every weight of the model.",
+            actions=["Free some disk space (old runs' checkpoints are often the largest files).",
+                     "Export to a different disk.",
+                     "Export the adapter only, or GGUF q8_0, which are much smaller."],
+            help_topic="disk-space",
+        )
+
+
+@contextlib.contextmanager
+def staged_folder(destination: Path, overwrite: bool = False):
+    """Yield a staging folder; on success it replaces `destination` in one rename, on failure it is removed."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if destination.exists():
+        if not overwrite and any(destination.iterdir()):
+            shutil.rmtree(staging, ignore_errors=True)
+            check_destination(destination)  # raises "the export folder is not empty"
+        old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+        os.replace(destination, old)
+        os.replace(staging, destination)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, destination)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
