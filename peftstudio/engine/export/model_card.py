@@ -6,16 +6,16 @@ values written as JSON strings (valid YAML), so no run name or setting can break
 from __future__ import annotations
 
 import json
-import re
+import unicodedata
 
 from peftstudio.engine.export.run_model import ExportableRun
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
 def clean(value, limit: int = 200) -> str:
-    text = _CONTROL.sub("", str(value)).replace("\n", " ").strip()
-    return text[:limit]
+    """One line of printable text: control, format and surrogate characters and line separators dropped."""
+    text = "".join(c if c not in "\n\t" else " " for c in str(value)
+                   if unicodedata.category(c)[0] != "C" or c in "\n\t")
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Zl", "Zp"))
+    return text.strip()[:limit].strip()
 
 
 def _number(value, digits: int = 4) -> str:
@@ -35,7 +35,7 @@ def model_card(run: ExportableRun, merged: bool, repo_hint: str) -> str:
     data = run.data_summary
     front = [
         "---",
-        f"base_model: {json.dumps(base)}",
+        f"base_model: {json.dumps(base, ensure_ascii=False)}",
         f"library_name: {'transformers' if merged else 'peft'}",
         "pipeline_tag: text-generation",
         "tags:",

@@ -16,7 +16,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def modelfile_text(value: str) -> str:
     """A value safe inside a Modelfile triple-quoted string (which has no escapes)."""
-    return _CONTROL.sub("", value).replace('"""', "'''")
+    text = _CONTROL.sub("", value).replace('"""', "'''")
+    return text + " " if text.endswith('"') else text  # a closing quote would merge with the delimiter
+
+
+def _line_text(value: str) -> str:
+    """A value for a one-line instruction: no control characters at all."""
+    return "".join(c for c in value if c.isprintable())
 
 
 @dataclass
@@ -32,11 +38,11 @@ class OllamaPackage:
         lines = ["# Modelfile written by PEFT Studio", f"FROM ./{self.gguf_file}"]
         if self.template is not None:
             lines.append(f'TEMPLATE """{modelfile_text(self.template)}"""')
-        for stop in self.stops:
+        for stop in filter(None, map(_line_text, self.stops)):
             lines.append(f"PARAMETER stop {_quoted(stop)}")
         if self.context_length:
             lines.append(f"PARAMETER num_ctx {int(self.context_length)}")
-        if self.system:
+        if self.system and modelfile_text(self.system).strip():
             lines.append(f'SYSTEM """{modelfile_text(self.system)}"""')
         return "\n".join(lines) + "\n"
 
@@ -54,7 +60,7 @@ class OllamaPackage:
 
 
 def _quoted(value: str) -> str:
-    return '"' + _CONTROL.sub("", value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def build_package(model_name: str, gguf_file: str, chat: ChatFormat | None, stops: list[str],
