@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from peftstudio.engine.store import Store
+from peftstudio.ui.locales import STRINGS
 
 
 class HistoryPage(QWidget):
@@ -49,6 +50,10 @@ class HistoryPage(QWidget):
         self.compare_button.setObjectName("history.compare")
         self.compare_button.clicked.connect(self.compare_selected)
         buttons.addWidget(self.compare_button)
+        self.export_button = QPushButton(STRINGS["history.export"])
+        self.export_button.setObjectName("history.export")
+        self.export_button.clicked.connect(self.export_selected)
+        buttons.addWidget(self.export_button)
         self.message = QLabel()
         self.message.setObjectName("history.message")
         buttons.addWidget(self.message, 1)
@@ -90,6 +95,19 @@ class HistoryPage(QWidget):
         dashboard.show()
         self.windows.append(dashboard)
         return dashboard
+
+    def export_selected(self):
+        from peftstudio.ui.export_dialog import ExportDialog
+
+        folders = self.selected_folders()
+        if len(folders) != 1:
+            self.message.setText(STRINGS["history.export_one"])
+            return None
+        self.message.clear()
+        dialog = ExportDialog(folders[0], self)
+        dialog.show()
+        self.windows.append(dialog)
+        return dialog
 
     def compare_selected(self):
         from peftstudio.engine.errors import PlainError

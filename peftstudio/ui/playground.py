@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from peftstudio.engine.inference import ChatModel, Sampling, conversation_markdown, example_prompts, word_diff
+from peftstudio.ui.locales import STRINGS
 
 
 class GenerationWorker(QThread):
@@ -111,8 +112,19 @@ class PlaygroundWidget(QWidget):
             button.clicked.connect(slot)
             saving.addWidget(button)
         saving.addStretch()
+        self.export_button = QPushButton(STRINGS["playground.export"])
+        self.export_button.setObjectName("playground.export_model")
+        self.export_button.clicked.connect(self.open_export)
+        saving.addWidget(self.export_button)
         main.addLayout(saving)
         layout.addLayout(main, 3)
+
+    def open_export(self):
+        from peftstudio.ui.export_dialog import ExportDialog
+
+        self.export_dialog = ExportDialog(self.run_dir, self)
+        self.export_dialog.show()
+        return self.export_dialog
 
     def _profile_id(self) -> str:
         return self.chat.info.get("profile_id") or "chatbot"

@@ -1,0 +1,189 @@
+"""The export dialog: pick a format card and a folder, watch the progress, read the verification report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QThread, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout)
+
+from peftstudio.engine.export.exporter import GGUF_FORMATS, export_run
+from peftstudio.ui.locales import STRINGS
+
+# format -> (card title, one-line description)
+CARDS = {
+    "hf": ("Hugging Face adapter", "Small LoRA adapter (MBs) for peft and the Hub."),
+    "hf-merged": ("Hugging Face model", "Full model with the adapter merged, for transformers, vLLM, TGI."),
+    "gguf": ("GGUF file", "One file for llama.cpp, GPT4All and other local apps."),
+    "ollama": ("Ollama", "GGUF + Modelfile: ollama create, then ollama run."),
+    "lmstudio": ("LM Studio", "GGUF in LM Studio's publisher/model folder layout."),
+}
+
+
+class ExportWorker(QThread):
+    progress = Signal(float, str)
+    done = Signal(object)  # ExportResult
+    failed = Signal(object)  # PlainError
+
+    def __init__(self, run_dir: Path, fmt: str, out: str, quant: str, verify: bool, overwrite: bool):
+        super().__init__()
+        self.args = (run_dir, fmt, out)
+        self.kwargs = dict(quant=quant, verify=verify, overwrite=overwrite)
+
+    def run(self):
+        from peftstudio.engine.errors import from_exception
+        from peftstudio.engine.paths import data_dir
+
+        try:
+            result = export_run(*self.args, progress=lambda f, m: self.progress.emit(f, m), **self.kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog as a plain error
+            self.failed.emit(from_exception(exc, data_dir() / "diagnostics"))
+            return
+        self.done.emit(result)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, run_dir: Path, parent=None):
+        super().__init__(parent)
+        self.run_dir = Path(run_dir)
+        self.setObjectName("export")
+        self.setWindowTitle(STRINGS["export.title"].format(run=self.run_dir.name))
+        self.worker: ExportWorker | None = None
+        self.result = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{STRINGS['export.heading']}</b>"))
+
+        cards = QGridLayout()
+        self.cards = QButtonGroup(self)
+        self.cards.setExclusive(True)
+        for i, (fmt, (title, text)) in enumerate(CARDS.items()):
+            card = QPushButton(f"{title}\n{text}")
+            card.setObjectName(f"export.card.{fmt}")
+            card.setCheckable(True)
+            card.setMinimumHeight(56)
+            card.setStyleSheet("QPushButton { text-align: left; padding: 8px; } "
+                               "QPushButton:checked { border: 2px solid #3b82f6; }")
+            card.setProperty("format", fmt)
+            self.cards.addButton(card, i)
+            cards.addWidget(card, i // 2, i % 2)
+        self.cards.buttonToggled.connect(self._format_changed)
+        layout.addLayout(cards)
+
+        form = QFormLayout()
+        folder_row = QHBoxLayout()
+        self.folder = QLineEdit()
+        self.folder.setObjectName("export.folder")
+        browse = QPushButton(STRINGS["export.browse"])
+        browse.clicked.connect(self._browse)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow(STRINGS["export.folder"], folder_row)
+        self.quant = QComboBox()
+        self.quant.setObjectName("export.quant")
+        self.quant.addItem("q8_0 - half the size, nearly the same answers", "q8_0")
+        self.quant.addItem("f16 - closest to the trained model", "f16")
+        self.quant.addItem("f32 - exact, largest", "f32")
+        self.quant.setToolTip(STRINGS["export.quant_tip"])
+        form.addRow(STRINGS["export.quant"], self.quant)
+        self.verify = QCheckBox(STRINGS["export.verify"])
+        self.verify.setObjectName("export.verify")
+        self.verify.setChecked(True)
+        self.overwrite = QCheckBox(STRINGS["export.overwrite"])
+        self.overwrite.setObjectName("export.overwrite")
+        form.addRow(self.verify)
+        form.addRow(self.overwrite)
+        layout.addLayout(form)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("export.progress")
+        self.progress.setRange(0, 100)
+        self.status = QLabel()
+        self.status.setObjectName("export.status")
+        self.status.setWordWrap(True)
+        self.report = QTextBrowser()
+        self.report.setObjectName("export.report")
+        self.report.setMinimumHeight(180)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.report, 1)
+
+        buttons = QHBoxLayout()
+        self.open_folder = QPushButton(STRINGS["export.open_folder"])
+        self.open_folder.setObjectName("export.open_folder")
+        self.open_folder.setEnabled(False)
+        self.open_folder.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.folder))))
+        self.start = QPushButton(STRINGS["export.start"])
+        self.start.setObjectName("export.start")
+        self.start.setDefault(True)
+        self.start.clicked.connect(self.start_export)
+        close = QPushButton(STRINGS["export.close"])
+        close.clicked.connect(self.reject)
+        buttons.addWidget(self.open_folder)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start)
+        buttons.addWidget(close)
+        layout.addLayout(buttons)
+        self.cards.button(3).setChecked(True)  # Ollama: what most people with a laptop want
+        self.resize(640, 620)
+
+    @property
+    def format(self) -> str:
+        return self.cards.checkedButton().property("format")
+
+    def select_format(self, fmt: str) -> None:
+        for button in self.cards.buttons():
+            button.setChecked(button.property("format") == fmt)
+
+    def _format_changed(self, button, checked) -> None:
+        if not checked:
+            return
+        self.quant.setEnabled(self.format in GGUF_FORMATS)
+        default_root = Path.home() / "PEFT Studio exports"
+        current = Path(self.folder.text()) if self.folder.text() else default_root / "x"
+        self.folder.setText(str(current.parent / f"{self.run_dir.name}-{self.format}"))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, STRINGS["export.folder"], str(Path.home()))
+        if folder:
+            self.folder.setText(str(Path(folder) / f"{self.run_dir.name}-{self.format}"))
+
+    def start_export(self) -> None:
+        if self.worker is not None and self.worker.isRunning():
+            return
+        self.report.clear()
+        self.progress.setValue(0)
+        self.status.setText(STRINGS["export.starting"])
+        self.start.setEnabled(False)
+        self.worker = ExportWorker(self.run_dir, self.format, self.folder.text(), self.quant.currentData(),
+                                   self.verify.isChecked(), self.overwrite.isChecked())
+        self.worker.progress.connect(self._on_progress)
+        self.worker.done.connect(self._on_done)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.start()
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(round(100 * fraction))
+        self.status.setText(message)
+
+    def _on_done(self, result) -> None:
+        self.result = result
+        self.start.setEnabled(True)
+        self.open_folder.setEnabled(True)
+        self.progress.setValue(100)
+        verdict = STRINGS["export.ok"] if result.ok else STRINGS["export.not_verified"]
+        self.status.setText(verdict.format(folder=result.folder, seconds=result.seconds))
+        text = result.report.markdown() if result.report else STRINGS["export.no_verification"]
+        readme = result.folder / "README.md"
+        if result.format in ("ollama", "lmstudio") and readme.exists():
+            text += "\n\n" + readme.read_text(encoding="utf-8")
+        self.report.setMarkdown(text)
+
+    def _on_failed(self, error) -> None:
+        self.start.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText(f"<b>{error.title}</b>")
+        actions = "\n".join(f"{i}. {a}" for i, a in enumerate(error.actions, 1))
+        self.report.setMarkdown(f"**What happened:** {error.what}\n\n**Why:** {error.why}\n\n{actions}\n\n"
+                                f"[Get help]({error.help_link})")

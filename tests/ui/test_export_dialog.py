@@ -1,0 +1,38 @@
+"""The export dialog driven with qtbot: format cards, a real export with its report, a refused folder."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from peftstudio.ui.export_dialog import ExportDialog
+
+
+def test_export_dialog_exports_and_shows_the_verification(qtbot, signed_run, tmp_path):
+    dialog = ExportDialog(signed_run)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.format == "ollama" and dialog.quant.isEnabled()
+    qtbot.mouseClick(dialog.findChild(type(dialog.start), "export.card.hf"), Qt.LeftButton)
+    assert dialog.format == "hf" and not dialog.quant.isEnabled()
+    assert dialog.folder.text().endswith(f"{signed_run.name}-hf")
+    dialog.folder.setText(str(tmp_path / "from-the-dialog"))
+    qtbot.mouseClick(dialog.start, Qt.LeftButton)
+    assert not dialog.start.isEnabled()  # one export at a time
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=180_000)
+    assert dialog.progress.value() == 100 and dialog.open_folder.isEnabled()
+    assert "Verification: PASSED" in dialog.report.toPlainText()
+    assert "verified" in dialog.status.text()
+    assert (tmp_path / "from-the-dialog" / "adapter_model.safetensors").exists()
+    dialog.grab().save(str(tmp_path / "export-dialog.png"))
+
+
+def test_export_dialog_explains_a_refused_folder(qtbot, signed_run, tmp_path):
+    dialog = ExportDialog(signed_run)
+    qtbot.addWidget(dialog)
+    dialog.select_format("gguf")
+    dialog.folder.setText(str(tmp_path / ".." / "escape"))
+    qtbot.mouseClick(dialog.start, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "cannot be used" in dialog.status.text(), timeout=30_000)
+    assert dialog.start.isEnabled()
+    text = dialog.report.toPlainText()
+    assert "What happened" in text and "Why" in text and "Get help" in text
+    assert not (tmp_path.parent / "escape").exists() and dialog.result is None
