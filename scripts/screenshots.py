@@ -85,6 +85,16 @@ def main() -> int:
     wait(app, lambda: "tuned:" in playground.scores.text(), seconds=60)
     app.processEvents()
     playground.grab().save(str(OUT / "playground.png"))
+
+    import tempfile
+
+    dialog = playground.open_export()
+    dialog.select_format("ollama")
+    dialog.folder.setText(str(Path(tempfile.mkdtemp()) / "support-bot-ollama"))
+    dialog.start_export()
+    wait(app, lambda: dialog.result is not None, seconds=600)
+    app.processEvents()
+    dialog.grab().save(str(OUT / "export.png"))
     print(f"screenshots written to {OUT}")
     return 0
 
