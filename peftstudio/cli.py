@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     train.add_argument("--out", help="run folder to create (default: a new folder in the data dir)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a paused, stopped or interrupted run")
+    train.add_argument("--processes", type=int, help="train on this many devices (GPUs) at once, launched "
+                       "through accelerate; the batch size is per device")
+    train.add_argument("--strategy", choices=["ddp", "fsdp", "zero2", "zero3"],
+                       help="how several devices share the work (default ddp: each holds the whole model)")
     train.add_argument("--json", action="store_true", help="print the result as one JSON document")
     return parser
 

@@ -18,6 +18,9 @@ SCHEDULERS = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 QUANTIZATIONS = (None, "8bit", "4bit")
 EVAL_STRATEGIES = ("steps", "epoch", "no")
+# how work is split over several devices (see engine/training/launcher.py): plain data parallel, or
+# sharded (FSDP; DeepSpeed ZeRO-2 shards optimizer state and gradients, ZeRO-3 also the weights)
+DISTRIBUTED_STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 
 
 @dataclass
@@ -65,6 +68,9 @@ class TrainingConfig:
     gradient_checkpointing: bool = False
     logging_steps: int = 1
     seed: int = 42
+    # Devices: batch_size is per device; one process per device (accelerate launch when more than 1)
+    num_processes: int = 1
+    distributed_strategy: str = "ddp"
 
     # ---- validation -----------------------------------------------------------------
     def problems(self) -> list[tuple[str, str]]:
@@ -128,6 +134,10 @@ class TrainingConfig:
         need(_is_int(self.logging_steps) and self.logging_steps >= 1, "logging_steps",
              "Log every 1 or more steps.")
         need(_is_int(self.seed) and 0 <= self.seed < 2**32, "seed", "The seed must be a whole number from 0 to 2^32-1.")
+        need(_is_int(self.num_processes) and 1 <= self.num_processes <= 1024, "num_processes",
+             "The number of devices must be a whole number from 1 to 1024.")
+        need(self.distributed_strategy in DISTRIBUTED_STRATEGIES, "distributed_strategy",
+             f"The multi-device strategy must be one of {', '.join(DISTRIBUTED_STRATEGIES)}.")
         return out
 
     def check(self) -> "TrainingConfig":
@@ -146,7 +156,8 @@ class TrainingConfig:
 
     @property
     def effective_batch_size(self) -> int:
-        return self.batch_size * self.gradient_accumulation
+        """Examples per optimizer update, over every device."""
+        return self.batch_size * self.gradient_accumulation * self.num_processes
 
     # ---- serialization ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

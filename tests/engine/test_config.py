@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine.config import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainingConfig
+from peftstudio.engine.config import DISTRIBUTED_STRATEGIES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainingConfig
 from peftstudio.engine.errors import PlainError
 
 configs = st.builds(
@@ -26,6 +26,7 @@ configs = st.builds(
     save_steps=st.integers(1, 10**5), save_total=st.integers(1, 100), eval_steps=st.integers(1, 10**5),
     eval_strategy=st.sampled_from(["steps", "epoch", "no"]), max_seq_length=st.integers(16, 131072),
     packing=st.booleans(), gradient_checkpointing=st.booleans(), seed=st.integers(0, 2**32 - 1),
+    num_processes=st.integers(1, 1024), distributed_strategy=st.sampled_from(DISTRIBUTED_STRATEGIES),
 )
 
 

@@ -27,8 +27,9 @@ class Controls:
 
 
 class SessionCallback(TrainerCallback):
-    def __init__(self, events: EventLog, controls: Controls, trainer_ref, started_at: float):
+    def __init__(self, events: EventLog, controls: Controls, trainer_ref, started_at: float, run_dir=None):
         self.events = events
+        self.run_dir = run_dir  # where a launcher's control file appears
         self.controls = controls
         self.trainer_ref = trainer_ref  # callable returning the trainer (it is built after us)
         self.started_at = started_at
@@ -67,7 +68,22 @@ class SessionCallback(TrainerCallback):
         return self._honour_requests(control)
 
     def _honour_requests(self, control):
-        """Pause and stop both checkpoint everything, then leave the loop after this step."""
+        """Pause and stop both checkpoint everything, then leave the loop after this step.
+
+        Requests come from this process (GUI thread, signal) or from the run folder's control file
+        (a launcher in another process); under a multi-process launch rank 0 decides for every rank.
+        """
+        from peftstudio.engine.training import distributed
+
+        action = "stop" if self.controls.stop_requested.is_set() else \
+            "pause" if self.controls.pause_requested.is_set() else None
+        if action is None and self.run_dir is not None and distributed.is_main():
+            action = distributed.requested(self.run_dir)
+        action = distributed.agree(action)
+        if action == "pause":
+            self.controls.pause_requested.set()
+        elif action == "stop":
+            self.controls.stop_requested.set()
         if self.controls.pause_requested.is_set() or self.controls.stop_requested.is_set():
             control.should_save = True
             control.should_training_stop = True
@@ -139,8 +155,11 @@ class SessionCallback(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         from pathlib import Path
 
+        from peftstudio.engine.training import distributed
+
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if not checkpoint.exists():
+        distributed.barrier()  # every rank has written its part (RNG state) before the checkpoint is complete
+        if not checkpoint.exists() or not distributed.is_main():
             return
         trainer = self.trainer_ref()
         with self._lock:

@@ -46,16 +46,20 @@ class EventLog:
     """Appends events to `events.jsonl` (flushed per line) and hands each to the listeners."""
 
     def __init__(self, path: Path, listeners: Iterable[Listener] = ()):
+        from peftstudio.engine.training.distributed import is_main
+
         self.path = path
         self.listeners = list(listeners)
+        self.writes = is_main()  # under a multi-process launch only rank 0 writes the run's events
         self._lock = threading.Lock()
 
     def emit(self, type_: str, **fields) -> dict:
         event = {"type": type_, "time": time.time(), **fields}
-        line = json.dumps(event, default=_jsonable)
-        with self._lock:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
+        if self.writes:
+            line = json.dumps(event, default=_jsonable)
+            with self._lock:
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
         for listener in list(self.listeners):
             listener(event)
         return event

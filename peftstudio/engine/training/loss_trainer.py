@@ -27,9 +27,12 @@ def selected_token_loss(model, inputs: dict, reduction: str = "sum") -> tuple[to
     """Cross-entropy over positions whose `shift_labels` is a target; returns (loss, count)."""
     targets = inputs["shift_labels"]
     lm = causal_lm_of(model)
-    decoder, head = lm.get_decoder(), lm.get_output_embeddings()
+    head = lm.get_output_embeddings()
     model_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
-    hidden = decoder(**model_inputs, use_cache=False).last_hidden_state
+    # The forward goes through `model` itself (DDP/FSDP wrappers included, so gradients are synchronised);
+    # logits_to_keep=1 skips the full-vocabulary projection, which we do below for loss positions only.
+    outputs = model(**model_inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1)
+    hidden = outputs.hidden_states[-1]  # after the final norm
     keep = targets != IGNORE_INDEX
     logits = head(hidden[keep]).float()
     softcap = getattr(lm.config, "final_logit_softcapping", None)
@@ -71,8 +74,17 @@ class LossTokenTrainer(Trainer):
         loss_sum, count = selected_token_loss(model, inputs)
         denominator = num_items_in_batch if num_items_in_batch is not None else count.clamp(min=1)
         loss = loss_sum / denominator
+        if num_items_in_batch is not None and self.args.average_tokens_across_devices:
+            # num_items_in_batch counts every rank's tokens and DDP averages gradients over ranks: scale back
+            # so the update is the mean over all tokens, exactly as in one process (as Trainer.compute_loss does)
+            loss = loss * self.accelerator.num_processes
         if model.training:
-            self.loss_tokens_seen += int(count)
-            self.input_tokens_seen += int(tokens) if tokens is not None else int(inputs["input_ids"].numel())
-            self.examples_seen += int(examples) if examples is not None else int(inputs["input_ids"].shape[0])
+            from peftstudio.engine.training.distributed import all_reduce_sum
+
+            local = [int(count), int(tokens) if tokens is not None else int(inputs["input_ids"].numel()),
+                     int(examples) if examples is not None else int(inputs["input_ids"].shape[0])]
+            loss_tokens, input_tokens, seen = all_reduce_sum(local)  # totals over every rank
+            self.loss_tokens_seen += loss_tokens
+            self.input_tokens_seen += input_tokens
+            self.examples_seen += seen
         return (loss, {"loss": loss}) if return_outputs else loss

@@ -23,10 +23,12 @@ from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.store import default_store as store
+from peftstudio.engine.training import distributed
 from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
 from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, read_events
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
+LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
 
 
 def new_run_dir(config: TrainingConfig, parent: Path | None = None) -> Path:
@@ -99,7 +101,11 @@ class TrainingSession:
         session = cls(run_dir, TrainingConfig.from_json(config_file.read_text(encoding="utf-8")), listeners)
         statuses = [e["status"] for e in read_events(session.events.path) if e.get("type") == "status"]
         session._status = Status(statuses[-1]) if statuses else Status.CREATED
-        if session._status in (Status.RUNNING, Status.INITIALIZING):
+        if not distributed.is_main():
+            # rank 0 may already have marked the run as starting; the other ranks just follow it
+            session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
+                else session._status
+        elif session._status in (Status.RUNNING, Status.INITIALIZING):
             # the process that owned it ended without saying so (killed, crashed, power cut)
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
         return session
@@ -117,6 +123,8 @@ class TrainingSession:
         return self.run_dir / "adapter"
 
     def _write_run_info(self, **updates) -> None:
+        if not distributed.is_main():
+            return
         info_file = self.run_dir / "run.json"
         info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
         info.update({"id": self.run_dir.name, "model_name": self.config.model_name,
@@ -149,6 +157,8 @@ class TrainingSession:
     def run(self) -> Status:
         """Train until done, paused or stopped. Never raises: failures end in Status.FAILED + self.error."""
         self.controls.clear()
+        if distributed.is_main() and not os.environ.get(LAUNCHED_ENV):
+            distributed.clear_requests(self.run_dir)  # a stale request from an earlier launch
         self.error = None
         self._set_status(Status.INITIALIZING)
         try:
@@ -164,7 +174,8 @@ class TrainingSession:
             callback = getattr(self, "_callback", None)
             if callback is not None:
                 callback.stop_heartbeat()
-            remove_incomplete(self.checkpoints_dir)
+            if distributed.is_main():
+                remove_incomplete(self.checkpoints_dir)
             self.error = from_exception(exc, report_folder=self.run_dir)
             try:
                 self.events.emit("error", **self.error.to_dict())
@@ -188,7 +199,8 @@ class TrainingSession:
                 trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
                 request = self._callback.recovery_request
             except (MemoryError, RuntimeError) as exc:
-                if not _is_out_of_memory(exc):
+                if not _is_out_of_memory(exc) or distributed.is_distributed():
+                    # one rank out of memory cannot retry alone: the others wait in a collective
                     raise
                 request = make_anomaly("oom", trainer.state.global_step, time.time(), "out of memory")
                 self.events.emit("anomaly", **request.to_event())
@@ -240,7 +252,8 @@ class TrainingSession:
         if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
             self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self._model.enable_input_require_grads()
-        remove_incomplete(self.checkpoints_dir)
+        if distributed.is_main():
+            remove_incomplete(self.checkpoints_dir)
         resume_from = latest_checkpoint(self.checkpoints_dir)
         trainer = self._build_trainer(device, precision)
         if resume_from is not None:
@@ -361,7 +374,8 @@ class TrainingSession:
         collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
         self._started_at = time.time()
         trainer_holder = {}
-        self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at)
+        self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at,
+                                         run_dir=self.run_dir)
         trainer = LossTokenTrainer(
             model=self._model, args=args, train_dataset=data.train,
             eval_dataset=data.validation if has_eval else None, data_collator=collator,
@@ -383,6 +397,9 @@ class TrainingSession:
                 final_eval = evals[-1]["eval_loss"]
             else:
                 final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
+        if not distributed.is_main():  # rank 0 saves the adapter and records the version
+            self._status = Status.COMPLETED
+            return
         staging = self.run_dir / "adapter.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         self._model.save_pretrained(staging, safe_serialization=True)
