@@ -86,14 +86,24 @@ def activation_bytes_per_token(facts: ModelFacts, precision: str, gradient_check
 
 def estimate_memory(facts: ModelFacts, *, batch_size: int, seq_len: int, r: int, target_modules: list[str],
                     precision: str, quantization: str | None, gradient_checkpointing: bool, device: str,
-                    optimizer: str = "adamw", loss_share: float = LOSS_SHARE) -> MemoryBreakdown:
-    """Peak memory in bytes of one training step with `batch_size` sequences of `seq_len` tokens."""
+                    optimizer: str = "adamw", loss_share: float = LOSS_SHARE, devices: int = 1,
+                    strategy: str = "ddp") -> MemoryBreakdown:
+    """Peak memory in bytes of one device in a training step with `batch_size` sequences of `seq_len` tokens.
+
+    With several devices: data parallel (ddp) keeps everything on each device; ZeRO-2 shards the adapter's
+    gradients and optimizer state; ZeRO-3 and FSDP also shard the weights (divided by the device count).
+    """
     tokens = batch_size * seq_len
     n_lora = lora_parameters(facts, r, target_modules)
     state = 12 if optimizer == "sgd" else 16
     activations = tokens * activation_bytes_per_token(facts, precision, gradient_checkpointing)
     logits = 3 * 4.0 * max(1.0, tokens * loss_share) * facts.vocab_size
     weights = weight_bytes(facts, precision, quantization)
+    if devices > 1 and strategy in ("fsdp", "zero3"):
+        weights /= devices
+        state /= devices
+    elif devices > 1 and strategy == "zero2":
+        state = 4 + (state - 4) / devices  # the adapter weights stay whole, gradients and moments are sharded
     subtotal = weights + n_lora * state + activations + logits
     overhead = CUDA_CONTEXT + CUDA_FRAGMENTATION * subtotal if device == "cuda" else CPU_RUNTIME
     return MemoryBreakdown(weights, n_lora * state, activations, logits, overhead, n_lora)

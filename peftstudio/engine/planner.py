@@ -87,7 +87,15 @@ def memory_of(facts: ModelFacts, config: TrainingConfig, precision: str, device:
     return estimate_memory(facts, batch_size=config.batch_size, seq_len=config.max_seq_length, r=config.lora_r,
                            target_modules=config.target_modules, precision=precision,
                            quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
-                           device=device, optimizer=config.optimizer)
+                           device=device, optimizer=config.optimizer, devices=config.num_processes,
+                           strategy=config.distributed_strategy)
+
+
+def device_budget(hardware: HardwareProfile, devices: int) -> float:
+    """Memory one training process can use: the smallest of the GPUs it runs on, or its share of the RAM."""
+    if hardware.cuda_available and hardware.gpus:
+        return min(g.memory_available for g in hardware.gpus[: max(1, devices)])
+    return hardware.device_memory / max(1, devices)  # every CPU process holds its own copy of the model
 
 
 def precision_for(hardware: HardwareProfile) -> str:
@@ -107,7 +115,8 @@ def estimates_for(facts, hardware, config, data: DatasetSummary, precision, sett
                     gradient_checkpointing=config.gradient_checkpointing, peak_memory=memory.total,
                     lora_parameters=memory.lora_parameters, save_total=config.save_total,
                     price_per_kwh=settings.price_per_kwh, carbon_per_kwh=settings.carbon_per_kwh,
-                    measured_tokens_per_second=measured)
+                    measured_tokens_per_second=measured, devices=config.num_processes,
+                    strategy=config.distributed_strategy)
 
 
 def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, profile: OptimizationProfile,
@@ -116,7 +125,7 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     settings = settings or Settings()
     base = base or TrainingConfig()
     device, precision = hardware.device, precision_for(hardware)
-    budget = BUDGET_SHARE * hardware.device_memory
+    budget = BUDGET_SHARE * device_budget(hardware, base.num_processes)
     p = profile.config
     reasons: dict[str, str] = {}
     config = replace(base, model_name=facts.model_id, lora_r=p.lora_r, lora_alpha=p.lora_alpha,
@@ -158,12 +167,24 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     else:
         reasons["gradient_checkpointing"] = "Off: activations fit in memory, so training runs at full speed."
     feasible, explanation = batch > 0, ""
-    config.batch_size = max(1, batch)
-    config.gradient_accumulation = max(1, math.ceil(target / config.batch_size))
-    reasons["batch_size"] = (f"{config.batch_size} sequences of {config.max_seq_length} tokens fit in "
+    devices = config.num_processes
+    config.batch_size = max(1, min(batch, math.ceil(target / devices)))
+    config.gradient_accumulation = max(1, math.ceil(target / (config.batch_size * devices)))
+    per = " per device" if devices > 1 else ""
+    reasons["batch_size"] = (f"{config.batch_size} sequences of {config.max_seq_length} tokens{per} fit in "
                              f"{_gib(budget)} (85% of free {'GPU memory' if device == 'cuda' else 'memory'}).")
-    reasons["gradient_accumulation"] = (f"{config.gradient_accumulation} x {config.batch_size} = "
+    on_devices = f" x {devices} devices" if devices > 1 else ""
+    reasons["gradient_accumulation"] = (f"{config.gradient_accumulation} x {config.batch_size}{on_devices} = "
                                         f"{config.effective_batch_size} examples per update, the profile's target.")
+    if devices > 1:
+        from peftstudio.engine.estimates import SCALING_EFFICIENCY
+
+        share = {"ddp": "each device holds the whole model", "zero2": "gradients and optimizer state are split "
+                 "across devices", "fsdp": "weights, gradients and optimizer state are split across devices",
+                 "zero3": "weights, gradients and optimizer state are split across devices"}[config.distributed_strategy]
+        reasons["num_processes"] = (f"{devices} devices with {config.distributed_strategy}: {share}. Time assumes "
+                                    f"each extra device adds {SCALING_EFFICIENCY[config.distributed_strategy]:.0%} "
+                                    "of one device's speed.")
 
     # 7-9. learning rate, epochs, steps
     lr = p.learning_rate * math.sqrt(config.effective_batch_size / 16)
