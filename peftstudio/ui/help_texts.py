@@ -31,5 +31,10 @@ SETTING_HELP = {
                "each other.",
     "gradient_checkpointing": "Saves a lot of memory by recomputing some values; training gets about 30% slower.",
     "seed": "A number that makes the run repeatable: the same seed gives the same result.",
+    "num_processes": "How many GPUs train at once. Each GPU takes its own batch, so more GPUs finish sooner; the "
+                     "batch size is per GPU and the examples per update stay the same.",
+    "distributed_strategy": "How several GPUs share the work. ddp: each GPU holds the whole model (fastest). "
+                            "zero2: optimizer state is split. fsdp / zero3: the model itself is split too, for "
+                            "models too large for one GPU (slower).",
     "system_prompt": "Standing instructions given to the model before every conversation.",
 }

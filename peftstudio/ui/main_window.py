@@ -175,14 +175,13 @@ class MainWindow(QMainWindow):
 
     def launch(self, config) -> None:
         from peftstudio.engine.training.session import TrainingSession
-        from peftstudio.ui.worker import TrainingWorker
-
         from peftstudio.ui.dashboard import DashboardWidget
+        from peftstudio.ui.worker import worker_for
 
         session = TrainingSession.create(config)
         if self.wizard is not None:
             session.annotate(profile_id=self.wizard.state.profile_id)  # the playground's example prompts
-        self.worker = TrainingWorker(session, self)
+        self.worker = worker_for(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
         dashboard = DashboardWidget(self.worker, self.settings.notifications)

@@ -53,3 +53,77 @@ class TrainingWorker(QThread):
     def resume(self) -> None:
         if not self.isRunning():
             self.start()
+
+
+class LaunchedTrainingWorker(TrainingWorker):
+    """The same signals for a run trained by several processes (accelerate launch, one per GPU).
+
+    The processes write the run folder; this thread follows its events.jsonl every 0.2 s (a read of
+    nothing new is one stat) and forwards each event, so the dashboard cannot tell the difference.
+    Pause and stop go to the processes through the run folder's control file.
+    """
+
+    def __init__(self, session: TrainingSession, parent=None):
+        super().__init__(session, parent)
+        session.events.listeners.remove(self._forward)  # events come from the processes, not this session
+        self.launched = None
+
+    def run(self) -> None:
+        import json
+
+        from peftstudio.engine.errors import PlainError, from_exception
+        from peftstudio.engine.training import launcher
+
+        try:
+            self.launched = launcher.start(self.session.run_dir, self.session.config)
+        except Exception as exc:  # noqa: BLE001 - accelerate missing, bad configuration...
+            self.failed.emit(from_exception(exc, self.session.run_dir))
+            return
+        error = None
+
+        def forward(event: dict) -> None:
+            nonlocal error
+            if event["type"] == "error":
+                error = event
+            self._forward(event)
+
+        code = self.launched.wait(forward)
+        status = launcher.final_status(self.session.run_dir)
+        if status == "completed":
+            info = json.loads((self.session.run_dir / "run.json").read_text(encoding="utf-8"))
+            self.completed.emit(dict(info.get("summary", {})))
+        elif status not in ("paused", "stopped"):
+            if error is not None:
+                fields = {k: error[k] for k in ("title", "what", "why", "actions")}
+                self.failed.emit(PlainError(**fields))
+            else:
+                self.failed.emit(PlainError(
+                    title="The training processes stopped",
+                    what=f"The launched processes ended with exit code {code} before the run finished.",
+                    why="One of the processes failed to start or crashed (its output is in launcher.log).",
+                    actions=["Open launcher.log in the run folder to see what went wrong.",
+                             "Resume the run; it continues from its last checkpoint."],
+                    help_topic="runs"))
+
+    def pause(self) -> None:
+        if self.launched is not None and self.launched.running():
+            self.launched.pause()
+
+    def stop(self) -> None:
+        if self.launched is not None and self.launched.running():
+            self.launched.stop()
+        else:
+            from peftstudio.engine.training.events import Status
+            from peftstudio.engine.training.session import TrainingSession
+
+            session = TrainingSession.open(self.session.run_dir)
+            if session.status == Status.PAUSED:
+                session.stop()
+                self.status_changed.emit(Status.STOPPED.value)
+
+
+def worker_for(session: TrainingSession, parent=None) -> TrainingWorker:
+    """In this process for one device; launched processes followed through the run folder for several."""
+    if session.config.num_processes > 1:
+        return LaunchedTrainingWorker(session, parent)
+    return TrainingWorker(session, parent)

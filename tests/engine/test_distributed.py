@@ -104,3 +104,27 @@ def test_pause_and_resume_across_both_ranks(dataset, single_process_losses, tmp_
     assert launcher.final_status(run.run_dir) == "completed"
     # the resumed run continues exactly where the uninterrupted one would be
     assert _losses(run.run_dir) == pytest.approx(single_process_losses, abs=1e-4)
+
+
+def test_cluster_command_and_sharded_configs(tmp_path):
+    import yaml
+
+    from peftstudio.engine.config import TrainingConfig
+
+    plan = launcher.LaunchPlan(num_processes=8, strategy="zero3", num_machines=4, main_process_ip="10.0.0.1")
+    command = launcher.cluster_command(tmp_path / "run", plan)
+    assert command.startswith("accelerate launch --config_file ")
+    for part in ("--num_machines 4", "--machine_rank $MACHINE_RANK", "--num_processes 32",
+                 "--main_process_ip 10.0.0.1", f"-m peftstudio train --resume {tmp_path / 'run'}"):
+        assert part in command
+    for strategy, kind in (("ddp", "MULTI_GPU"), ("fsdp", "FSDP"), ("zero2", "DEEPSPEED"), ("zero3", "DEEPSPEED")):
+        folder = tmp_path / strategy
+        folder.mkdir()
+        config = TrainingConfig(num_processes=2, distributed_strategy=strategy, gradient_accumulation=3)
+        argv = launcher.write_launch_files(folder, config)
+        written = yaml.safe_load((folder / launcher.ACCELERATE_CONFIG).read_text())
+        assert written["distributed_type"] == kind and written["num_processes"] == 2
+        if strategy.startswith("zero"):
+            assert written["deepspeed_config"]["zero_stage"] == int(strategy[-1])
+            assert written["deepspeed_config"]["gradient_accumulation_steps"] == 3
+        assert argv[-3:] == ["train", "--resume", str(folder)]

@@ -11,6 +11,7 @@ from peftstudio.ui.locales import STRINGS
 TARGETS = {"All linear layers": ["all-linear"], "Attention only": ["q_proj", "k_proj", "v_proj", "o_proj"]}
 # (field, label, kind, options, advanced)
 SETTINGS = [
+    ("num_processes", "Use GPUs", "int", (1, 64), False),
     ("lora_r", "LoRA rank", "int", (1, 1024), False),
     ("learning_rate", "Learning rate", "float", (1e-6, 1.0, 6, 1e-5), False),
     ("batch_size", "Batch size", "int", (1, 4096), False),
@@ -37,7 +38,9 @@ SETTINGS = [
     ("gradient_checkpointing", "Gradient checkpointing", "bool", None, True),
     ("seed", "Seed", "int", (0, 2**31 - 1), True),
     ("system_prompt", "System prompt", "text", None, True),
+    ("distributed_strategy", "Multi-GPU strategy", "choice", ["ddp", "zero2", "fsdp", "zero3"], True),
 ]
+MULTI_GPU_SETTINGS = ("num_processes", "distributed_strategy")  # shown only when the machine has several GPUs
 
 
 class ConfigPage(QWizardPage):
@@ -88,6 +91,11 @@ class ConfigPage(QWizardPage):
             caption.setToolTip(SETTING_HELP[name])
             (advanced if is_advanced else basic).addRow(caption, row)
             self.widgets[name], self.why[name] = widget, why
+            if name in MULTI_GPU_SETTINGS:
+                gpus = len(self.wiz.hardware.gpus) if self.wiz.hardware.cuda_available else 0
+                (advanced if is_advanced else basic).setRowVisible(row, gpus > 1)
+                if name == "num_processes":
+                    widget.setRange(1, max(1, gpus))
         self.estimates = QLabel()
         self.estimates.setObjectName("config.estimates")
         self.estimates.setWordWrap(True)
@@ -167,6 +175,9 @@ class ConfigPage(QWizardPage):
         if self._loading:
             return
         self.wiz.set_setting(name, self.value_of(name))
+        if name in MULTI_GPU_SETTINGS:  # per-device batch, accumulation and memory depend on the device count
+            self.initializePage()
+            return
         self._update_estimates()
 
     def _update_estimates(self) -> None:
