@@ -7,7 +7,8 @@ example of each random batch, the model's own loss over full-vocabulary logits. 
 `TrainingSession`: padding-free packing and logits only where there is a target.
 
 Prints loss-carrying tokens/s of each, the ratio, and the peak memory (RSS) of each phase.
-Usage: python bench/train_throughput.py [--baseline-steps 6] [--examples 2000]
+Usage: python bench/train_throughput.py [--baseline-steps 6] [--examples 2000] [--model FOLDER] [--gpu]
+(--gpu: both in bf16 on the first CUDA device, peak memory as torch.cuda.max_memory_allocated)
 """
 from __future__ import annotations
 
@@ -64,14 +65,28 @@ def release_memory():
         pass
 
 
-def baseline(folder: Path, features: list[dict], steps: int, tokenizer) -> dict:
+def gpu_peak() -> float:
+    import torch
+
+    return float(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0.0
+
+
+def reset_gpu_peak() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def baseline(folder: Path, features: list[dict], steps: int, tokenizer, gpu: bool = False) -> dict:
     """The docs' way: Trainer + LoRA, DataCollatorForSeq2Seq padding to the longest, random order."""
     from peft import LoraConfig, get_peft_model
     from transformers import (AutoModelForCausalLM, DataCollatorForSeq2Seq, Trainer, TrainerCallback,
                               TrainingArguments, set_seed)
 
     set_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(str(folder))
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype="bfloat16" if gpu else "float32")
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     pad = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
     counted = {"tokens": 0}
@@ -93,22 +108,23 @@ def baseline(folder: Path, features: list[dict], steps: int, tokenizer) -> dict:
 
     args = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=8, max_steps=steps,
                              learning_rate=2e-4, logging_steps=1, save_strategy="no", report_to="none",
-                             use_cpu=True, disable_tqdm=True, remove_unused_columns=False, seed=0)
+                             use_cpu=not gpu, bf16=gpu, disable_tqdm=True, remove_unused_columns=False, seed=0)
     trainer = Trainer(model=model, args=args, train_dataset=features, data_collator=collate, callbacks=[Clock()])
     with PeakRSS() as rss:
         trainer.train()
     seconds = timing["end"] - timing["start"]
     result = {"loss_tokens": counted["tokens"], "seconds": seconds, "tokens_per_second": counted["tokens"] / seconds,
-              "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss}
+              "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss, "gpu_peak": gpu_peak()}
     del trainer, model
     return result
 
 
-def ours(dataset: Path, target_tokens: int) -> dict:
+def ours(dataset: Path, target_tokens: int, model: str, gpu: bool = False) -> dict:
     from peftstudio.engine.config import TrainingConfig
     from peftstudio.engine.training.session import TrainingSession
 
-    config = TrainingConfig(dataset_path=str(dataset), batch_size=8, max_seq_length=512, lora_r=LORA["r"],
+    config = TrainingConfig(model_name=model, dataset_path=str(dataset), precision="bf16" if gpu else "fp32",
+                            batch_size=8, max_seq_length=512, lora_r=LORA["r"],
                             lora_alpha=LORA["lora_alpha"], lora_dropout=LORA["lora_dropout"], learning_rate=2e-4,
                             max_steps=10_000, save_steps=10_000, eval_strategy="no", validation_split=0.0,
                             packing=True, seed=0)
@@ -128,13 +144,15 @@ def ours(dataset: Path, target_tokens: int) -> dict:
         session.run()
     seconds = marks["end"] - marks["start"]
     return {"loss_tokens": marks["tokens"], "seconds": seconds, "tokens_per_second": marks["tokens"] / seconds,
-            "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss}
+            "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss, "gpu_peak": gpu_peak()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--baseline-steps", type=int, default=6)
     parser.add_argument("--examples", type=int, default=2000)
+    parser.add_argument("--model", help="model folder (default: the demo model)")
+    parser.add_argument("--gpu", action="store_true", help="train both in bf16 on CUDA")
     options = parser.parse_args()
     quiet_libraries()
     os.environ["PEFTSTUDIO_DATA_DIR"] = tempfile.mkdtemp()
@@ -143,7 +161,8 @@ def main() -> int:
     from peftstudio.engine.data.prepare import prepare
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder
 
-    folder = trainable_folder(resolve_model(DEMO_MODEL_ID))
+    model = options.model or DEMO_MODEL_ID
+    folder = trainable_folder(resolve_model(model))
     tokenizer = load_tokenizer(folder)
     dataset = write_jsonl(length_skewed_alpaca(options.examples), Path(tempfile.mkdtemp()) / "skewed.jsonl")
     # the same tokenized examples for both (our prepare: chat template, loss on the reply only)
@@ -153,9 +172,11 @@ def main() -> int:
     print(f"dataset: {len(features)} examples, tokens per example min {lengths[0]}, "
           f"median {lengths[len(lengths) // 2]}, p95 {lengths[int(len(lengths) * 0.95)]}, max {lengths[-1]}")
 
-    base = baseline(folder, features, options.baseline_steps, tokenizer)
+    reset_gpu_peak()
+    base = baseline(folder, features, options.baseline_steps, tokenizer, options.gpu)
     release_memory()
-    ours_result = ours(dataset, target_tokens=base["loss_tokens"])
+    reset_gpu_peak()
+    ours_result = ours(dataset, base["loss_tokens"], model, options.gpu)
 
     print(f"{'':10} {'loss tokens':>12} {'seconds':>9} {'tokens/s':>9} {'peak RSS':>10} {'growth':>9}")
     for name, r in (("baseline", base), ("ours", ours_result)):
@@ -163,6 +184,9 @@ def main() -> int:
               f"{r['peak_rss'] / 2**30:9.2f}G {r['peak_growth'] / 2**30:8.2f}G")
     print(f"throughput ratio (ours / baseline): {ours_result['tokens_per_second'] / base['tokens_per_second']:.2f}x")
     print(f"peak memory growth ratio (ours / baseline): {ours_result['peak_growth'] / base['peak_growth']:.2f}")
+    if options.gpu:
+        print(f"peak GPU memory allocated: baseline {base['gpu_peak'] / 2**30:.2f} GB, ours "
+              f"{ours_result['gpu_peak'] / 2**30:.2f} GB ({ours_result['gpu_peak'] / base['gpu_peak']:.2f}x)")
     return 0
 
 

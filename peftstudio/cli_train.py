@@ -152,7 +152,8 @@ def train_command(args) -> int:
         return 1
     from peftstudio.engine.training.launcher import launched_here
 
-    if session.config.num_processes > 1 and not launched_here():
+    # several devices, or an explicit --processes (also 1: the same launch path, e.g. to reproduce a cluster run)
+    if (session.config.num_processes > 1 or getattr(args, "processes", None)) and not launched_here():
         return launch_and_follow(session, progress, args.json)
 
     def on_interrupt(signum, frame):  # first Ctrl+C pauses cleanly; the second one stops hard
