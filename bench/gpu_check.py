@@ -10,7 +10,8 @@ weights need to travel. Prints one JSON line per check and writes them all to OU
 4. a 1-GPU launch through the same launcher path as multi-GPU runs vs the same run in process.
 (Throughput against the naive Trainer: bench/train_throughput.py --gpu --model FOLDER.)
 
-Usage: python bench/gpu_check.py TOKENIZER_FOLDER OUT_FOLDER
+Usage: python bench/gpu_check.py TOKENIZER_FOLDER OUT_FOLDER [CHECKS]
+CHECKS: comma-separated subset of hardware,memory,heldout,qlora,one-gpu (default: all)
 """
 from __future__ import annotations
 
@@ -85,12 +86,16 @@ print(json.dumps({"allocated": torch.cuda.max_memory_allocated(), "reserved": to
 """
 
 
-def memory_accuracy(models: dict[str, Path]) -> None:
+SHAPES = (("demo", 4, 512, "none"), ("demo", 8, 1024, "none"), ("big", 2, 1024, "none"), ("big", 4, 2048, "none"),
+          ("big", 4, 1024, "4bit"), ("big", 8, 512, "8bit"))
+HELD_OUT = (("demo", 2, 2048, "none"), ("big", 1, 4096, "none"), ("big", 16, 256, "4bit"))  # not used for fitting
+
+
+def memory_accuracy(models: dict[str, Path], shapes) -> None:
     from peftstudio.engine.memory_model import CUDA_CONTEXT, estimate_memory
     from peftstudio.engine.model_facts import facts_from_folder
 
-    for name, batch, seq, quant in (("demo", 4, 512, "none"), ("demo", 8, 1024, "none"), ("big", 2, 1024, "none"),
-                                    ("big", 4, 2048, "none"), ("big", 4, 1024, "4bit"), ("big", 8, 512, "8bit")):
+    for name, batch, seq, quant in shapes:
         facts = facts_from_folder(models[name])
         predicted = estimate_memory(facts, batch_size=batch, seq_len=seq, r=16, target_modules=["all-linear"],
                                     precision="bf16", quantization=None if quant == "none" else quant,
@@ -136,34 +141,48 @@ def rate(run_dir: Path) -> dict:
 
 def main() -> int:
     tokenizer_folder, out_folder = Path(sys.argv[1]), Path(sys.argv[2])
+    checks = set((sys.argv[3] if len(sys.argv) > 3 else "hardware,memory,heldout,qlora,one-gpu").split(","))
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     started = time.perf_counter()
-    report("hardware", **cli("hardware", "--json", "--refresh"))
+    if "hardware" in checks:
+        report("hardware", **cli("hardware", "--json", "--refresh"))
     models = {"demo": make_model(tokenizer_folder, work / "demo"), "big": make_model(tokenizer_folder, work / "big",
                                                                                       **BIG)}
     from synthetic_data import length_skewed_alpaca, write_jsonl
 
     dataset = write_jsonl(length_skewed_alpaca(2000), work / "skewed.jsonl")
-    memory_accuracy(models)
+    if "memory" in checks:
+        memory_accuracy(models, SHAPES)
+    if "heldout" in checks:
+        memory_accuracy(models, HELD_OUT)
 
     settings = {"max_steps": 20, "batch_size": 8, "max_seq_length": 512, "save_steps": 10, "eval_strategy": "no",
                 "validation_split": 0.0}
-    qlora = cli("train", "--model", str(models["big"]), "--dataset", str(dataset), "--out", str(work / "qlora"),
+    if "qlora" in checks:
+        qlora(models, dataset, work, settings)
+    if "one-gpu" in checks:
+        one_gpu(models, dataset, work, settings)
+    report("done", seconds=round(time.perf_counter() - started, 1))
+    out_folder.mkdir(parents=True, exist_ok=True)
+    (out_folder / "gpu_check.json").write_text(json.dumps(RESULTS, indent=2, default=str))
+    return 0
+
+
+def qlora(models, dataset, work, settings) -> None:
+    result = cli("train", "--model", str(models["big"]), "--dataset", str(dataset), "--out", str(work / "qlora"),
                 "--config", json.dumps(settings | {"peft_method": "qlora", "quantization": "4bit"}), "--json")
-    report("qlora", status=qlora.get("status"), returncode=qlora["returncode"], error=qlora.get("error"),
-           stderr=qlora.get("stderr"), adapter=(work / "qlora" / "adapter" / "adapter_model.safetensors").exists(),
+    report("qlora", status=result.get("status"), returncode=result["returncode"], error=result.get("error"),
+           stderr=result.get("stderr"), adapter=(work / "qlora" / "adapter" / "adapter_model.safetensors").exists(),
            **rate(work / "qlora"))
 
+
+def one_gpu(models, dataset, work, settings) -> None:
     for processes, name in ((None, "in-process"), (1, "launched")):
         extra = ["--processes", str(processes)] if processes else []
         result = cli("train", "--model", str(models["demo"]), "--dataset", str(dataset), "--out", str(work / name),
                      "--config", json.dumps(settings | {"max_steps": 60}), "--json", *extra)
         report("one-gpu", mode=name, status=result.get("status"), returncode=result["returncode"],
-               stderr=result.get("stderr"), **rate(work / name))
-    report("done", seconds=round(time.perf_counter() - started, 1))
-    out_folder.mkdir(parents=True, exist_ok=True)
-    (out_folder / "gpu_check.json").write_text(json.dumps(RESULTS, indent=2, default=str))
-    return 0
+               error=result.get("error"), stderr=result.get("stderr"), **rate(work / name))
 
 
 if __name__ == "__main__":

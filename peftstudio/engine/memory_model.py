@@ -16,6 +16,9 @@ activations   what autograd keeps per token for the backward pass. Per decoder l
               plus one layer's activations during recomputation. ACT_HIDDEN and ACT_INTERMEDIATE were
               fitted to the demo model's measured peaks (bench/memory_accuracy.py): about 2x the count of
               tensors a reading of the modeling code gives, because of those fp32 and rotary copies.
+              On CUDA (bf16 autocast, fused sdpa kernels) far less is kept: ACT_HIDDEN_CUDA and
+              ACT_INTERMEDIATE_CUDA were fitted to torch.cuda.max_memory_allocated on an H200
+              (bench/gpu_check.py: SmolLM2-135M and a 0.8B Llama shape, 2-8 x 512-2048 tokens).
 logits        the vocabulary projection for the loss in fp32: our trainer projects only loss-carrying
               tokens (about LOSS_SHARE of them), holding logits, their softmax and gradient (3 copies).
 overhead      CUDA context and allocator reserve on GPUs (600 MB + 8%); allocator slack on the CPU
@@ -31,6 +34,8 @@ BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
 QUANT_BYTES = {"8bit": 1.0, "4bit": 0.52}
 ACT_HIDDEN = 40.0
 ACT_INTERMEDIATE = 6.0
+ACT_HIDDEN_CUDA = 22.3
+ACT_INTERMEDIATE_CUDA = 0.32
 LOSS_SHARE = 0.6
 CPU_RUNTIME = 64 * 2**20
 CUDA_CONTEXT = 600 * 2**20
@@ -75,10 +80,13 @@ def weight_bytes(facts: ModelFacts, precision: str, quantization: str | None) ->
     return linear * QUANT_BYTES[quantization] + (facts.total_parameters - linear) * compute
 
 
-def activation_bytes_per_token(facts: ModelFacts, precision: str, gradient_checkpointing: bool) -> float:
+def activation_bytes_per_token(facts: ModelFacts, precision: str, gradient_checkpointing: bool,
+                               device: str = "cpu") -> float:
     b = BYTES[precision]
     kv_width = facts.kv_heads * facts.dim_per_head
-    per_layer = b * (ACT_HIDDEN * facts.hidden_size + ACT_INTERMEDIATE * facts.intermediate_size + 2 * kv_width)
+    hidden, intermediate = (ACT_HIDDEN_CUDA, ACT_INTERMEDIATE_CUDA) if device == "cuda" else \
+        (ACT_HIDDEN, ACT_INTERMEDIATE)
+    per_layer = b * (hidden * facts.hidden_size + intermediate * facts.intermediate_size + 2 * kv_width)
     if gradient_checkpointing:
         return facts.layers * b * facts.hidden_size + per_layer
     return facts.layers * per_layer
@@ -96,7 +104,7 @@ def estimate_memory(facts: ModelFacts, *, batch_size: int, seq_len: int, r: int,
     tokens = batch_size * seq_len
     n_lora = lora_parameters(facts, r, target_modules)
     state = 12 if optimizer == "sgd" else 16
-    activations = tokens * activation_bytes_per_token(facts, precision, gradient_checkpointing)
+    activations = tokens * activation_bytes_per_token(facts, precision, gradient_checkpointing, device)
     logits = 3 * 4.0 * max(1.0, tokens * loss_share) * facts.vocab_size
     weights = weight_bytes(facts, precision, quantization)
     if devices > 1 and strategy in ("fsdp", "zero3"):

@@ -34,7 +34,8 @@ def selected_token_loss(model, inputs: dict, reduction: str = "sum") -> tuple[to
     outputs = model(**model_inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1)
     hidden = outputs.hidden_states[-1]  # after the final norm
     keep = targets != IGNORE_INDEX
-    logits = head(hidden[keep]).float()
+    # accelerate's mixed-precision wrapper hands the hidden states back in fp32; the head may be bf16
+    logits = head(hidden[keep].to(head.weight.dtype)).float()
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     if softcap:
         logits = torch.tanh(logits / softcap) * softcap
