@@ -17,7 +17,7 @@ endif
 export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean dist dist-test
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests
+
+# The one-file desktop binary (about 5 minutes; not part of `make test`).
+dist: $(STAMP)
+	$(PIP) install --quiet ".[dist]"
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN peftstudio.spec
+	@ls -la dist/peftstudio
+
+dist-test: dist
+	QT_QPA_PLATFORM=offscreen PEFTSTUDIO_DATA_DIR=$$(mktemp -d) ./dist/peftstudio --self-test
 
 bench: $(STAMP)
 	$(PY) bench/train_throughput.py

@@ -17,6 +17,8 @@ from peftstudio import __version__
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peftstudio", description="Fine-tune LLMs with LoRA/QLoRA.")
     parser.add_argument("--version", action="version", version=f"peftstudio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (window, wizard, sample dataset, demo model) and exit")
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("gui", help="open the main window (the default)")
@@ -111,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     import importlib
 
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from peftstudio.selftest import run_self_test
+
+        return run_self_test()
     if args.command in (None, "gui"):
         from peftstudio.ui.app import run_gui
 

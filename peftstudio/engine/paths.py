@@ -52,3 +52,18 @@ def config_dir() -> Path:
         path = Path(user_config_dir(APP_NAME, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def log_dir() -> Path:
+    """Rotating log files. `PEFTSTUDIO_LOG_DIR` overrides; with PEFTSTUDIO_DATA_DIR set, logs live in it."""
+    override = os.environ.get("PEFTSTUDIO_LOG_DIR")
+    if override:
+        path = Path(override)
+    elif os.environ.get("PEFTSTUDIO_DATA_DIR"):
+        path = Path(os.environ["PEFTSTUDIO_DATA_DIR"]) / "logs"
+    else:
+        from platformdirs import user_log_dir
+
+        path = Path(user_log_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

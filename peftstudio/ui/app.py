@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "peftstudio-256.png"
 
 
 def apply_theme(app, theme: str) -> None:
@@ -35,18 +38,32 @@ def apply_theme(app, theme: str) -> None:
 def run_gui() -> int:
     import os
 
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from peftstudio.engine.app_log import setup_logging
     from peftstudio.engine.app_settings import load_settings
 
     settings = load_settings()
     if settings.data_folder and not os.environ.get("PEFTSTUDIO_DATA_DIR"):
         os.environ["PEFTSTUDIO_DATA_DIR"] = settings.data_folder
-    from peftstudio.ui.main_window import MainWindow
-
+    setup_logging()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("PEFT Studio")
+    app.setDesktopFileName("peftstudio")
+    from peftstudio.ui.single_instance import InstanceServer, ask_running_instance, bring_to_front
+
+    if ask_running_instance():  # the window already open comes forward instead
+        return 0
+    app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app, settings.theme)
+    from peftstudio.ui.main_window import MainWindow
+
     window = MainWindow()
+    server = InstanceServer(app)
+    server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
+    from peftstudio.ui.welcome import maybe_welcome
+
+    maybe_welcome(window)
     return app.exec()

