@@ -53,7 +53,9 @@ class ReviewPage(QWizardPage):
             ("Method", f"{c.peft_method.upper()}, rank {c.lora_r}, alpha {c.lora_alpha}"
                        + (f", {c.quantization} weights" if c.quantization else "")),
             ("Training", f"{c.epochs:g} epochs" if not c.max_steps else f"{c.max_steps} steps"),
-            ("Batch", f"{c.batch_size} x {c.gradient_accumulation} = {c.effective_batch_size} examples per update"),
+            ("Batch", f"{c.batch_size} x {c.gradient_accumulation}"
+                      + (f" x {c.num_processes} GPUs" if c.num_processes > 1 else "")
+                      + f" = {c.effective_batch_size} examples per update"),
             ("Learning rate", f"{c.learning_rate:g} ({c.scheduler}, {c.warmup_steps} warm-up steps)"),
             ("Sequence length", f"{c.max_seq_length} tokens, packing {'on' if c.packing else 'off'}"),
             ("Time", f"about {format_duration(e.duration_expected)} (from {format_duration(e.duration_min)} to "
