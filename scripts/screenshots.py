@@ -37,6 +37,13 @@ def main() -> int:
     window.show()
     app.processEvents()
     window.grab().save(str(OUT / "main-window.png"))
+    from peftstudio.ui.welcome import WelcomeDialog
+
+    welcome = WelcomeDialog(window.hardware, window)
+    welcome.show()
+    app.processEvents()
+    welcome.grab().save(str(OUT / "welcome.png"))
+    welcome.close()
     wizard = window.new_fine_tune()
     wizard.resize(1100, 780)
     names = ["1-use-case", "2-dataset", "3-model", "4-configuration", "5-review"]

@@ -66,6 +66,7 @@ class WelcomeDialog(QDialog):
             layout.addWidget(label)
         layout.addSpacing(8)
         layout.addWidget(self._wrapped(STRINGS["welcome.demo"]))
+        layout.addStretch(1)  # extra height goes below the text, not between the checks
         buttons = QHBoxLayout()
         self.start_button = QPushButton(STRINGS["welcome.start_demo"])
         self.start_button.setObjectName("welcome.start_demo")
