@@ -26,10 +26,12 @@ class ExportWorker(QThread):
     done = Signal(object)  # ExportResult
     failed = Signal(object)  # PlainError
 
-    def __init__(self, run_dir: Path, fmt: str, out: str, quant: str, verify: bool, overwrite: bool):
+    def __init__(self, run_dir: Path, fmt: str, out: str, quant: str, verify: bool, overwrite: bool,
+                 push_to: str = ""):
         super().__init__()
         self.args = (run_dir, fmt, out)
         self.kwargs = dict(quant=quant, verify=verify, overwrite=overwrite)
+        self.push_to = push_to.strip()
 
     def run(self):
         from peftstudio.engine.errors import from_exception
@@ -40,6 +42,15 @@ class ExportWorker(QThread):
         except Exception as exc:  # noqa: BLE001 - shown in the dialog as a plain error
             self.failed.emit(from_exception(exc, data_dir() / "diagnostics"))
             return
+        if self.push_to and result.format in ("hf", "hf-merged") and result.ok:
+            from peftstudio.engine.export.push import push_to_hub
+
+            self.progress.emit(1.0, f"Uploading to {self.push_to}")
+            try:  # the export on disk is complete either way; the report says what happened to the upload
+                result.details["pushed"] = push_to_hub(result.folder, self.push_to)
+            except Exception as exc:  # noqa: BLE001
+                error = from_exception(exc, data_dir() / "diagnostics")
+                result.details["push_error"] = f"{error.title}: {error.why} {' '.join(error.actions[:1])}"
         self.done.emit(result)
 
 
@@ -93,6 +104,11 @@ class ExportDialog(QDialog):
         self.overwrite.setObjectName("export.overwrite")
         form.addRow(self.verify)
         form.addRow(self.overwrite)
+        self.push_to = QLineEdit()
+        self.push_to.setObjectName("export.push_to")
+        self.push_to.setPlaceholderText(STRINGS["export.push_placeholder"])
+        self.push_to.setToolTip(STRINGS["export.push_tip"])
+        form.addRow(STRINGS["export.push"], self.push_to)
         layout.addLayout(form)
 
         self.progress = QProgressBar()
@@ -140,6 +156,7 @@ class ExportDialog(QDialog):
         if not checked:
             return
         self.quant.setEnabled(self.format in GGUF_FORMATS)
+        self.push_to.setEnabled(self.format in ("hf", "hf-merged"))
         default_root = Path.home() / "PEFT Studio exports"
         current = Path(self.folder.text()) if self.folder.text() else default_root / "x"
         self.folder.setText(str(current.parent / f"{self.run_dir.name}-{self.format}"))
@@ -157,7 +174,8 @@ class ExportDialog(QDialog):
         self.status.setText(STRINGS["export.starting"])
         self.start.setEnabled(False)
         self.worker = ExportWorker(self.run_dir, self.format, self.folder.text(), self.quant.currentData(),
-                                   self.verify.isChecked(), self.overwrite.isChecked())
+                                   self.verify.isChecked(), self.overwrite.isChecked(),
+                                   self.push_to.text() if self.push_to.isEnabled() else "")
         self.worker.progress.connect(self._on_progress)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
@@ -175,6 +193,10 @@ class ExportDialog(QDialog):
         verdict = STRINGS["export.ok"] if result.ok else STRINGS["export.not_verified"]
         self.status.setText(verdict.format(folder=result.folder, seconds=result.seconds))
         text = result.report.markdown() if result.report else STRINGS["export.no_verification"]
+        if "pushed" in result.details:
+            text += f"\n\nUploaded: {result.details['pushed']}"
+        elif "push_error" in result.details:
+            text += f"\n\n**Not uploaded.** {result.details['push_error']}"
         readme = result.folder / "README.md"
         if result.format in ("ollama", "lmstudio") and readme.exists():
             text += "\n\n" + readme.read_text(encoding="utf-8")

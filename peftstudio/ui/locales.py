@@ -16,6 +16,10 @@ STRINGS = {
     "export.ok": "Exported and verified in {seconds:.0f} s: {folder}",
     "export.not_verified": "Exported to {folder}, but the check found a problem (see the report).",
     "export.no_verification": "The export was not checked (verification was turned off).",
+    "export.push": "Also upload to the Hub:",
+    "export.push_placeholder": "your-name/model-name (optional, Hugging Face formats)",
+    "export.push_tip": "Uploads the export to a private repository on the Hugging Face Hub. Needs a token with write "
+                       "access in Settings; nothing is uploaded when this is empty.",
     "playground.export": "Export...",
     "history.export": "Export selected...",
     "history.export_one": "Select one completed run to export.",

@@ -15,11 +15,14 @@ def test_export_dialog_exports_and_shows_the_verification(qtbot, signed_run, tmp
     assert dialog.format == "hf" and not dialog.quant.isEnabled()
     assert dialog.folder.text().endswith(f"{signed_run.name}-hf")
     dialog.folder.setText(str(tmp_path / "from-the-dialog"))
+    assert dialog.push_to.isEnabled()
+    dialog.push_to.setText("someone/zorblax")  # no token and offline: the export stays, the report says why
     qtbot.mouseClick(dialog.start, Qt.LeftButton)
     assert not dialog.start.isEnabled()  # one export at a time
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=180_000)
     assert dialog.progress.value() == 100 and dialog.open_folder.isEnabled()
     assert "Verification: PASSED" in dialog.report.toPlainText()
+    assert "Not uploaded" in dialog.report.toPlainText() and "token" in dialog.report.toPlainText()
     assert "verified" in dialog.status.text()
     assert (tmp_path / "from-the-dialog" / "adapter_model.safetensors").exists()
     dialog.grab().save(str(tmp_path / "export-dialog.png"))
