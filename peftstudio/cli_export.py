@@ -24,19 +24,19 @@ def export_command(args) -> int:
         bar.refresh()
 
     try:
+        if args.push and args.format not in ("hf", "hf-merged"):  # before the export's minutes, not after
+            raise PlainError(
+                title="Only Hugging Face exports can be uploaded",
+                what=f"--push was given with --format {args.format}.",
+                why="The hub upload sends a Hugging Face folder (hf or hf-merged).",
+                actions=["Export with --format hf or hf-merged to upload.",
+                         "Upload GGUF files yourself with: hf upload REPO FILE"],
+                help_topic="export")
         run_dir = resolve_run_dir(args.run)
         result = export_run(run_dir, args.format, args.out, quant=args.quant, verify=args.verify,
                             overwrite=args.overwrite, progress=progress, name=args.name)
         pushed = None
         if args.push:
-            if args.format not in ("hf", "hf-merged"):
-                raise PlainError(
-                    title="Only Hugging Face exports can be uploaded",
-                    what=f"--push was given with --format {args.format}.",
-                    why="The hub upload sends a Hugging Face folder (hf or hf-merged).",
-                    actions=["Export with --format hf or hf-merged to upload.",
-                             "Upload GGUF files yourself with: hf upload REPO FILE"],
-                    help_topic="export")
             from peftstudio.engine.export.push import push_to_hub
 
             pushed = push_to_hub(result.folder, args.push)

@@ -7,30 +7,30 @@ from pathlib import Path
 APP_NAME = "peftstudio"
 
 
-def data_dir() -> Path:
-    """Runs, the store and presets. `PEFTSTUDIO_DATA_DIR` overrides the platform default."""
-    override = os.environ.get("PEFTSTUDIO_DATA_DIR")
+def _folder(env: str, platform_dir: str, under_data: str | None = None) -> Path:
+    """`env` if set; else a sub-folder of PEFTSTUDIO_DATA_DIR (tests and portable installs stay
+    self-contained) when `under_data` is given and that is set; else platformdirs' `platform_dir`."""
+    override = os.environ.get(env)
     if override:
         path = Path(override)
+    elif under_data and os.environ.get("PEFTSTUDIO_DATA_DIR"):
+        path = Path(os.environ["PEFTSTUDIO_DATA_DIR"]) / under_data
     else:
-        from platformdirs import user_data_dir
+        import platformdirs
 
-        path = Path(user_data_dir(APP_NAME, appauthor=False))
+        path = Path(getattr(platformdirs, platform_dir)(APP_NAME, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_dir() -> Path:
+    """Runs, the store and presets. `PEFTSTUDIO_DATA_DIR` overrides the platform default."""
+    return _folder("PEFTSTUDIO_DATA_DIR", "user_data_dir")
 
 
 def cache_dir() -> Path:
     """Re-creatable things (converted models, tokenized datasets). `PEFTSTUDIO_CACHE_DIR` overrides."""
-    override = os.environ.get("PEFTSTUDIO_CACHE_DIR")
-    if override:
-        path = Path(override)
-    else:
-        from platformdirs import user_cache_dir
-
-        path = Path(user_cache_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("PEFTSTUDIO_CACHE_DIR", "user_cache_dir")
 
 
 def runs_dir() -> Path:
@@ -41,29 +41,9 @@ def runs_dir() -> Path:
 
 def config_dir() -> Path:
     """User settings. `PEFTSTUDIO_CONFIG_DIR` overrides; kept apart from the data folder, which is a setting."""
-    override = os.environ.get("PEFTSTUDIO_CONFIG_DIR")
-    if override:
-        path = Path(override)
-    elif os.environ.get("PEFTSTUDIO_DATA_DIR"):
-        path = Path(os.environ["PEFTSTUDIO_DATA_DIR"]) / "config"  # tests and portable installs stay self-contained
-    else:
-        from platformdirs import user_config_dir
-
-        path = Path(user_config_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("PEFTSTUDIO_CONFIG_DIR", "user_config_dir", under_data="config")
 
 
 def log_dir() -> Path:
     """Rotating log files. `PEFTSTUDIO_LOG_DIR` overrides; with PEFTSTUDIO_DATA_DIR set, logs live in it."""
-    override = os.environ.get("PEFTSTUDIO_LOG_DIR")
-    if override:
-        path = Path(override)
-    elif os.environ.get("PEFTSTUDIO_DATA_DIR"):
-        path = Path(os.environ["PEFTSTUDIO_DATA_DIR"]) / "logs"
-    else:
-        from platformdirs import user_log_dir
-
-        path = Path(user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("PEFTSTUDIO_LOG_DIR", "user_log_dir", under_data="logs")

@@ -20,7 +20,7 @@ STRINGS = {
     "export.push_placeholder": "your-name/model-name (optional, Hugging Face formats)",
     "export.push_tip": "Uploads the export to a private repository on the Hugging Face Hub. Needs a token with write "
                        "access in Settings; nothing is uploaded when this is empty.",
-    "playground.export": "Export...",
+    "playground.export": "Export model...",
     "history.export": "Export selected...",
     "history.export_one": "Select one completed run to export.",
     "app.title": "PEFT Studio",

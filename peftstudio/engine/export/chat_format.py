@@ -78,7 +78,9 @@ def _strip_prefix(text: str, prefix: str) -> str | None:
 
 
 def _strip_suffix(text: str, suffix: str) -> str | None:
-    return text[: len(text) - len(suffix)] if suffix and text.endswith(suffix) else (text if not suffix else None)
+    if not suffix:
+        return text
+    return text[: -len(suffix)] if text.endswith(suffix) else None
 
 
 def probe_chat_format(tokenizer) -> ChatFormat | None:

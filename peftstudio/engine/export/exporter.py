@@ -156,6 +156,4 @@ def _record(run: ExportableRun, result: ExportResult) -> None:
     info.setdefault("exports", []).append({
         "format": result.format, "folder": str(result.folder), "verified": result.report.passed
         if result.report else None, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    tmp = path.with_name("run.json.tmp")
-    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    safety.write_text_atomic(path, json.dumps(info, indent=2))

@@ -106,8 +106,6 @@ def _planned_tensors(model, config, arch, permute):
 
 
 def _add_architecture(writer, config, arch: str) -> None:
-    import gguf
-
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     rope = getattr(config, "rope_parameters", None) or {}
     rope_theta = rope.get("rope_theta", getattr(config, "rope_theta", 10000.0))
@@ -127,7 +125,6 @@ def _add_architecture(writer, config, arch: str) -> None:
     if rope.get("rope_type", "default") not in ("default", None):
         raise unsupported("The model uses a scaled rotary embedding.",
                           f"Rope scaling '{rope.get('rope_type')}' is not written by PEFT Studio's converter yet.")
-    del gguf
 
 
 def _add_tokenizer(writer, tokenizer, tokenizer_folder: Path, config, pre: str) -> None:

@@ -53,35 +53,41 @@ def clear_requests(run_dir: Path) -> None:
     (Path(run_dir) / CONTROL_FILE).unlink(missing_ok=True)
 
 
-def agree(action: str | None) -> str | None:
-    """Rank 0's decision, on every rank (a collective: every rank must call it at the same point)."""
+def _group():
+    """torch.distributed when this process is one of several in an initialised group, else None."""
+    if not is_distributed():
+        return None
     import torch.distributed as dist
 
-    if not (is_distributed() and dist.is_available() and dist.is_initialized()):
-        return action
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def _tensor(values: list[int], dist):
     import torch
 
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    code = torch.tensor([ACTIONS[action]], device=device)
+    return torch.tensor(values, dtype=torch.long, device="cuda" if dist.get_backend() == "nccl" else "cpu")
+
+
+def agree(action: str | None) -> str | None:
+    """Rank 0's decision, on every rank (a collective: every rank must call it at the same point)."""
+    dist = _group()
+    if dist is None:
+        return action
+    code = _tensor([ACTIONS[action]], dist)
     dist.broadcast(code, src=0)
     return {v: k for k, v in ACTIONS.items()}[int(code.item())]
 
 
 def barrier() -> None:
-    import torch.distributed as dist
-
-    if is_distributed() and dist.is_available() and dist.is_initialized():
+    dist = _group()
+    if dist is not None:
         dist.barrier()
 
 
 def all_reduce_sum(values: list[int]) -> list[int]:
-    import torch.distributed as dist
-
-    if not (is_distributed() and dist.is_available() and dist.is_initialized()):
+    dist = _group()
+    if dist is None:
         return values
-    import torch
-
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    tensor = torch.tensor(values, dtype=torch.long, device=device)
+    tensor = _tensor(values, dist)
     dist.all_reduce(tensor)
     return [int(v) for v in tensor.tolist()]

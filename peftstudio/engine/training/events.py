@@ -65,6 +65,12 @@ class EventLog:
         return event
 
 
+def last_status(path: Path) -> str | None:
+    """The status of the run whose events.jsonl this is (None before its first status event)."""
+    statuses = [e["status"] for e in read_events(path) if e.get("type") == "status"]
+    return statuses[-1] if statuses else None
+
+
 def read_events(path: Path) -> list[dict]:
     """Every complete event of a run; a last line cut short by a crash is skipped."""
     if not path.exists():

@@ -193,10 +193,9 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
 
 
 def final_status(run_dir: Path) -> str | None:
-    from peftstudio.engine.training.events import read_events
+    from peftstudio.engine.training.events import last_status
 
-    statuses = [e["status"] for e in read_events(Path(run_dir) / "events.jsonl") if e.get("type") == "status"]
-    return statuses[-1] if statuses else None
+    return last_status(Path(run_dir) / "events.jsonl")
 
 
 def launched_here() -> bool:

@@ -25,7 +25,8 @@ from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.store import default_store as store
 from peftstudio.engine.training import distributed
 from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
-from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, read_events
+from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
+                                               read_events)
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
 LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
@@ -99,8 +100,7 @@ class TrainingSession:
                 help_topic="runs",
             )
         session = cls(run_dir, TrainingConfig.from_json(config_file.read_text(encoding="utf-8")), listeners)
-        statuses = [e["status"] for e in read_events(session.events.path) if e.get("type") == "status"]
-        session._status = Status(statuses[-1]) if statuses else Status.CREATED
+        session._status = Status(last_status(session.events.path) or Status.CREATED.value)
         if not distributed.is_main():
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
