@@ -38,7 +38,7 @@ test: $(STAMP)
 
 # The one-file desktop binary (about 5 minutes; not part of `make test`).
 dist: $(STAMP)
-	$(PIP) install --quiet ".[dist]"
+	$(PIP) install --quiet -e ".[dist]"  # editable, like make install: never a stale copy
 	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN peftstudio.spec
 	@ls -la dist/peftstudio
 
