@@ -122,7 +122,32 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_gui()
     module, function = COMMANDS[args.command]
-    return getattr(importlib.import_module(module), function)(args)
+    try:
+        return getattr(importlib.import_module(module), function)(args)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the one place where any failure becomes a plain message
+        return report_failure(exc, getattr(args, "json", False))
+
+
+def report_failure(exc: BaseException, as_json: bool) -> int:
+    """Print the plain error for an exception no command handled; the stack trace goes to a file only.
+
+    Exit 1 (the command failed), 130 for Ctrl+C as shells expect."""
+    from peftstudio.engine.errors import from_exception
+
+    folder = None
+    try:
+        from peftstudio.engine.paths import log_dir
+
+        folder = log_dir() / "diagnostics"
+    except OSError:
+        pass  # no writable log folder: the message still reaches the user
+    import logging
+
+    logging.getLogger("peftstudio").debug("unhandled", exc_info=exc)
+    print_error(from_exception(exc, folder), as_json)
+    return 130 if isinstance(exc, KeyboardInterrupt) else 1
 
 
 def quiet_libraries() -> None:

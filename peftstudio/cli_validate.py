@@ -25,11 +25,19 @@ def validate_command(args) -> int:
 
     try:
         mapping = json.loads(args.mapping) if args.mapping else None
+        if mapping is not None and not (isinstance(mapping, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())):
+            raise PlainError(title="The column mapping has the wrong shape",
+                             what=f"--mapping {args.mapping[:200]!r} is not a set of name: column pairs.",
+                             why='It must look like {"prompt": "question_column", "response": "answer_column"}.',
+                             actions=["Write the mapping as one JSON object of texts.",
+                                      "Rename the columns in the file instead."],
+                             help_topic="datasets")
         tokenizer = _tokenizer_for(args.model) if args.model else None
     except PlainError as error:
         print_error(error, args.json)
         return 2
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         error = PlainError(title="The column mapping is not valid JSON",
                            what=f"--mapping {args.mapping!r} could not be read.",
                            why='It must look like {"prompt": "question_column", "response": "answer_column"}.',

@@ -86,6 +86,16 @@ class TrainingConfig:
 
         need(isinstance(self.model_name, str) and self.model_name.strip() != "", "model_name",
              "Choose a model: a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct, a folder or a .gguf file.")
+        need(self.model_path is None or isinstance(self.model_path, str), "model_path",
+             "The model path must be text: a folder or a .gguf file.")
+        need(isinstance(self.trust_remote_code, bool), "trust_remote_code", "Running the model's own code is on or off.")
+        need(isinstance(self.dataset_path, str), "dataset_path", "The dataset path must be text: a file path.")
+        need(isinstance(self.column_mapping, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.column_mapping.items()), "column_mapping",
+             'The column mapping must pair names with column names, e.g. {"prompt": "question"}.')
+        need(self.system_prompt is None or isinstance(self.system_prompt, str), "system_prompt",
+             "The system prompt must be text, or left empty.")
+        need(self.dataset_id is None or isinstance(self.dataset_id, str), "dataset_id", "The dataset id must be text.")
         need(self.peft_method in PEFT_METHODS, "peft_method", "The method must be 'lora' or 'qlora'.")
         need(_is_int(self.lora_r) and 1 <= self.lora_r <= 1024, "lora_r",
              "LoRA rank must be a whole number from 1 to 1024 (8-64 is typical).")
@@ -199,10 +209,11 @@ def parse_settings(text: str) -> dict[str, Any]:
     """Settings from JSON text (a config file or inline overrides): a dict of known names, or a PlainError."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise PlainError(
             title="The configuration is not valid JSON",
-            what=f"It could not be read (line {exc.lineno}, column {exc.colno}).",
+            what=f"It could not be read (line {exc.lineno}, column {exc.colno})." if hasattr(exc, "lineno")
+            else "It nests lists or objects too deeply to be read.",
             why="The file is damaged or was edited by hand with a typo.",
             actions=["Fix the text at the position given above.", "Export a fresh configuration from PEFT Studio."],
             help_topic="settings",

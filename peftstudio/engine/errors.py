@@ -98,14 +98,89 @@ def out_of_memory(device: str) -> PlainError:
     )
 
 
+def cannot_write(where: str, reason: str) -> PlainError:
+    """A folder or file that exists but may not be written: not the same as a full disk."""
+    return PlainError(
+        title="PEFT Studio may not write there",
+        what=f"It could not write to {where}.",
+        why=reason,
+        actions=["Choose a folder you own, for example one in your home folder.",
+                 "Check the folder's permissions, or whether the disk is mounted read-only."],
+        help_topic="troubleshooting",
+    )
+
+
+def _path_of(exc: OSError) -> str:
+    return str(exc.filename) if exc.filename else "a file"
+
+
+def os_error(exc: OSError) -> PlainError | None:
+    """The plain, true message for the operating-system errors users cause (None for the others)."""
+    where = _path_of(exc)
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return disk_full(where)
+    if exc.errno == errno.EROFS:
+        return cannot_write(where, "The disk or folder is mounted read-only.")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return cannot_write(where, "Your user account has no permission to change it.")
+    if exc.errno == errno.EISDIR:
+        return PlainError(
+            title="A folder was given where a file is needed",
+            what=f"{where} is a folder.",
+            why="This option takes a file path, not a folder.",
+            actions=["Give a file path inside the folder, for example folder/name.json.", "Check the command."],
+        )
+    if exc.errno == errno.ENOTDIR:
+        return PlainError(
+            title="A file was given where a folder is needed",
+            what=f"A part of {where} is a file, not a folder.",
+            why="A file with that name is in the way.",
+            actions=["Choose another path.", "Rename or move the file that is in the way."],
+        )
+    if exc.errno == errno.ENOENT:
+        return PlainError(
+            title="A file or folder was not found",
+            what=f"{where} does not exist.",
+            why="It was moved, deleted, or the path has a typo.",
+            actions=["Check the path.", "Choose the file again."],
+        )
+    if exc.errno == errno.ENAMETOOLONG:
+        return PlainError(
+            title="The path is too long",
+            what=f"The operating system refused a path of {len(where)} characters.",
+            why="File systems limit the length of names and paths.",
+            actions=["Choose a shorter file or folder name.", "Choose a folder closer to the top of the disk."],
+        )
+    return None
+
+
 def from_exception(exc: BaseException, report_folder: Path | None = None) -> PlainError:
     """Turn any exception into a PlainError; unknown ones get a diagnostic report file."""
     if isinstance(exc, PlainError):
         return exc
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return disk_full("its files")
+    if isinstance(exc, OSError):
+        known = os_error(exc)
+        if known is not None:
+            return known
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return out_of_memory("GPU" if type(exc).__name__ == "OutOfMemoryError" else "system")
+    if isinstance(exc, RecursionError):
+        return PlainError(
+            title="The data is nested too deeply",
+            what="A value inside the file holds lists or objects inside each other thousands of levels deep.",
+            why="Real datasets and settings are at most a few levels deep; such a file is damaged or hostile.",
+            actions=["Check the file in a text editor.", "Export the data again as flat JSONL or CSV."],
+            help_topic="datasets",
+        )
+    if type(exc).__module__ == "sqlite3" or type(exc).__name__ == "DatabaseError":
+        return PlainError(
+            title="The history database could not be used",
+            what="PEFT Studio's index of runs and versions could not be read or written.",
+            why="The file is damaged, locked by another program, or its disk is failing.",
+            actions=["Run 'peftstudio runs reindex' to rebuild it from the run folders.",
+                     "Close other programs that may hold the file open, then try again."],
+            help_topic="runs",
+        )
     if isinstance(exc, KeyboardInterrupt):
         return PlainError(
             title="Stopped by you",
@@ -113,7 +188,12 @@ def from_exception(exc: BaseException, report_folder: Path | None = None) -> Pla
             why="Ctrl+C was pressed or the window was closed.",
             actions=["Run the same command again.", "Resume a training run with --resume and its run folder."],
         )
-    report = write_diagnostic_report(exc, report_folder) if report_folder is not None else None
+    report = None
+    if report_folder is not None:
+        try:
+            report = write_diagnostic_report(exc, report_folder)
+        except OSError:
+            report = None  # a full or read-only disk must not turn one error into two
     return PlainError(
         title="Something unexpected went wrong",
         what="PEFT Studio hit a problem it does not know how to explain yet.",

@@ -69,6 +69,8 @@ def detect_format(path: str | Path) -> FormatInfo:
         return not_a_dataset("No file exists at this path.")
     if path.is_dir():
         return not_a_dataset("This is a folder, not a file.")
+    if not path.is_file():  # a FIFO, a socket or a device: reading it could block forever or never end
+        return not_a_dataset("This is not a regular file (a pipe, a socket or a device).")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         return not_a_dataset(f"The file is {size / 2**30:.1f} GB; the limit is 1 GB. "
@@ -77,6 +79,10 @@ def detect_format(path: str | Path) -> FormatInfo:
         return not_a_dataset("The file is empty.", size)
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
+        if len(head) == SNIFF_BYTES and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") \
+                and b"\n" not in head:
+            # the first line is longer than the window: JSONL is decided on whole lines
+            head += handle.readline() + handle.readline(SNIFF_BYTES)
     if head.startswith(b"PAR1"):
         return FormatInfo("parquet", encoding="binary", size=size)
     for magic, what in MAGIC.items():
@@ -88,14 +94,16 @@ def detect_format(path: str | Path) -> FormatInfo:
     text = head.decode(encoding, errors="replace").lstrip("\ufeff")
     if not text.strip():
         return not_a_dataset("The file has only blank space in it.", size)
-    return FormatInfo(_text_format(text, path.suffix.lower()), encoding, encoding_warning=warning, size=size)
+    whole = len(head) >= size
+    return FormatInfo(_text_format(text, path.suffix.lower(), whole), encoding, encoding_warning=warning, size=size)
 
 
-def _text_format(text: str, suffix: str) -> str:
+def _text_format(text: str, suffix: str, whole: bool = False) -> str:
     stripped = text.lstrip()
     lines = [line for line in stripped.splitlines() if line.strip()]
-    if stripped.startswith("["):
-        return "json"
+    if stripped.startswith("[") or suffix == ".json" or (
+            whole and suffix not in (".txt", ".md", ".text") and _is_json_scalar(stripped)):
+        return "json"  # a bare number or string is JSON too, and the reader says it is not a dataset
     if stripped.startswith("{"):
         # JSONL: the first line is a whole object and another object line follows.
         # Otherwise one JSON document: pretty-printed, or {"data": [...]} on one line.
@@ -122,8 +130,15 @@ def _text_format(text: str, suffix: str) -> str:
     return "txt"
 
 
+def _is_json_scalar(text: str) -> bool:
+    try:
+        return not isinstance(json.loads(text), (dict, list))
+    except (ValueError, RecursionError):
+        return False
+
+
 def _is_json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False

@@ -15,6 +15,47 @@ from peftstudio.engine.data.detect import FormatInfo
 
 csv.field_size_limit(1 << 30)
 
+MAX_DEPTH = 64  # real examples nest a few levels (messages -> message -> content); deeper is damage or an attack
+MAX_READ_BYTES = 1 << 30  # the 1 GB limit applies to what a file expands to, not only to its size on disk
+PARQUET_BATCH_ROWS = 256  # small batches: a bomb is caught after a few MB, not after it filled the memory
+
+
+class NotJSONNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise NotJSONNumber(f"{name} is not a value JSON allows; write null or a number")
+
+
+def parse_json(text: str):
+    """json.loads that refuses NaN/Infinity (Python accepts them, other tools do not) and deep nesting."""
+    value = json.loads(text, parse_constant=_refuse_constant)
+    if nesting_depth(value) > MAX_DEPTH:
+        raise RecursionError("nested too deeply")
+    return value
+
+
+def nesting_depth(value, limit: int = MAX_DEPTH) -> int:
+    """How deep lists and objects nest (iterative: a hostile depth cannot overflow the stack); stops past `limit`."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _json_problem(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return f"it nests lists or objects more than {MAX_DEPTH} levels deep"
+    if isinstance(exc, NotJSONNumber):
+        return str(exc)
+    return getattr(exc, "msg", str(exc))
+
 
 @dataclass
 class Row:
@@ -46,10 +87,9 @@ def _jsonl(path: Path, info: FormatInfo):
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
-            except ValueError as exc:
-                message = getattr(exc, "msg", str(exc))
-                yield BadLine(number, f"line {number} is not valid JSON ({message})")
+                value = parse_json(line)
+            except (ValueError, RecursionError) as exc:
+                yield BadLine(number, f"line {number} is not valid JSON ({_json_problem(exc)})")
                 continue
             if isinstance(value, dict):
                 yield Row(number, value)
@@ -61,10 +101,16 @@ def _json(path: Path, info: FormatInfo):
     with _open(path, info) as handle:
         text = handle.read()
     try:
-        value = json.loads(text.lstrip("\ufeff"))
+        value = parse_json(text.lstrip("\ufeff"))
+    except RecursionError as exc:
+        yield BadLine(1, f"the JSON is not valid: {_json_problem(exc)}", fatal=True)
+        return
     except ValueError as exc:
-        yield BadLine(getattr(exc, "lineno", 1), f"the JSON is not valid at line {getattr(exc, 'lineno', '?')}, "
-                      f"column {getattr(exc, 'colno', '?')} ({getattr(exc, 'msg', exc)})", fatal=True)
+        if hasattr(exc, "lineno"):
+            yield BadLine(exc.lineno, f"the JSON is not valid at line {exc.lineno}, column {exc.colno} "
+                          f"({_json_problem(exc)})", fatal=True)
+        else:
+            yield BadLine(1, f"the JSON is not valid ({_json_problem(exc)})", fatal=True)
         return
     if isinstance(value, dict):
         # {"data": [...]} wraps the rows; {"messages": [...]} is itself one row
@@ -126,15 +172,50 @@ def _txt(path: Path, info: FormatInfo):
 
 
 def _parquet(path: Path, info: FormatInfo):
+    """Rows of a Parquet file, bounded by what they expand to: a few KB of compressed, dictionary-encoded
+    data can decode to many GB. The metadata's uncompressed sizes are checked before anything is read,
+    then the decoded bytes are counted batch by batch (pyarrow has no such limit of its own)."""
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
+        metadata = parquet.metadata
+        declared = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     except Exception as exc:  # noqa: BLE001 - any pyarrow failure means a damaged file
-        yield BadLine(1, f"the Parquet file is damaged ({type(exc).__name__})", fatal=True)
+        yield BadLine(1, f"the Parquet file is damaged or cut short ({_pyarrow_reason(exc)})", fatal=True)
         return
-    index = 0
-    for batch in parquet.iter_batches(batch_size=4096):
-        for item in batch.to_pylist():
-            index += 1
-            yield Row(index, item)
+    if declared > MAX_READ_BYTES:
+        yield BadLine(1, f"the Parquet file expands to {declared / 2**30:.1f} GB when read; the limit is 1 GB",
+                      fatal=True)
+        return
+    index, read = 0, 0
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            read += _decoded_bytes(batch)
+            if read > MAX_READ_BYTES:
+                yield BadLine(index + 1, "the Parquet file expands to more than 1 GB when read; the limit is 1 GB",
+                              fatal=True)
+                return
+            for item in batch.to_pylist():
+                index += 1
+                yield Row(index, item)
+    except Exception as exc:  # noqa: BLE001 - a damaged page shows only while reading it
+        yield BadLine(index + 1, f"the Parquet file is damaged after row {index} ({_pyarrow_reason(exc)})",
+                      fatal=True)
+
+
+def _decoded_bytes(batch) -> int:
+    """Bytes the batch takes once decoded: dictionary columns count each value once per row, as Python will."""
+    import pyarrow as pa
+
+    total = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        total += column.nbytes
+    return total
+
+
+def _pyarrow_reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

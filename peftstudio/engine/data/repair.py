@@ -95,6 +95,15 @@ def repair_file(source: str | Path, output: str | Path, column_mapping: dict | N
             actions=["Give another file name, for example data.fixed.jsonl.", "Choose another folder."],
             help_topic="datasets",
         )
+    if output.is_dir() or (output.exists() and not output.is_file()):
+        raise PlainError(
+            title="The repaired copy needs a file name",
+            what=f"{output} is a folder (or another thing that is not a file).",
+            why="--fix writes one new file.",
+            actions=[f"Give a file name inside it, for example {output / (source.stem + '.fixed.jsonl')}.",
+                     "Choose another path."],
+            help_topic="datasets",
+        )
     info = detect_format(source)
     if not info.is_dataset:
         raise PlainError(
