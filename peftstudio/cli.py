@@ -128,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         raise
     except BaseException as exc:  # noqa: BLE001 - the one place where any failure becomes a plain message
         return report_failure(exc, getattr(args, "json", False))
+    finally:
+        print_store_notices()
+
+
+def print_store_notices() -> None:
+    """Say so when the history database had to be rebuilt (only if this command opened it)."""
+    store = sys.modules.get("peftstudio.engine.store")
+    if store is not None:
+        for notice in store.take_notices():
+            print(f"Note: {notice}", file=sys.stderr)
 
 
 def report_failure(exc: BaseException, as_json: bool) -> int:

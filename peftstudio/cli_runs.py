@@ -11,11 +11,11 @@ from peftstudio.engine.errors import PlainError
 def resolve_run_dir(ref: str) -> Path:
     from peftstudio.engine import paths
 
-    path = Path(ref)
-    if (path / "config.json").exists():
-        return path
-    if (paths.runs_dir() / ref / "config.json").exists():
-        return paths.runs_dir() / ref
+    path = Path(ref).expanduser()
+    if ref and (path / "config.json").is_file():
+        return path.resolve()
+    if ref and Path(ref).name == ref and ref not in (".", "..") and (paths.runs_dir() / ref / "config.json").is_file():
+        return (paths.runs_dir() / ref).resolve()
     raise PlainError(
         title="Run not found",
         what=f"'{ref}' is neither a run folder nor the id of a run.",
@@ -25,11 +25,26 @@ def resolve_run_dir(ref: str) -> Path:
     )
 
 
+def wrong_run_count(action: str, wanted: str, given: int) -> PlainError:
+    return PlainError(
+        title="Wrong number of runs",
+        what=f"'runs {action}' needs {wanted}, and {given} {'was' if given == 1 else 'were'} given.",
+        why="Runs are named by their folder or their id, as 'peftstudio runs list' shows them.",
+        actions=[f"Example: peftstudio runs {action} " + ("RUN" if action == "show" else "RUN_A RUN_B"),
+                 "List the runs with 'peftstudio runs list'."],
+        help_topic="runs",
+    )
+
+
 def runs_command(args) -> int:
     from peftstudio.engine.compare import compare_runs
     from peftstudio.engine.store import default_store as store
 
     try:
+        if args.action == "show" and len(args.runs) != 1:
+            raise wrong_run_count("show", "exactly one run", len(args.runs))
+        if args.action == "compare" and not 2 <= len(args.runs) <= 5:
+            raise wrong_run_count("compare", "2 to 5 runs", len(args.runs))
         if args.action == "reindex":
             count = store().reindex()
             result = {"reindexed": count}
@@ -61,6 +76,17 @@ def versions_command(args) -> int:
     from peftstudio.engine.store import default_store as store
 
     try:
+        needed = {"rollback": ("model", "version"), "delete": ("model", "version"), "archive": ("model",)}
+        missing = [f"--{name}" for name in needed.get(args.action, ()) if not getattr(args, name)]
+        if missing:
+            raise PlainError(
+                title="Which version?",
+                what=f"'versions {args.action}' needs {' and '.join(missing)}.",
+                why="Versions are numbered per model name, e.g. --model support-bot --version 1.0.2.",
+                actions=["List the versions with 'peftstudio versions list'.",
+                         f"Add {' and '.join(missing)} to the command."],
+                help_topic="runs",
+            )
         if args.action == "list":
             result = versions.list_versions(store(), args.model)
             text = "\n".join(f"{v['model_name']} v{v['version']}{' (active)' if v['active'] else ''}"
@@ -74,7 +100,8 @@ def versions_command(args) -> int:
             text = f"Archived {len(result)} version(s) of {args.model}; their adapters are kept."
         else:
             result = versions.delete_version(store(), args.model, args.version, args.yes)
-            text = f"Deleted {args.model} v{result['version']}."
+            text = f"Deleted {args.model} v{result['version']}." + (
+                f" {result['files_kept']}." if result.get("files_kept") else "")
     except PlainError as error:
         print_error(error, args.json)
         return 1

@@ -2,13 +2,18 @@
 
 WAL mode lets the training thread write while the UI reads; each write is one transaction, so a process
 killed mid-write leaves the database complete up to the last commit. The schema is versioned with
-`PRAGMA user_version` and migrated forward step by step. `reindex` rebuilds the runs from the folders.
+`PRAGMA user_version` and migrated forward step by step. `reindex` rebuilds the runs and versions from the
+folders. A store that is missing while run folders exist, or that SQLite cannot read, is rebuilt the same
+way (a damaged file is moved aside first, never deleted) and the user is told through `take_notices()`.
 """
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,13 +39,69 @@ MIGRATIONS = [
 ]
 
 
+log = logging.getLogger(__name__)
+_notices: list[str] = []
+
+
+def take_notices() -> list[str]:
+    """Messages for the user about the store (a rebuild after damage or loss), each given once."""
+    taken = list(_notices)
+    _notices.clear()
+    return taken
+
+
 class Store:
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, runs_dir: Path | None = None):
         self.path = Path(path) if path else paths.data_dir() / "peftstudio.sqlite3"
+        self._runs_dir = runs_dir
         self._local = threading.local()
+        existed = self.path.exists()
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:  # garbage, truncated, or not a database at all
+            moved = self._move_aside()
+            self._open()
+            count = self.rebuild()
+            _notices.append(f"The history database was damaged ({exc}); it was moved to {moved.name} and "
+                            f"rebuilt from {count} run folder(s). Nothing in the run folders was lost.")
+            log.warning(_notices[-1])
+            return
+        if not existed:
+            count = self.rebuild()
+            if count:
+                _notices.append(f"The history database was missing; it was rebuilt from {count} run folder(s).")
+                log.warning(_notices[-1])
+
+    def _open(self) -> None:
         with self.connection() as db:
             db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
+            db.execute("SELECT count(*) FROM runs").fetchone()  # reads a page: a damaged file shows here
+
+    def _move_aside(self) -> Path:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        os.replace(self.path, target)
+        for suffix in ("-wal", "-shm"):  # the journal belongs to the damaged file
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+        return target
+
+    def rebuild(self) -> int:
+        """Runs and versions from the run folders (the truth); returns how many run folders were read."""
+        from peftstudio.engine.training.session import known_run_folders
+        from peftstudio.engine.versions import restore_versions
+
+        folders = known_run_folders(self.path.parent) if self._runs_dir is None else \
+            sorted(p.parent for p in self._runs_dir.glob("*/run.json"))
+        count = self._index(folders)
+        restore_versions(self, folders)
+        return count
 
     def _connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -93,7 +154,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET folder=excluded.folder, "
                 "model_name=excluded.model_name, dataset_path=excluded.dataset_path, status=excluded.status, "
                 "config=excluded.config, summary=excluded.summary",
-                (info["id"], str(folder), info.get("model_name"), info.get("dataset_path"), info.get("status"),
+                (info["id"], str(Path(folder).resolve()), info.get("model_name"), info.get("dataset_path"), info.get("status"),
                  info.get("created"), json.dumps(config or {}), json.dumps(info.get("summary") or {})))
 
     def index_preset(self, name: str, profile_id: str, config: dict) -> None:
@@ -124,16 +185,28 @@ class Store:
         return _row(row) if row else None
 
     def reindex(self, runs_dir: Path | None = None) -> int:
-        """Rebuild the runs table from the run folders (the source of truth)."""
-        runs_dir = runs_dir or paths.runs_dir()
+        """Rebuild the runs (and missing versions) from the run folders (the source of truth)."""
+        if runs_dir is None:
+            return self.rebuild()
+        from peftstudio.engine.versions import restore_versions
+
+        folders = sorted(p.parent for p in Path(runs_dir).glob("*/run.json"))
+        count = self._index(folders)
+        restore_versions(self, folders)
+        return count
+
+    def _index(self, folders: list[Path]) -> int:
         count = 0
-        for info_file in sorted(runs_dir.glob("*/run.json")):
+        for folder in folders:
             try:
-                info = json.loads(info_file.read_text(encoding="utf-8"))
-                config = json.loads((info_file.parent / "config.json").read_text(encoding="utf-8"))
+                info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+                config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+                if not isinstance(info, dict) or not isinstance(config, dict):
+                    continue
+                info["id"] = folder.name
             except (OSError, ValueError):
                 continue
-            self.upsert_run(info, info_file.parent, config)
+            self.upsert_run(info, folder.resolve(), config)
             count += 1
         return count
 

@@ -62,13 +62,15 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
                    model_name: str | None = None) -> dict:
     """Property 30: version number, timestamp, configuration and metrics for a completed run."""
     model_name = model_name or default_model_name(config)
+    run_dir = Path(run_dir).resolve()
     dataset_hash = file_hash(config.dataset_path)
     parent = latest_version(store, model_name)
     bump = next_version(parent, config, dataset_hash)
     version = {
         "id": uuid.uuid4().hex[:12], "model_name": model_name, "version": bump.version, "run_id": run_dir.name,
         "timestamp": datetime.now(timezone.utc).isoformat(), "config": config.to_dict(),
-        "metrics": {**{k: v for k, v in summary.items() if k != "quality"}, "dataset_hash": dataset_hash},
+        "metrics": {**{k: v for k, v in summary.items() if k != "quality"}, "dataset_hash": dataset_hash,
+                    "run_uid": _run_uid(run_dir)},
         "checkpoint_path": str(run_dir / "adapter"), "size_bytes": folder_size(run_dir),
         "parent_version": parent["version"] if parent else None,
     }
@@ -84,6 +86,89 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
                     json.dumps(version["config"]), json.dumps(version["metrics"]), version["checkpoint_path"],
                     version["size_bytes"], version["parent_version"]))
     return version | {"bump": bump.kind, "active": True}
+
+
+VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config", "metrics", "checkpoint_path",
+                  "size_bytes", "parent_version")
+
+
+def versions_record(version: dict) -> dict:
+    """What run.json keeps of its version, enough to rebuild the store's row (see `restore_versions`)."""
+    return {k: version[k] for k in VERSION_FIELDS}
+
+
+def restore_versions(store: Store, run_folders: list[Path]) -> int:
+    """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
+    restored = 0
+    with store.connection() as db:
+        known = {r[0] for r in db.execute("SELECT id FROM versions")}
+        taken = {(r[0], r[1]) for r in db.execute("SELECT model_name, version FROM versions")}
+    for folder in run_folders:
+        try:
+            info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            record = info.get("version_record")
+            if not isinstance(record, dict) or record.get("id") in known or \
+                    (record.get("model_name"), record.get("version")) in taken:
+                continue
+            record = {k: record[k] for k in VERSION_FIELDS}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if store.run(record["run_id"]) is None:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            store.upsert_run(info, folder, config)
+        with store.transaction() as db:
+            db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "
+                       "checkpoint_path, size_bytes, parent_version, active, archived) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,0,?)",
+                       (record["id"], record["model_name"], record["version"], record["run_id"],
+                        record["timestamp"], json.dumps(record["config"]), json.dumps(record["metrics"]),
+                        record["checkpoint_path"], record["size_bytes"], record["parent_version"],
+                        int(bool(info.get("archived")))))
+        known.add(record["id"])
+        taken.add((record["model_name"], record["version"]))
+        restored += 1
+    if restored:
+        with store.transaction() as db:  # each name's newest version is the active one, unless one already is
+            for (name,) in db.execute("SELECT DISTINCT model_name FROM versions").fetchall():
+                if db.execute("SELECT 1 FROM versions WHERE model_name=? AND active=1", (name,)).fetchone():
+                    continue
+                newest = latest_version(store, name)
+                db.execute("UPDATE versions SET active = 1 WHERE id = ?", (newest["id"],))
+    return restored
+
+
+def _run_uid(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("uid")
+    except (OSError, ValueError):
+        return None
+
+
+def verified_run_folder(version: dict) -> Path | None:
+    """The version's run folder, only if it provably is that run: an absolute folder whose run.json names
+    the same run (and the same unique id, for runs that have one). Anything else is never deleted."""
+    folder = Path(version["checkpoint_path"]).parent
+    if not folder.is_absolute() or folder.is_symlink() or not folder.is_dir():
+        return None
+    try:
+        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("id") != version["run_id"]:
+        return None
+    wanted = (version.get("metrics") or {}).get("run_uid")
+    if wanted and info.get("uid") != wanted:
+        return None
+    return folder
+
+
+def _mark_archived(folder: Path) -> None:
+    path = folder / "run.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info["archived"] = True
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    tmp.replace(path)
 
 
 def list_versions(store: Store, model_name: str | None = None, include_archived: bool = True) -> list[dict]:
@@ -131,13 +216,19 @@ def archive(store: Store, model_name: str, keep_latest: int) -> list[dict]:
     versions = list_versions(store, model_name)
     older = versions[:-keep_latest] if keep_latest > 0 else versions
     old = [v for v in older if not v["archived"] and not v["active"]]  # the active version stays usable
+    done = []
     for version in old:
-        run_dir = Path(version["checkpoint_path"]).parent
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        run_dir = verified_run_folder(version)
+        if run_dir is None:  # its folder moved or is another run's now: no file is touched
+            continue
+        if (run_dir / "checkpoints").is_dir() and not (run_dir / "checkpoints").is_symlink():
+            shutil.rmtree(run_dir / "checkpoints")
+        _mark_archived(run_dir)
         with store.transaction() as db:
             db.execute("UPDATE versions SET archived = 1, size_bytes = ? WHERE id = ?",
                        (folder_size(run_dir), version["id"]))
-    return old
+        done.append(version)
+    return done
 
 
 def delete_version(store: Store, model_name: str, version: str, confirmed: bool) -> dict:
@@ -150,7 +241,16 @@ def delete_version(store: Store, model_name: str, version: str, confirmed: bool)
             actions=["Add --yes to confirm.", "Archive instead: it keeps the adapter and frees most of the space."],
             help_topic="runs",
         )
-    shutil.rmtree(Path(target["checkpoint_path"]).parent, ignore_errors=True)
+    run_dir = verified_run_folder(target)
+    if run_dir is not None:
+        from peftstudio.engine.training.run_lock import is_locked_elsewhere, run_in_use
+
+        if is_locked_elsewhere(run_dir):
+            raise run_in_use(run_dir)
+        shutil.rmtree(run_dir)
+    else:
+        target["files_kept"] = (f"{Path(target['checkpoint_path']).parent} was not deleted: it does not hold "
+                                "this version's run any more")
     with store.transaction() as db:
         db.execute("DELETE FROM versions WHERE id = ?", (target["id"],))
     return target

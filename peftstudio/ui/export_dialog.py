@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThread, QUrl, Signal
+from PySide6.QtCore import Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout)
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTextBrowser,
+                               QVBoxLayout)
 
 from peftstudio.engine.export.exporter import GGUF_FORMATS, export_run
 from peftstudio.ui.locales import STRINGS
@@ -116,6 +117,7 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 100)
         self.status = QLabel()
         self.status.setObjectName("export.status")
+        self.status.setTextFormat(Qt.PlainText)  # messages carry file and model names
         self.status.setWordWrap(True)
         self.report = QTextBrowser()
         self.report.setObjectName("export.report")
@@ -166,8 +168,13 @@ class ExportDialog(QDialog):
         if folder:
             self.folder.setText(str(Path(folder) / f"{self.run_dir.name}-{self.format}"))
 
-    def start_export(self) -> None:
+    def start_export(self, ask: bool = True) -> None:
         if self.worker is not None and self.worker.isRunning():
+            return
+        target = Path(self.folder.text()).expanduser()
+        if ask and self.overwrite.isChecked() and target.is_dir() and any(target.iterdir()) and \
+                QMessageBox.question(self, STRINGS["export.confirm_replace_title"],
+                                     STRINGS["export.confirm_replace"].format(folder=target)) != QMessageBox.Yes:
             return
         self.report.clear()
         self.progress.setValue(0)
@@ -190,7 +197,8 @@ class ExportDialog(QDialog):
         self.start.setEnabled(True)
         self.open_folder.setEnabled(True)
         self.progress.setValue(100)
-        verdict = STRINGS["export.ok"] if result.ok else STRINGS["export.not_verified"]
+        verdict = STRINGS["export.written"] if result.report is None else \
+            STRINGS["export.ok"] if result.ok else STRINGS["export.not_verified"]
         self.status.setText(verdict.format(folder=result.folder, seconds=result.seconds))
         text = result.report.markdown() if result.report else STRINGS["export.no_verification"]
         if "pushed" in result.details:
@@ -200,12 +208,13 @@ class ExportDialog(QDialog):
         readme = result.folder / "README.md"
         if result.format in ("ollama", "lmstudio") and readme.exists():
             text += "\n\n" + readme.read_text(encoding="utf-8")
-        self.report.setMarkdown(text)
+        # plain text: the report quotes the model's own answer and names files, which must never become markup
+        self.report.setPlainText(text)
 
     def _on_failed(self, error) -> None:
         self.start.setEnabled(True)
         self.progress.setValue(0)
-        self.status.setText(f"<b>{error.title}</b>")
+        self.status.setText(error.title)
         actions = "\n".join(f"{i}. {a}" for i, a in enumerate(error.actions, 1))
-        self.report.setMarkdown(f"**What happened:** {error.what}\n\n**Why:** {error.why}\n\n{actions}\n\n"
-                                f"[Get help]({error.help_link})")
+        self.report.setPlainText(f"What happened: {error.what}\n\nWhy: {error.why}\n\n{actions}\n\n"
+                                 f"Get help: {error.help_link}")

@@ -8,7 +8,7 @@ STRINGS = {
     "export.quant_tip": "q8_0 stores each weight in about 1 byte (half of f16) and answers almost identically; "
                         "f16 is closest to the trained model; f32 is exact and twice the size of f16.",
     "export.verify": "Check the export by loading it back (recommended)",
-    "export.overwrite": "Replace the folder if it already holds files",
+    "export.overwrite": "Replace the folder if it holds an earlier export",
     "export.start": "Export",
     "export.close": "Close",
     "export.open_folder": "Open folder",
@@ -16,6 +16,9 @@ STRINGS = {
     "export.ok": "Exported and verified in {seconds:.0f} s: {folder}",
     "export.not_verified": "Exported to {folder}, but the check found a problem (see the report).",
     "export.no_verification": "The export was not checked (verification was turned off).",
+    "export.written": "Exported in {seconds:.0f} s, not verified: {folder}",
+    "export.confirm_replace_title": "Replace the earlier export?",
+    "export.confirm_replace": "{folder} holds an earlier export. Replace it with this one? Its files will be deleted.",
     "export.push": "Also upload to the Hub:",
     "export.push_placeholder": "your-name/model-name (optional, Hugging Face formats)",
     "export.push_tip": "Uploads the export to a private repository on the Hugging Face Hub. Needs a token with write "

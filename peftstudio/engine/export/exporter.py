@@ -95,10 +95,15 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8
             report = verify_gguf(gguf_path, ref, fmt, quant) if verify else None
         if report is not None:
             save_report(staging, report)
+        safety.write_text_atomic(staging / safety.EXPORT_MARKER, json.dumps(
+            {"format": fmt, "run": run.run_dir.name, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
         files = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
     result = ExportResult(fmt, destination, files, report, time.perf_counter() - started, details)
     _record(run, result)
-    say(1.0, "Export verified" if result.ok else "Export written, but verification failed")
+    if result.report is None:
+        say(1.0, "Export written (not verified)")
+    else:
+        say(1.0, "Export verified" if result.ok else "Export written, but verification failed")
     return result
 
 

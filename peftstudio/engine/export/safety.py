@@ -15,6 +15,7 @@ from pathlib import Path
 
 from peftstudio.engine.errors import PlainError
 
+EXPORT_MARKER = ".peftstudio-export.json"  # in every package: only folders carrying it may be replaced
 SPACE_MARGIN = 1.10  # ask for 10% more than the estimate: file-system overhead, tokenizer, reports
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -69,6 +70,15 @@ def check_destination(out: str | os.PathLike, overwrite: bool = False) -> Path:
     if path.exists():
         if not path.is_dir():
             raise unsafe_path(text, "A file with that name already exists.")
+        if any(path.iterdir()) and overwrite and not is_export(path):
+            raise PlainError(
+                title="That folder is not an earlier export",
+                what=f"'{path}' holds files that PEFT Studio did not export, so it will not replace them.",
+                why="Replacing is only allowed for a folder that an earlier PEFT Studio export created.",
+                actions=["Choose a new, empty folder for the export.",
+                         "Move your files elsewhere first if you really want to use this folder."],
+                help_topic="export",
+            )
         if any(path.iterdir()) and not overwrite:
             raise PlainError(
                 title="The export folder is not empty",
@@ -79,6 +89,11 @@ def check_destination(out: str | os.PathLike, overwrite: bool = False) -> Path:
                 help_topic="export",
             )
     return path
+
+
+def is_export(folder: Path) -> bool:
+    marker = Path(folder) / EXPORT_MARKER
+    return marker.is_file() and not marker.is_symlink()
 
 
 def check_free_space(folder: Path, needed_bytes: int) -> None:
@@ -112,9 +127,9 @@ def staged_folder(destination: Path, overwrite: bool = False):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if destination.exists():
-        if not overwrite and any(destination.iterdir()):
+        if any(destination.iterdir()) and not (overwrite and is_export(destination)):
             shutil.rmtree(staging, ignore_errors=True)
-            check_destination(destination)  # raises "the export folder is not empty"
+            check_destination(destination, overwrite)  # raises: not empty, or not an earlier export
         old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
         os.replace(destination, old)
         os.replace(staging, destination)

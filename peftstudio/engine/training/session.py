@@ -10,11 +10,13 @@ enough to resume (`TrainingSession.open(run_dir).run()`), compare or export.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -24,6 +26,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.store import default_store as store
 from peftstudio.engine.training import distributed
+from peftstudio.engine.training import run_lock
 from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
 from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
                                                read_events)
@@ -42,6 +45,42 @@ def new_run_dir(config: TrainingConfig, parent: Path | None = None) -> Path:
         n += 1
         candidate = parent / f"{stamp}-{slug}-{n}"
     return candidate
+
+
+def _lock_unless_launched(run_dir: Path) -> run_lock.RunLock | None:
+    """The run's lock; ranks started by our launcher work under their parent's lock, other ranks under rank 0's."""
+    if os.environ.get(LAUNCHED_ENV) or not distributed.is_main():
+        return None
+    return run_lock.lock_run(run_dir)
+
+
+KNOWN_RUNS_FILE = "run-folders.txt"
+
+
+def remember_run_folder(run_dir: Path) -> None:
+    """Note a run folder outside the default runs folder, so the history can be rebuilt from it if lost."""
+    if run_dir.parent == paths.runs_dir().resolve():
+        return
+    try:
+        with open(paths.data_dir() / KNOWN_RUNS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(str(run_dir) + "\n")
+    except OSError:
+        pass  # only a help for rebuilding; the run itself is fine
+
+
+def known_run_folders(data_dir: Path | None = None) -> list[Path]:
+    """Every run folder a data folder knows: those in its runs folder, then those created elsewhere."""
+    data_dir = data_dir or paths.data_dir()
+    found = sorted(p.parent.resolve() for p in (data_dir / "runs").glob("*/run.json"))
+    try:
+        listed = (data_dir / KNOWN_RUNS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        listed = []
+    for line in dict.fromkeys(listed):
+        folder = Path(line)
+        if line and folder.is_absolute() and (folder / "run.json").is_file() and folder not in found:
+            found.append(folder)
+    return found
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
@@ -65,14 +104,16 @@ class TrainingSession:
         self._model = None
         self._data = None
         self._loaded_precision: str | None = None
+        self._lock: run_lock.RunLock | None = None
 
     # ---- run folders ----------------------------------------------------------------
     @classmethod
     def create(cls, config: TrainingConfig, run_dir: Path | None = None,
                listeners: Iterable[Listener] = ()) -> "TrainingSession":
         config.check()
-        run_dir = Path(run_dir) if run_dir else new_run_dir(config)
-        if run_dir.exists() and any(run_dir.iterdir()):
+        # stored absolute and resolved: a relative folder would mean another place from another folder
+        run_dir = Path(run_dir).expanduser().resolve() if run_dir else new_run_dir(config)
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             raise PlainError(
                 title="The run folder is not empty",
                 what=f"{run_dir} already holds files; PEFT Studio will not overwrite them.",
@@ -80,18 +121,33 @@ class TrainingSession:
                 actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
                 help_topic="runs",
             )
+        made = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(config.to_json(), encoding="utf-8")
-        session = cls(run_dir, config, listeners)
-        session._write_run_info(created=datetime.now(timezone.utc).isoformat())
-        session.events.emit("status", status=Status.CREATED.value)
+        session = None
+        try:
+            session = cls(run_dir, config, listeners)
+            session._lock = _lock_unless_launched(run_dir)
+            (run_dir / "config.json").write_text(config.to_json(), encoding="utf-8")
+            session._write_run_info(created=datetime.now(timezone.utc).isoformat(),
+                                    uid=uuid.uuid4().hex, folder=str(run_dir))
+            session.events.emit("status", status=Status.CREATED.value)
+        except BaseException:
+            # nothing half-made stays behind: the folders made here held nothing of the user's
+            if session is not None:
+                session.close()
+            shutil.rmtree(run_dir)
+            for folder in made[1:]:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if still empty
+            raise
+        remember_run_folder(run_dir)
         return session
 
     @classmethod
     def open(cls, run_dir: Path, listeners: Iterable[Listener] = ()) -> "TrainingSession":
-        run_dir = Path(run_dir)
+        run_dir = Path(run_dir).expanduser().resolve()
         config_file = run_dir / "config.json"
-        if not config_file.exists():
+        if not config_file.is_file():
             raise PlainError(
                 title="This is not a PEFT Studio run folder",
                 what=f"{run_dir} has no config.json.",
@@ -99,16 +155,24 @@ class TrainingSession:
                 actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
                 help_topic="runs",
             )
-        session = cls(run_dir, TrainingConfig.from_json(config_file.read_text(encoding="utf-8")), listeners)
+        config = TrainingConfig.from_json(config_file.read_text(encoding="utf-8"))
+        lock = _lock_unless_launched(run_dir)  # before reading the status: the owner may still be writing it
+        session = cls(run_dir, config, listeners)
+        session._lock = lock
         session._status = Status(last_status(session.events.path) or Status.CREATED.value)
         if not distributed.is_main():
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
                 else session._status
-        elif session._status in (Status.RUNNING, Status.INITIALIZING):
-            # the process that owned it ended without saying so (killed, crashed, power cut)
+        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not os.environ.get(LAUNCHED_ENV):
+            # we hold the lock, so the process that owned it ended without saying so (killed, crashed, power cut)
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
         return session
+
+    def close(self) -> None:
+        """Let other processes open this run (also happens when the process ends)."""
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def status(self) -> Status:
@@ -127,7 +191,7 @@ class TrainingSession:
             return
         info_file = self.run_dir / "run.json"
         info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
-        info.update({"id": self.run_dir.name, "model_name": self.config.model_name,
+        info.update({"id": self.run_dir.name, "folder": str(self.run_dir), "model_name": self.config.model_name,
                      "dataset_path": self.config.dataset_path, "status": self._status.value}, **updates)
         _write_json_atomic(info_file, info)
         store().upsert_run(info, self.run_dir, self.config.to_dict())  # the index; the folder stays the truth
@@ -150,12 +214,22 @@ class TrainingSession:
     def stop(self) -> None:
         if self._status == Status.PAUSED:  # nothing is training: end the run now, keeping its checkpoint
             self._set_status(Status.STOPPED)
+            self.close()
             return
         self.controls.stop_requested.set()
 
     # ---- the recipe -----------------------------------------------------------------
     def run(self) -> Status:
         """Train until done, paused or stopped. Never raises: failures end in Status.FAILED + self.error."""
+        run_lock.claim_training(self.run_dir)
+        try:
+            return self._run()
+        finally:
+            run_lock.end_training(self.run_dir)
+            if self._status in (Status.COMPLETED, Status.FAILED, Status.STOPPED):
+                self.close()
+
+    def _run(self) -> Status:
         self.controls.clear()
         if distributed.is_main() and not os.environ.get(LAUNCHED_ENV):
             distributed.clear_requests(self.run_dir)  # a stale request from an earlier launch
@@ -418,11 +492,12 @@ class TrainingSession:
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
             "quality": quality,
         }
-        from peftstudio.engine.versions import create_version
+        from peftstudio.engine.versions import create_version, versions_record
 
         version = create_version(store(), self.run_dir, self.config, self.summary)
         self.summary["version"] = f"{version['model_name']} v{version['version']}"
-        self._write_run_info(summary=self.summary)
+        # the version's record also lives in the run folder, so a lost or damaged store can be rebuilt
+        self._write_run_info(summary=self.summary, version_record=versions_record(version))
         self.events.emit("version", model_name=version["model_name"], version=version["version"],
                          bump=version["bump"], size_bytes=version["size_bytes"])
         self._set_status(Status.COMPLETED, **self.summary)
