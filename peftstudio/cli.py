@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "through accelerate; the batch size is per device")
     train.add_argument("--strategy", choices=["ddp", "fsdp", "zero2", "zero3"],
                        help="how several devices share the work (default ddp: each holds the whole model)")
+    train.add_argument("--trust-remote-code", action="store_true",
+                       help="allow this model's own Python code to run (remembered for this model only)")
     train.add_argument("--json", action="store_true", help="print the result as one JSON document")
     return parser
 

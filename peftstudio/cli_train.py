@@ -109,6 +109,7 @@ class ProgressBar:
 def train_command(args) -> int:
     quiet_libraries()
     from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.consent import grant
     from peftstudio.engine.training.events import Status
     from peftstudio.engine.training.session import TrainingSession
 
@@ -116,6 +117,8 @@ def train_command(args) -> int:
     try:
         if args.resume:
             session = TrainingSession.open(Path(args.resume), listeners=[progress])
+            if getattr(args, "trust_remote_code", False) and session.config.trust_remote_code:
+                grant(session.config.model_path or session.config.model_name)
             if session.status == Status.COMPLETED:
                 raise PlainError(
                     title="This run is already complete",
@@ -133,11 +136,15 @@ def train_command(args) -> int:
                 overrides["dataset_path"] = str(Path(args.dataset).expanduser().resolve())
             if args.max_steps is not None:
                 overrides["max_steps"] = args.max_steps
+            if getattr(args, "trust_remote_code", False):
+                overrides["trust_remote_code"] = True
             if args.processes is not None:
                 overrides["num_processes"] = args.processes
             if args.strategy is not None:
                 overrides["distributed_strategy"] = args.strategy
             config = TrainingConfig().merged(overrides)
+            if getattr(args, "trust_remote_code", False):  # the user's explicit consent, for this model only
+                grant(config.model_path or config.model_name)
             preflight(config)
             if args.profile:
                 config = planned_config(config, args.profile).merged(overrides)

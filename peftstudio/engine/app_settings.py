@@ -1,6 +1,7 @@
 """The user's application settings (a JSON file in the data folder; no Qt here)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, fields
@@ -24,18 +25,37 @@ def settings_file():
 
 
 def load_settings() -> AppSettings:
+    defaults = AppSettings()
     try:
         data = json.loads(settings_file().read_text(encoding="utf-8"))
-        known = {f.name for f in fields(AppSettings)}
-        return AppSettings(**{k: v for k, v in data.items() if k in known})
-    except (OSError, ValueError, TypeError):
-        return AppSettings()
+    except (OSError, ValueError, RecursionError):
+        return defaults
+    if not isinstance(data, dict):
+        return defaults
+    # a value of the wrong type (a hand edit) falls back to its default instead of breaking the app
+    return AppSettings(**{f.name: data[f.name] for f in fields(AppSettings)
+                          if f.name in data and _same_kind(data[f.name], getattr(defaults, f.name))})
+
+
+def _same_kind(value, default) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
 
 
 def save_settings(settings: AppSettings) -> None:
+    """Write atomically; the file is created readable by its owner only (it may hold a token), never
+    created world-readable first and restricted afterwards."""
     path = settings_file()
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    if os.name == "posix":
-        os.chmod(tmp, 0o600)  # it may hold a token
-    os.replace(tmp, path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(settings), indent=2))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -24,8 +24,26 @@ def _folder(env: str, platform_dir: str, under_data: str | None = None) -> Path:
 
 
 def data_dir() -> Path:
-    """Runs, the store and presets. `PEFTSTUDIO_DATA_DIR` overrides the platform default."""
+    """Runs, the store and presets: `PEFTSTUDIO_DATA_DIR`, else the data folder chosen in Settings, else the
+    platform default. The settings themselves stay in `config_dir()`, which never moves with this folder."""
+    if not os.environ.get("PEFTSTUDIO_DATA_DIR"):
+        chosen = _chosen_data_folder()
+        if chosen is not None:
+            return chosen
     return _folder("PEFTSTUDIO_DATA_DIR", "user_data_dir")
+
+
+def _chosen_data_folder() -> Path | None:
+    from peftstudio.engine.app_settings import load_settings
+
+    folder = load_settings().data_folder.strip()
+    if not folder:
+        return None
+    path = Path(folder).expanduser()
+    if not path.is_absolute():
+        return None  # a relative folder would move with the working directory
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def cache_dir() -> Path:

@@ -36,7 +36,6 @@ def apply_theme(app, theme: str) -> None:
 
 
 def run_gui() -> int:
-    import os
 
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -44,9 +43,7 @@ def run_gui() -> int:
     from peftstudio.engine.app_log import setup_logging
     from peftstudio.engine.app_settings import load_settings
 
-    settings = load_settings()
-    if settings.data_folder and not os.environ.get("PEFTSTUDIO_DATA_DIR"):
-        os.environ["PEFTSTUDIO_DATA_DIR"] = settings.data_folder
+    settings = load_settings()  # its data folder is applied by paths.data_dir(), for the CLI too
     setup_logging()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("PEFT Studio")

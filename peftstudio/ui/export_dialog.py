@@ -135,7 +135,7 @@ class ExportDialog(QDialog):
         self.start = QPushButton(STRINGS["export.start"])
         self.start.setObjectName("export.start")
         self.start.setDefault(True)
-        self.start.clicked.connect(self.start_export)
+        self.start.clicked.connect(lambda: self.start_export())
         close = QPushButton(STRINGS["export.close"])
         close.clicked.connect(self.reject)
         buttons.addWidget(self.open_folder)

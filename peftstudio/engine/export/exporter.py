@@ -115,6 +115,11 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
         for item in run.adapter_dir.iterdir():
             if item.is_file() and not item.is_symlink() and item.name != "README.md":
                 shutil.copy2(item, safety.safe_join(staging, item.name))
+        adapter_config = staging / "adapter_config.json"
+        if adapter_config.exists():  # peft records the local base folder: name the public model instead
+            data = json.loads(adapter_config.read_text(encoding="utf-8"))
+            data["base_model_name_or_path"] = run.base_model_id
+            safety.write_text_atomic(adapter_config, json.dumps(data, indent=2))
     else:
         merged.save_pretrained(staging, safe_serialization=True, max_shard_size="2GB")
     tokenizer.save_pretrained(staging)

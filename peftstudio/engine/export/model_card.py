@@ -60,7 +60,6 @@ def model_card(run: ExportableRun, merged: bool, repo_hint: str) -> str:
         "",
         "The dataset stayed on the machine it was trained on; this is a summary only.",
         "",
-        f"- File: {clean(data.get('file') or 'n/a')}",
         f"- Format: {clean(data.get('schema') or 'n/a')}",
         f"- Training examples: {_number(data.get('train_examples'))}",
         f"- Validation examples: {_number(data.get('validation_examples'))}",

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training.events import read_events
@@ -25,7 +26,13 @@ class ExportableRun:
 
     @property
     def base_model_id(self) -> str:
-        return self.config.model_name or self.config.model_path or "unknown"
+        """The base model as others can find it: a hub id, or only the name of a local folder or file.
+
+        Exports (and a --push) must not carry this machine's paths, which name the user and their folders."""
+        ref = (self.config.model_path or self.config.model_name or "").strip()
+        if is_hub_id(ref):
+            return ref
+        return Path(ref).stem or "unknown"
 
     @property
     def name(self) -> str:
@@ -39,6 +46,14 @@ class ExportableRun:
         from peftstudio.engine.model_facts import facts_from_folder
 
         return facts_from_folder(self.base_folder).total_parameters
+
+
+def is_hub_id(ref: str) -> bool:
+    """'organization/model-name', and not a path that exists here."""
+    import re
+
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", ref)) and not Path(ref).expanduser().exists() \
+        and not ref.endswith(".gguf")
 
 
 def open_run(run_dir: Path) -> ExportableRun:
@@ -59,7 +74,6 @@ def open_run(run_dir: Path) -> ExportableRun:
     ready = [e for e in read_events(run_dir / "events.jsonl") if e.get("message") == "Model and data ready"]
     summary = {k: ready[-1].get(k) for k in ("train_examples", "validation_examples", "loss_tokens_per_epoch",
                                             "schema")} if ready else {}
-    summary["file"] = Path(config.dataset_path).name if config.dataset_path else None
     return ExportableRun(run_dir=run_dir, config=config, info=info, base_folder=trainable_folder(source),
                          source_gguf=source.folder / source.gguf_file if source.is_gguf else None,
                          data_summary=summary)
@@ -68,7 +82,7 @@ def open_run(run_dir: Path) -> ExportableRun:
 def load_tokenizer_for(run: ExportableRun):
     from peftstudio.engine.models import load_tokenizer
 
-    return load_tokenizer(run.base_folder, run.config.trust_remote_code)
+    return load_tokenizer(run.base_folder, allowed_remote_code(run.config))
 
 
 def load_merged_model(run: ExportableRun):
@@ -77,7 +91,7 @@ def load_merged_model(run: ExportableRun):
 
     from peftstudio.engine.models import load_causal_lm
 
-    base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=run.config.trust_remote_code)
+    base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=allowed_remote_code(run.config))
     merged = PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
     if hasattr(merged.config, "quantization_config"):
         del merged.config.quantization_config

@@ -169,6 +169,15 @@ class LaunchedRun:
             time.sleep(interval)
 
 
+def neutral_folder() -> str:
+    """A working folder for launched processes that holds no importable code of anyone's."""
+    from peftstudio.engine import paths
+
+    folder = paths.cache_dir() / "launch"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
     """Launch the run's processes; their output goes to launcher.log in the run folder."""
     run_dir = Path(run_dir)
@@ -185,9 +194,12 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
     argv = write_launch_files(run_dir, config)
     distributed.clear_requests(run_dir)
     follower = EventFollower(run_dir / "events.jsonl")  # from here on: what the new processes write
-    env = dict(os.environ, PEFTSTUDIO_LAUNCHED="1", PYTHONUNBUFFERED="1", HF_HUB_DISABLE_TELEMETRY="1")
+    # PYTHONSAFEPATH and a neutral working folder: `python -m` puts the working folder first on sys.path,
+    # and a run folder is data that anyone may have written a `peftstudio.py` or `torch.py` into
+    env = dict(os.environ, PEFTSTUDIO_LAUNCHED="1", PYTHONUNBUFFERED="1", HF_HUB_DISABLE_TELEMETRY="1",
+               PYTHONSAFEPATH="1")
     with open(run_dir / LAUNCH_LOG, "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=run_dir,
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=neutral_folder(),
                                    start_new_session=True)  # Ctrl+C in a terminal reaches us, not the ranks
     return LaunchedRun(run_dir, process, follower)
 

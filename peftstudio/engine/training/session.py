@@ -23,6 +23,7 @@ from typing import Iterable
 
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.store import default_store as store
 from peftstudio.engine.training import distributed
@@ -314,7 +315,7 @@ class TrainingSession:
         if self._model is None:
             source = resolve_model(config.model_path or config.model_name)
             folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg))
-            self._tokenizer = load_tokenizer(folder, config.trust_remote_code)
+            self._tokenizer = load_tokenizer(folder, allowed_remote_code(config))
             self._data = prepare(config, self._tokenizer)
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
@@ -389,7 +390,7 @@ class TrainingSession:
         quantization = bitsandbytes_config(config, precision)
         model = load_causal_lm(folder, dtype=torch_dtype(precision), quantization_config=quantization,
                                device_map={"": 0} if quantization is not None else None,
-                               trust_remote_code=config.trust_remote_code)
+                               trust_remote_code=allowed_remote_code(config))
         model.config.use_cache = False
         if quantization is not None:
             model = prepare_model_for_kbit_training(
