@@ -7,7 +7,6 @@ driver, bf16 where the compute capability is 8.0 or newer. No GPU and no NVML li
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
 import time
@@ -154,15 +153,14 @@ def detect_hardware() -> HardwareProfile:
 
 def hardware_profile(max_age: float = CACHE_SECONDS, cache_file: Path | None = None) -> HardwareProfile:
     """The cached profile when younger than `max_age` seconds, else a fresh one (and cache it)."""
-    cache_file = cache_file or paths.cache_dir() / "hardware.json"
     try:
+        cache_file = cache_file or paths.cache_dir() / "hardware.json"
         data = json.loads(cache_file.read_text(encoding="utf-8"))
         if time.time() - data["timestamp"] < max_age:
             return HardwareProfile.from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     profile = detect_hardware()
-    tmp = cache_file.with_name(cache_file.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(profile.to_dict()), encoding="utf-8")
-    os.replace(tmp, cache_file)
+    if cache_file is not None:
+        paths.write_cache(cache_file, json.dumps(profile.to_dict()))
     return profile

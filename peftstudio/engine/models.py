@@ -7,6 +7,7 @@ safetensors copy in the cache dir; every later load reads that copy (well under 
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import logging
@@ -174,11 +175,11 @@ def trainable_folder(source: ModelSource, progress=None) -> Path:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         os.replace(staging, target)  # atomic: a half-written copy is never used
-    except FileExistsError:
-        shutil.rmtree(staging, ignore_errors=True)  # another process won the race
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # our own staging folder, named by our process id
+        # another process converted the same model at the same time and won the rename (EEXIST/ENOTEMPTY)
+        if not (exc.errno in (errno.EEXIST, errno.ENOTEMPTY) and is_converted(source)):
+            raise
     log.info("converted %s in %.1f s", gguf_path.name, time.perf_counter() - started)
     return target
 

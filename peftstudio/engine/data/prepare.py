@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from dataclasses import dataclass
 
@@ -75,12 +74,15 @@ def _cache_key(config: TrainingConfig, tokenizer) -> str:
 
 def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> PreparedData:
     key = _cache_key(config, tokenizer)
-    cache_file = paths.cache_dir() / "prepared" / f"{key}.json"
+    try:
+        cache_file = paths.cache_dir() / "prepared" / f"{key}.json"
+    except OSError:  # no writable cache folder: prepare without one
+        cache_file, use_cache = None, False
     if use_cache and cache_file.exists():
         try:
             data = json.loads(cache_file.read_text(encoding="utf-8"))
             return PreparedData(data["train"], data["validation"], data["schema"], from_cache=True)
-        except (json.JSONDecodeError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is simply rebuilt
     examples, schema = normalized_examples(config)
     train_idx, val_idx = split_indices(len(examples), config.validation_split, config.seed)
@@ -96,8 +98,5 @@ def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> Prepar
         )
     prepared = PreparedData(train, validation, schema)
     if use_cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps({"train": train, "validation": validation, "schema": schema}), encoding="utf-8")
-        tmp.replace(cache_file)
+        paths.write_cache(cache_file, json.dumps({"train": train, "validation": validation, "schema": schema}))
     return prepared

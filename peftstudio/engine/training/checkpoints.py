@@ -2,7 +2,8 @@
 
 The Trainer writes `checkpoint-N/` in place; a process killed mid-save leaves a partial folder.
 Our callback writes `COMPLETE_MARKER` after the Trainer has written everything, so only folders
-with the marker count.
+with the marker count. The marker also records every file's size: a checkpoint damaged later (a disk
+error, a copy cut short) no longer matches and the run resumes from the newest one that does.
 """
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ def checkpoint_step(path: Path) -> int | None:
 
 
 def complete_checkpoints(folder: Path) -> list[Path]:
-    if not folder.exists():
+    """Checkpoints that were written whole and still are, oldest first."""
+    if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir()
-             if p.is_dir() and checkpoint_step(p) is not None and (p / COMPLETE_MARKER).exists()]
+    found = [p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None and is_intact(p)]
     return sorted(found, key=checkpoint_step)
 
 
@@ -33,18 +34,45 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return complete[-1] if complete else None
 
 
+def read_marker(checkpoint: Path) -> dict | None:
+    try:
+        info = json.loads((checkpoint / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def is_intact(checkpoint: Path) -> bool:
+    """The marker is there and readable, and every file it lists has its recorded size."""
+    info = read_marker(checkpoint)
+    if info is None:
+        return False
+    for name, size in (info.get("files") or {}).items():  # markers from before sizes were recorded: trusted
+        path = checkpoint / name
+        try:
+            if path.is_symlink() or path.stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def mark_complete(checkpoint: Path, info: dict) -> None:
+    files = {str(p.relative_to(checkpoint)): p.stat().st_size for p in sorted(checkpoint.rglob("*"))
+             if p.is_file() and not p.name.startswith(COMPLETE_MARKER)}
     tmp = checkpoint / (COMPLETE_MARKER + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps({**info, "files": files}, indent=2), encoding="utf-8")
     tmp.replace(checkpoint / COMPLETE_MARKER)
 
 
 def remove_incomplete(folder: Path) -> list[Path]:
-    """Delete checkpoint folders that a crash or a full disk left half-written."""
+    """Delete checkpoint folders that a crash or a full disk left half-written, or that were damaged since.
+
+    Only `checkpoint-N` folders inside the run's own checkpoints folder are ever touched."""
     removed = []
-    if folder.exists():
+    if folder.is_dir() and not folder.is_symlink():
         for p in folder.iterdir():
-            if p.is_dir() and checkpoint_step(p) is not None and not (p / COMPLETE_MARKER).exists():
-                shutil.rmtree(p, ignore_errors=True)
+            if p.is_dir() and not p.is_symlink() and checkpoint_step(p) is not None and not is_intact(p):
+                shutil.rmtree(p)
                 removed.append(p)
     return removed

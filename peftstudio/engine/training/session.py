@@ -28,7 +28,7 @@ from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.store import default_store as store
 from peftstudio.engine.training import distributed
 from peftstudio.engine.training import run_lock
-from peftstudio.engine.training.checkpoints import latest_checkpoint, remove_incomplete
+from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
 from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
                                                read_events)
 
@@ -328,11 +328,15 @@ class TrainingSession:
             self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self._model.enable_input_require_grads()
         if distributed.is_main():
-            remove_incomplete(self.checkpoints_dir)
+            removed = remove_incomplete(self.checkpoints_dir)
+            if removed:
+                self.events.emit("notification", message=f"{', '.join(sorted(p.name for p in removed))} was cut "
+                                 "short or damaged and was removed; training goes on from the newest complete "
+                                 "checkpoint.")
         resume_from = latest_checkpoint(self.checkpoints_dir)
         trainer = self._build_trainer(device, precision)
         if resume_from is not None:
-            marker = json.loads((resume_from / "peftstudio-checkpoint.json").read_text(encoding="utf-8"))
+            marker = read_marker(resume_from) or {}
             trainer.loss_tokens_seen = marker.get("loss_tokens_seen", 0)
             trainer.examples_seen = marker.get("examples_seen", 0)
             trainer.input_tokens_seen = marker.get("input_tokens_seen", 0)
