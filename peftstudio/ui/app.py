@@ -36,15 +36,19 @@ def apply_theme(app, theme: str) -> None:
 
 
 def run_gui() -> int:
-
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from peftstudio.engine.app_log import setup_logging
     from peftstudio.engine.app_settings import load_settings
+    from peftstudio.ui.error_dialog import install_excepthook, notice_box
 
+    install_excepthook()  # from here on, no stack trace reaches the user
     settings = load_settings()  # its data folder is applied by paths.data_dir(), for the CLI too
-    setup_logging()
+    try:
+        setup_logging()
+    except OSError:
+        pass  # a read-only or full disk: the app still runs, without a log file
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("PEFT Studio")
     app.setDesktopFileName("peftstudio")
@@ -60,6 +64,10 @@ def run_gui() -> int:
     server = InstanceServer(app)
     server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
+    from peftstudio.engine.store import take_notices
+
+    for notice in take_notices():  # e.g. the history had to be rebuilt from the run folders
+        notice_box("History rebuilt", notice, window).open()
     from peftstudio.ui.welcome import maybe_welcome
 
     maybe_welcome(window)

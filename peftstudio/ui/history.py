@@ -55,6 +55,7 @@ class HistoryPage(QWidget):
         self.export_button.clicked.connect(self.export_selected)
         buttons.addWidget(self.export_button)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.PlainText)
         self.message.setObjectName("history.message")
         buttons.addWidget(self.message, 1)
         layout.addLayout(buttons)

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         pages.addStretch()
         layout.addLayout(pages)
         self.hardware_label = QLabel(hardware_summary(self.hardware))
+        self.hardware_label.setTextFormat(Qt.PlainText)  # device names come from drivers and /proc
         self.hardware_label.setObjectName("home.hardware")
         self.hardware_label.setWordWrap(True)
         layout.addWidget(self.hardware_label)

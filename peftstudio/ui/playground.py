@@ -147,7 +147,8 @@ class PlaygroundWidget(QWidget):
         self.worker = GenerationWorker(self.chat, list(self.history), self.sampling(), which)
         self.worker.token.connect(self._token)
         self.worker.finished_answer.connect(self._answer)
-        self.worker.failed.connect(lambda error: self.scores.setText(f"<span style='color:#b00020'>{error}</span>"))
+        self.worker.failed.connect(
+            lambda error: self.scores.setText(f"<span style='color:#b00020'>{html.escape(str(error))}</span>"))
         self.worker.start()
 
     def _token(self, which: str, piece: str) -> None:

@@ -1,7 +1,7 @@
 """A toast: a message box inside the dashboard with the suggested actions as buttons."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 
@@ -15,9 +15,15 @@ class Toast(QFrame):
         self.setStyleSheet(f"QFrame#dashboard\\.toast {{ background: {color}; border: 1px solid #d9a400; "
                            "border-radius: 8px; }")
         layout = QVBoxLayout(self)
-        heading = QLabel(f"<b>{title}</b>")
+        # plain text: titles and messages quote model answers, dataset rows and file names
+        heading = QLabel(title)
+        heading.setTextFormat(Qt.PlainText)
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
         layout.addWidget(heading)
         text = QLabel(message)
+        text.setTextFormat(Qt.PlainText)
         text.setWordWrap(True)
         layout.addWidget(text)
         row = QHBoxLayout()

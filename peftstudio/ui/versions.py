@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -22,6 +23,7 @@ class VersionsPage(QWidget):
         self.store = store
         layout = QVBoxLayout(self)
         self.cleanup = QLabel()
+        self.cleanup.setTextFormat(Qt.PlainText)
         self.cleanup.setObjectName("versions.cleanup")
         self.cleanup.setWordWrap(True)
         self.cleanup.setStyleSheet("color: #a15c00;")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from peftstudio.engine.config import TrainingConfig
@@ -85,6 +85,7 @@ class WelcomeDialog(QDialog):
     @staticmethod
     def _wrapped(text: str) -> QLabel:
         label = QLabel(text)
+        label.setTextFormat(Qt.PlainText)
         label.setWordWrap(True)
         return label
 

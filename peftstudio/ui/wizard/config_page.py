@@ -1,6 +1,8 @@
 """Step 4: the settings. The planner's values, each with its reason and a plain-language tooltip."""
 from __future__ import annotations
 
+import html
+
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget, QWizardPage)
 
@@ -192,7 +194,7 @@ class ConfigPage(QWizardPage):
         problems = self.wiz.state.config.problems()
         if problems:
             field, message = problems[0]
-            self.estimates.setText(f"<span style='color:#b00020'>{message}</span>")
+            self.estimates.setText(f"<span style='color:#b00020'>{html.escape(str(message))}</span>")
             self.widgets.get(field, self.estimates).setFocus()
             return False
         return True

@@ -1,6 +1,8 @@
 """Step 2: the dataset. Drop or browse a file; it is checked off the UI thread and explained."""
 from __future__ import annotations
 
+import html
+
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -99,6 +101,7 @@ class DatasetPage(QWizardPage):
         middle.addLayout(right, 2)
         layout.addLayout(middle, 1)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.PlainText)
         self.message.setObjectName("dataset.message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")
@@ -126,7 +129,7 @@ class DatasetPage(QWizardPage):
 
     def _failed(self, error) -> None:
         self.busy = False
-        self.summary.setText(error.render())
+        self.summary.setText(html.escape(error.render()).replace("\n", "<br>"))
 
     def _show(self, result: dict) -> None:
         if result["path"] != self.wiz.state.dataset_path:
@@ -136,10 +139,11 @@ class DatasetPage(QWizardPage):
         self.wiz.state.dataset_report, self.wiz.state.dataset_stats = report, stats
         fmt = report.format
         if not report.readable:
-            self.summary.setText(STRINGS["wizard.dataset.unreadable"].format(reason=fmt.reason))
+            self.summary.setText(html.escape(STRINGS["wizard.dataset.unreadable"].format(reason=fmt.reason)))
         else:
             schema = report.schema.name if report.schema else "unknown"
-            text = (f"<b>{Path(report.path).name}</b>: {fmt.format.upper()} ({fmt.encoding}), {schema} format, "
+            text = (f"<b>{html.escape(Path(report.path).name)}</b>: {fmt.format.upper()} ({fmt.encoding}), "
+                    f"{html.escape(schema)} format, "
                     f"{report.rows_usable} usable examples of {report.rows_total}; "
                     f"{report.errors} errors, {report.warnings} warnings.")
             if stats is not None and stats.examples:

@@ -1,8 +1,11 @@
 """Step 5: review everything, see what it takes, pick a quicker alternative in one click, launch."""
 from __future__ import annotations
 
+from html import escape
+
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage)
 
 from peftstudio.engine.estimates import format_duration
@@ -32,6 +35,7 @@ class ReviewPage(QWizardPage):
         self.save_preset.clicked.connect(self._save_preset)
         row.addWidget(self.save_preset)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.PlainText)
         self.status.setObjectName("review.status")
         row.addWidget(self.status, 1)
         layout.addLayout(row)
@@ -63,9 +67,11 @@ class ReviewPage(QWizardPage):
             ("Memory", f"about {e.peak_memory / 2**30:.1f} GB at peak"),
             ("Energy", f"{e.electricity_kwh:.3f} kWh ≈ {e.electricity_cost:.2f}, {e.carbon_kg * 1000:.0f} g CO₂"),
         ]
-        html = "".join(f"<tr><td style='padding-right:12px;color:#555'>{k}</td><td>{v}</td></tr>" for k, v in rows)
-        note = f"<p style='color:#b00020'>{plan.explanation}</p>" if plan is not None and plan.explanation else ""
-        self.summary.setText(f"<table>{html}</table>{note}")
+        table = "".join(f"<tr><td style='padding-right:12px;color:#555'>{k}</td><td>{escape(str(v))}</td></tr>"
+                        for k, v in rows)  # values name the user's model and dataset files
+        note = f"<p style='color:#b00020'>{escape(plan.explanation)}</p>" if plan is not None and plan.explanation \
+            else ""
+        self.summary.setText(f"<table>{table}</table>{note}")
         for button in self.alternative_buttons:
             button.parentWidget().deleteLater()
         self.alternative_buttons = []

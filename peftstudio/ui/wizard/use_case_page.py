@@ -36,6 +36,7 @@ class UseCasePage(QWizardPage):
         row.addStretch()
         layout.addLayout(row)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.PlainText)
         self.message.setObjectName("use_case.message")
         self.message.setStyleSheet("color: #b00020;")
         layout.addWidget(self.message)
