@@ -192,9 +192,12 @@ def _parquet(path: Path, info: FormatInfo):
     try:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             read += _decoded_bytes(batch)
-            if read > MAX_READ_BYTES:
-                yield BadLine(index + 1, "the Parquet file expands to more than 1 GB when read; the limit is 1 GB",
-                              fatal=True)
+            # the first batches tell the size per row; twice the limit projected over every row is refused
+            # at once (a margin for files whose first rows are longer than the rest)
+            projected = read / (index + batch.num_rows) * metadata.num_rows
+            if read > MAX_READ_BYTES or projected > 2 * MAX_READ_BYTES:
+                yield BadLine(index + 1, f"the Parquet file expands to about {max(read, projected) / 2**30:.1f} GB "
+                              "when read; the limit is 1 GB", fatal=True)
                 return
             for item in batch.to_pylist():
                 index += 1

@@ -98,6 +98,13 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
     head, bad_head = [], []
     for item in itertools.islice(stream, SCHEMA_SAMPLE):
         (head if isinstance(item, Row) else bad_head).append(item)
+    fatal = next((bad for bad in bad_head if bad.fatal), None)
+    if not head and fatal is not None:  # nothing could be read at all: say why, not "no columns recognised"
+        report.readable = False
+        info.reason = fatal.message[0].upper() + fatal.message[1:] + "."
+        for bad in bad_head:
+            _bad_line(issue, bad)
+        return report
     report.schema = guess_schema([r.data for r in head], column_mapping)
     if report.schema is None:
         report.readable = bool(head)
