@@ -114,7 +114,15 @@ class TrainingSession:
         config.check()
         # stored absolute and resolved: a relative folder would mean another place from another folder
         run_dir = Path(run_dir).expanduser().resolve() if run_dir else new_run_dir(config)
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if run_dir.exists() and not run_dir.is_dir():
+            raise PlainError(
+                title="The run folder's name is taken by a file",
+                what=f"{run_dir} is a file, so PEFT Studio cannot make a run folder there.",
+                why="Each run needs a folder of its own; the file was left as it is.",
+                actions=["Choose another output folder.", "Leave --out away to get a new folder in the data folder."],
+                help_topic="runs",
+            )
+        if run_dir.exists() and any(run_dir.iterdir()):
             raise PlainError(
                 title="The run folder is not empty",
                 what=f"{run_dir} already holds files; PEFT Studio will not overwrite them.",

@@ -50,6 +50,9 @@ def test_a_non_empty_folder_is_never_overwritten_silently(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     with pytest.raises(PlainError, match="not empty"):
         safety.check_destination(tmp_path)
+    with pytest.raises(PlainError, match="not an earlier export"):  # only our own exports may be replaced
+        safety.check_destination(tmp_path, overwrite=True)
+    (tmp_path / safety.EXPORT_MARKER).write_text("{}")
     assert safety.check_destination(tmp_path, overwrite=True) == tmp_path
 
 
@@ -66,6 +69,7 @@ def test_overwrite_replaces_the_old_package_in_one_step(tmp_path):
     destination = tmp_path / "export"
     destination.mkdir()
     (destination / "old.txt").write_text("old")
+    (destination / safety.EXPORT_MARKER).write_text("{}")
     with safety.staged_folder(destination, overwrite=True) as staging:
         (staging / "new.txt").write_text("new")
     assert [p.name for p in destination.iterdir()] == ["new.txt"]
