@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(importlib.import_module(module), function)(args)
     except SystemExit:
         raise
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more can be said on stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except BaseException as exc:  # noqa: BLE001 - the one place where any failure becomes a plain message
         return report_failure(exc, getattr(args, "json", False))
     finally:

@@ -317,13 +317,14 @@ class TrainingSession:
         from peftstudio.engine.training.device import check_quantization, detect_device, resolve_precision
 
         config = self.config
+        trust_code = allowed_remote_code(config)  # first: a run folder's own setting is not the user's consent
         device, bf16_ok = detect_device()
         precision = resolve_precision(config.precision, device, bf16_ok)
         check_quantization(config, device)
         if self._model is None:
             source = resolve_model(config.model_path or config.model_name)
             folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg))
-            self._tokenizer = load_tokenizer(folder, allowed_remote_code(config))
+            self._tokenizer = load_tokenizer(folder, trust_code)
             self._data = prepare(config, self._tokenizer)
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
