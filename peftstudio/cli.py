@@ -191,7 +191,7 @@ def read_config_argument(value: str) -> dict:
     from peftstudio.engine.errors import PlainError
 
     text = value
-    if not value.lstrip().startswith("{"):
+    if not value.lstrip().startswith(("{", "[")):  # inline JSON (a list is refused below, plainly)
         path = Path(value)
         if not path.exists():
             raise PlainError(

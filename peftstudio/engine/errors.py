@@ -130,7 +130,7 @@ def os_error(exc: OSError) -> PlainError | None:
             why="This option takes a file path, not a folder.",
             actions=["Give a file path inside the folder, for example folder/name.json.", "Check the command."],
         )
-    if exc.errno == errno.ENOTDIR:
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return PlainError(
             title="A file was given where a folder is needed",
             what=f"A part of {where} is a file, not a folder.",
