@@ -63,6 +63,9 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
     """Property 30: version number, timestamp, configuration and metrics for a completed run."""
     model_name = model_name or default_model_name(config)
     run_dir = Path(run_dir).resolve()
+    existing = version_of_run(store, run_dir)
+    if existing is not None:  # a finish interrupted after the version was recorded: one run, one version
+        return existing | {"bump": "same"}
     dataset_hash = file_hash(config.dataset_path)
     parent = latest_version(store, model_name)
     bump = next_version(parent, config, dataset_hash)
@@ -169,6 +172,17 @@ def _mark_archived(folder: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str), encoding="utf-8")
     tmp.replace(path)
+
+
+def version_of_run(store: Store, run_dir: Path) -> dict | None:
+    uid = _run_uid(run_dir)
+    with store.connection() as db:
+        rows = [dict(r) for r in db.execute("SELECT * FROM versions WHERE run_id = ?", (run_dir.name,))]
+    for row in rows:
+        row["config"], row["metrics"] = json.loads(row["config"]), json.loads(row["metrics"])
+        if Path(row["checkpoint_path"]).parent == run_dir and row["metrics"].get("run_uid") == uid:
+            return row
+    return None
 
 
 def list_versions(store: Store, model_name: str | None = None, include_archived: bool = True) -> list[dict]:

@@ -52,17 +52,41 @@ class EventLog:
         self.listeners = list(listeners)
         self.writes = is_main()  # under a multi-process launch only rank 0 writes the run's events
         self._lock = threading.Lock()
+        self._tail_checked = False
 
     def emit(self, type_: str, **fields) -> dict:
         event = {"type": type_, "time": time.time(), **fields}
         if self.writes:
             line = json.dumps(event, default=_jsonable)
             with self._lock:
+                if not self._tail_checked:
+                    drop_partial_line(self.path)
+                    self._tail_checked = True
                 with open(self.path, "a", encoding="utf-8") as handle:
                     handle.write(line + "\n")
         for listener in list(self.listeners):
             listener(event)
         return event
+
+
+def drop_partial_line(path: Path) -> None:
+    """Cut a last line that a killed process left half-written, so the next event starts a line of its own
+    (appended to the fragment, it would make both unreadable)."""
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, 2)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            start = max(0, size - 2**20)
+            handle.seek(start)
+            tail = handle.read()
+            cut = tail.rfind(b"\n")
+            handle.truncate(start + cut + 1 if cut >= 0 else (0 if start == 0 else size))
+    except FileNotFoundError:
+        return
 
 
 def last_status(path: Path) -> str | None:
