@@ -187,6 +187,8 @@ class MainWindow(QMainWindow):
         from peftstudio.ui.dashboard import DashboardWidget
         from peftstudio.ui.worker import worker_for
 
+        if not self.code_consent(config):
+            return
         session = TrainingSession.create(config)
         if self.wizard is not None:
             session.annotate(profile_id=self.wizard.state.profile_id)  # the playground's example prompts
@@ -203,6 +205,25 @@ class MainWindow(QMainWindow):
                                                       self.refresh_runs()))
         self.run_progress.setVisible(True)
         self.worker.start()
+
+    def code_consent(self, config) -> bool:
+        """Settings that ask to run the model's own code (a preset, a copied run) need the user's yes, once
+        per model; the answer is remembered by the engine, not by the settings."""
+        from peftstudio.engine import consent
+
+        model = config.model_path or config.model_name
+        if not config.trust_remote_code or consent.has_consent(model):
+            return True
+        box = QMessageBox(QMessageBox.Question, "Run the model's own code?",
+                          f"{model} ships Python code that would run on this computer with your permissions. "
+                          "Allow it only if you trust the model's authors. Your answer is remembered for this "
+                          "model.", QMessageBox.Yes | QMessageBox.No, self)
+        box.setTextFormat(Qt.PlainText)
+        box.setDefaultButton(QMessageBox.No)
+        if box.exec() != QMessageBox.Yes:
+            return False
+        consent.grant(model)
+        return True
 
     def _on_metrics(self, event: dict) -> None:
         if event.get("max_steps"):
