@@ -88,7 +88,8 @@ class TrainingConfig:
              "Choose a model: a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct, a folder or a .gguf file.")
         need(self.model_path is None or isinstance(self.model_path, str), "model_path",
              "The model path must be text: a folder or a .gguf file.")
-        need(isinstance(self.trust_remote_code, bool), "trust_remote_code", "Running the model's own code is on or off.")
+        need(isinstance(self.trust_remote_code, bool), "trust_remote_code",
+             "Running the model's own code is on or off.")
         need(isinstance(self.dataset_path, str), "dataset_path", "The dataset path must be text: a file path.")
         need(isinstance(self.column_mapping, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.column_mapping.items()), "column_mapping",

@@ -51,9 +51,8 @@ def take_notices() -> list[str]:
 
 
 class Store:
-    def __init__(self, path: Path | None = None, runs_dir: Path | None = None):
+    def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else paths.data_dir() / "peftstudio.sqlite3"
-        self._runs_dir = runs_dir
         self._local = threading.local()
         existed = self.path.exists()
         try:
@@ -94,11 +93,10 @@ class Store:
 
     def rebuild(self) -> int:
         """Runs and versions from the run folders (the truth); returns how many run folders were read."""
-        from peftstudio.engine.training.session import known_run_folders
+        from peftstudio.engine.training.run_index import known_run_folders
         from peftstudio.engine.versions import restore_versions
 
-        folders = known_run_folders(self.path.parent) if self._runs_dir is None else \
-            sorted(p.parent for p in self._runs_dir.glob("*/run.json"))
+        folders = known_run_folders(self.path.parent)  # the store lives in its data folder
         count = self._index(folders)
         restore_versions(self, folders)
         return count
@@ -154,8 +152,9 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET folder=excluded.folder, "
                 "model_name=excluded.model_name, dataset_path=excluded.dataset_path, status=excluded.status, "
                 "config=excluded.config, summary=excluded.summary",
-                (info["id"], str(Path(folder).resolve()), info.get("model_name"), info.get("dataset_path"), info.get("status"),
-                 info.get("created"), json.dumps(config or {}), json.dumps(info.get("summary") or {})))
+                (info["id"], str(Path(folder).resolve()), info.get("model_name"), info.get("dataset_path"),
+                 info.get("status"), info.get("created"), json.dumps(config or {}),
+                 json.dumps(info.get("summary") or {})))
 
     def index_preset(self, name: str, profile_id: str, config: dict) -> None:
         with self.transaction() as db:

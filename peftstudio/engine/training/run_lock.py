@@ -115,6 +115,12 @@ def claim_training(run_dir: Path) -> None:
         _training.add(key)
 
 
+def training_here(run_dir: Path) -> bool:
+    """True while this process trains the run (its RUNNING status is live, not left by a crash)."""
+    with _guard:
+        return str(Path(run_dir).resolve()) in _training
+
+
 def end_training(run_dir: Path) -> None:
     with _guard:
         _training.discard(str(Path(run_dir).resolve()))

@@ -31,6 +31,7 @@ from peftstudio.engine.training import run_lock
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
 from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
                                                read_events)
+from peftstudio.engine.training.run_index import remember_run_folder
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
 LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
@@ -53,35 +54,6 @@ def _lock_unless_launched(run_dir: Path) -> run_lock.RunLock | None:
     if os.environ.get(LAUNCHED_ENV) or not distributed.is_main():
         return None
     return run_lock.lock_run(run_dir)
-
-
-KNOWN_RUNS_FILE = "run-folders.txt"
-
-
-def remember_run_folder(run_dir: Path) -> None:
-    """Note a run folder outside the default runs folder, so the history can be rebuilt from it if lost."""
-    if run_dir.parent == paths.runs_dir().resolve():
-        return
-    try:
-        with open(paths.data_dir() / KNOWN_RUNS_FILE, "a", encoding="utf-8") as handle:
-            handle.write(str(run_dir) + "\n")
-    except OSError:
-        pass  # only a help for rebuilding; the run itself is fine
-
-
-def known_run_folders(data_dir: Path | None = None) -> list[Path]:
-    """Every run folder a data folder knows: those in its runs folder, then those created elsewhere."""
-    data_dir = data_dir or paths.data_dir()
-    found = sorted(p.parent.resolve() for p in (data_dir / "runs").glob("*/run.json"))
-    try:
-        listed = (data_dir / KNOWN_RUNS_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        listed = []
-    for line in dict.fromkeys(listed):
-        folder = Path(line)
-        if line and folder.is_absolute() and (folder / "run.json").is_file() and folder not in found:
-            found.append(folder)
-    return found
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
@@ -113,7 +85,7 @@ class TrainingSession:
                listeners: Iterable[Listener] = ()) -> "TrainingSession":
         config.check()
         # stored absolute and resolved: a relative folder would mean another place from another folder
-        run_dir = Path(run_dir).expanduser().resolve() if run_dir else new_run_dir(config)
+        run_dir = Path(run_dir or new_run_dir(config)).expanduser().resolve()
         if run_dir.exists() and not run_dir.is_dir():
             raise PlainError(
                 title="The run folder's name is taken by a file",
@@ -173,7 +145,8 @@ class TrainingSession:
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
                 else session._status
-        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not os.environ.get(LAUNCHED_ENV):
+        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not os.environ.get(LAUNCHED_ENV) \
+                and not run_lock.training_here(run_dir):
             # we hold the lock, so the process that owned it ended without saying so (killed, crashed, power cut)
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
         return session

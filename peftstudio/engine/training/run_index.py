@@ -1,0 +1,38 @@
+"""Which run folders a data folder knows, so its history can be rebuilt from the folders alone.
+
+Runs made in the data folder's `runs/` are found by listing it; runs made elsewhere (`--out`) are noted
+in `run-folders.txt` when they are created. The store (`history`) is an index of these folders.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from peftstudio.engine import paths
+
+KNOWN_RUNS_FILE = "run-folders.txt"
+
+
+def remember_run_folder(run_dir: Path) -> None:
+    """Note a run folder outside the default runs folder, so the history can be rebuilt from it if lost."""
+    if run_dir.parent == paths.runs_dir().resolve():
+        return
+    try:
+        with open(paths.data_dir() / KNOWN_RUNS_FILE, "a", encoding="utf-8") as handle:
+            handle.write(str(run_dir) + "\n")
+    except OSError:
+        pass  # only a help for rebuilding; the run itself is fine
+
+
+def known_run_folders(data_dir: Path | None = None) -> list[Path]:
+    """Every run folder a data folder knows: those in its runs folder, then those created elsewhere."""
+    data_dir = data_dir or paths.data_dir()
+    found = sorted(p.parent.resolve() for p in (data_dir / "runs").glob("*/run.json"))
+    try:
+        listed = (data_dir / KNOWN_RUNS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        listed = []
+    for line in dict.fromkeys(listed):
+        folder = Path(line)
+        if line and folder.is_absolute() and (folder / "run.json").is_file() and folder not in found:
+            found.append(folder)
+    return found
