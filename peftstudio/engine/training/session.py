@@ -145,9 +145,9 @@ class TrainingSession:
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
                 else session._status
-        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not os.environ.get(LAUNCHED_ENV) \
-                and not run_lock.training_here(run_dir):
-            # we hold the lock, so the process that owned it ended without saying so (killed, crashed, power cut)
+        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not run_lock.training_here(run_dir):
+            # we hold the lock (or our launcher does), so the process that trained it ended without saying so
+            # (killed, crashed, power cut)
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
         return session
 
