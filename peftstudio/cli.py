@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push", metavar="REPO", help="also upload a Hugging Face export to this hub repository")
     export.add_argument("--json", action="store_true")
 
-    train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder")
+    from peftstudio.engine.settings import choices, settings_help
+
+    train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder",
+                           epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
     train.add_argument("--dataset", help="dataset file (JSON, JSONL, CSV, TSV, TXT)")
     train.add_argument("--profile", help="start from the planner's settings for this use case (see 'plan')")
@@ -93,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a paused, stopped or interrupted run")
     train.add_argument("--processes", type=int, help="train on this many devices (GPUs) at once, launched "
                        "through accelerate; the batch size is per device")
-    train.add_argument("--strategy", choices=["ddp", "fsdp", "zero2", "zero3"],
+    train.add_argument("--strategy", choices=choices("distributed_strategy"),
                        help="how several devices share the work (default ddp: each holds the whole model)")
     train.add_argument("--trust-remote-code", action="store_true",
                        help="allow this model's own Python code to run (remembered for this model only)")

@@ -1,154 +1,192 @@
 """TrainingConfig: every setting of a run, as plain data (seed data model `TrainingConfig`).
 
-A config is validated with plain-language messages (`problems()` / `check()`) and survives a
-JSON round trip exactly (`to_json` / `from_json`): floats are written with `repr` precision.
+Each field is a setting declared once, here: its default, label, kind, range or choices, unit, help and who
+may change it (`declare`, see engine/settings.py). Validation (`problems()` / `check()`), the wizard's form,
+the tooltips, the command line's choices and `--help`, and the planner's clamps are all derived from these
+declarations; adding a setting is adding a field. A config survives a JSON round trip exactly (`to_json` /
+`from_json`): floats are written with `repr` precision.
 """
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from peftstudio.engine.errors import PlainError
-
-PEFT_METHODS = ("lora", "qlora")
-OPTIMIZERS = ("adamw", "sgd", "adamw_8bit")
-SCHEDULERS = ("linear", "cosine", "constant")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-QUANTIZATIONS = (None, "8bit", "4bit")
-EVAL_STRATEGIES = ("steps", "epoch", "no")
-# how work is split over several devices (see engine/training/launcher.py): plain data parallel, or
-# sharded (FSDP; DeepSpeed ZeRO-2 shards optimizer state and gradients, ZeRO-3 also the weights)
-DISTRIBUTED_STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
-
+from peftstudio.engine.settings import choices, declare, settings_of
 
 @dataclass
 class TrainingConfig:
     # Model
-    model_name: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    model_path: str | None = None
-    trust_remote_code: bool = False  # only ever True after the user's explicit consent
+    model_name: str = declare("HuggingFaceTB/SmolLM2-135M-Instruct", "Model", "text",
+        help="The model to fine-tune: a Hugging Face id, a folder or a .gguf file.",
+        rule="Choose a model: a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct, a folder or a .gguf "
+             "file.",
+        editable_by="app")
+    model_path: str | None = declare(None, "Model folder", "text",
+        help="A local folder or .gguf file that holds the model.",
+        rule="The model path must be text: a folder or a .gguf file.",
+        optional=True, allow_empty=True, editable_by="app")
+    # True only with the user's consent for this model (engine/consent.py), never from a run folder alone
+    trust_remote_code: bool = declare(False, "Run the model's own code", "bool",
+        help="Some models ship their own Python code. It only runs after you allowed it for that model.",
+        rule="Running the model's own code is on or off.",
+        editable_by="app")
     # Dataset
-    dataset_path: str = ""
-    dataset_id: str | None = None
-    column_mapping: dict[str, str] = field(default_factory=dict)
-    system_prompt: str | None = None
-    validation_split: float = 0.1
+    dataset_path: str = declare("", "Dataset", "text",
+        help="The file with your examples.",
+        rule="The dataset path must be text: a file path.",
+        allow_empty=True, editable_by="app")
+    dataset_id: str | None = declare(None, "Dataset id", "text",
+        help="A name for the dataset on the Hugging Face hub.",
+        rule="The dataset id must be text.",
+        optional=True, allow_empty=True, editable_by="app")
+    column_mapping: dict[str, str] = declare(dict, "Column mapping", "mapping",
+        help="Which columns hold the prompt and the response.",
+        rule="The column mapping must pair names with column names, e.g. {\"prompt\": \"question\"}.",
+        editable_by="app")
+    system_prompt: str | None = declare(None, "System prompt", "text",
+        help="Standing instructions given to the model before every conversation.",
+        rule="The system prompt must be text, or left empty.",
+        optional=True, allow_empty=True)
+    validation_split: float = declare(0.1, "Held-back share", "float",
+        help="The share of your examples held back to test the model honestly.",
+        rule="The validation share must be from 0 to 0.5 (0.1 keeps 10% of examples aside).",
+        minimum=0.0, maximum=0.5, max_exclusive=True, decimals=2, step=0.05)
     # PEFT
-    peft_method: str = "lora"
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    peft_method: str = declare("lora", "Method", "choice",
+        help="LoRA trains a small adapter; QLoRA does the same on a model stored in 4 bits, to fit larger models "
+             "on a GPU.",
+        rule="The method must be 'lora' or 'qlora'.",
+        choices=("lora", "qlora"), editable_by="app")
+    lora_r: int = declare(16, "LoRA rank", "int",
+        help="How big the adapter is. Higher learns more detail but uses more memory. 8-64 is typical.",
+        rule="LoRA rank must be a whole number from 1 to 1024 (8-64 is typical).",
+        minimum=1, maximum=1024, advanced=False)
+    lora_alpha: int = declare(32, "LoRA alpha", "int",
+        help="How strongly the adapter changes the model. Usually twice the rank.",
+        rule="LoRA alpha must be a whole number from 1 to 4096 (usually twice the rank).",
+        minimum=1, maximum=4096)
+    lora_dropout: float = declare(0.05, "LoRA dropout", "float",
+        help="Randomly ignores a small part of the adapter while training so it does not memorise. 0.05 is "
+             "typical; raise it if the model repeats your examples word for word.",
+        rule="LoRA dropout must be between 0 and 1 (0.05 is typical).",
+        minimum=0.0, maximum=1.0, max_exclusive=True, decimals=3, step=0.01)
+    target_modules: list[str] = declare(lambda: ["all-linear"], "Adapted layers", "layers",
+        help="Which parts of the model get an adapter. 'All linear layers' learns the most.",
+        rule="List at least one layer to adapt, or use 'all-linear'.",
+        choices=("All linear layers", "Attention only"))
     # Training hyperparameters
-    learning_rate: float = 2e-4
-    batch_size: int = 4
-    gradient_accumulation: int = 1
-    epochs: float = 3.0
-    max_steps: int | None = None  # when set, wins over epochs
-    warmup_steps: int = 0
+    learning_rate: float = declare(0.0002, "Learning rate", "float",
+        help="How big each learning step is. Too high and training becomes unstable; too low and it learns slowly. "
+             "1e-4 to 3e-4 is typical for LoRA.",
+        rule="The learning rate must be above 0 and at most 1 (1e-4 to 3e-4 is typical for LoRA).",
+        minimum=0.0, maximum=1.0, min_exclusive=True, decimals=6, step=1e-05, advanced=False)
+    batch_size: int = declare(4, "Batch size", "int",
+        help="How many examples the computer processes at once. Limited by memory.",
+        rule="The batch size must be a whole number from 1 to 4096.",
+        minimum=1, maximum=4096, unit="examples", advanced=False)
+    gradient_accumulation: int = declare(1, "Gradient accumulation", "int",
+        help="How many batches are added up before the model is updated. Lets a small machine learn as if it used "
+             "bigger batches.",
+        rule="Gradient accumulation must be a whole number from 1 to 4096.",
+        minimum=1, maximum=4096, advanced=False)
+    epochs: float = declare(3.0, "Epochs", "float",
+        help="How many times the model reads your whole dataset. More passes learn more but can memorise.",
+        rule="The number of epochs must be above 0 and at most 1000 (1-3 is typical).",
+        minimum=0.0, maximum=1000.0, min_exclusive=True, decimals=2, step=0.5, advanced=False)
+    max_steps: int | None = declare(None, "Max steps (0 = by epochs)", "int",  # when set, wins over epochs
+        help="Stop after this many updates, whatever the epochs say. Leave at 0 to train by epochs.",
+        rule="Max steps must be a whole number of at least 1, or left empty to train by epochs.",
+        minimum=1, maximum=10000000, optional=True, unit="steps", none_label="0")
+    warmup_steps: int = declare(0, "Warm-up steps", "int",
+        help="The first updates use a smaller learning rate, so training starts gently.",
+        rule="Warm-up steps must be a whole number, 0 or more.",
+        minimum=0, maximum=1000000, unit="steps")
     # Optimization
-    optimizer: str = "adamw"
-    scheduler: str = "linear"
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    optimizer: str = declare("adamw", "Optimizer", "choice",
+        help="The method that turns errors into weight changes. AdamW is the safe default.",
+        rule="The optimizer must be one of adamw, sgd, adamw_8bit.",
+        choices=("adamw", "sgd", "adamw_8bit"))
+    scheduler: str = declare("linear", "Learning-rate schedule", "choice",
+        help="How the learning rate changes over the run: falling in a straight line, along a curve, or staying "
+             "constant.",
+        rule="The schedule must be one of linear, cosine, constant.",
+        choices=("linear", "cosine", "constant"))
+    weight_decay: float = declare(0.0, "Weight decay", "float",
+        help="A gentle pull that keeps the adapter's weights small, to avoid memorising.",
+        rule="Weight decay must be between 0 and 1 (0 to 0.1 is typical).",
+        minimum=0.0, maximum=1.0, decimals=3, step=0.01)
+    max_grad_norm: float = declare(1.0, "Gradient clipping", "float",
+        help="Caps how big one update can be, which prevents sudden jumps in the loss.",
+        rule="Gradient clipping must be 0 (off) or a positive number (1.0 is typical).",
+        minimum=0.0, maximum=100.0, decimals=2, step=0.1)
     # Precision
-    precision: str = "auto"
-    quantization: str | None = None
+    precision: str = declare("auto", "Precision", "choice",
+        help="The number format used for training. 'Auto' picks the fastest safe one for your hardware.",
+        rule="Precision must be one of auto, fp32, fp16, bf16.",
+        choices=("auto", "fp32", "bf16", "fp16"))
+    quantization: str | None = declare(None, "Quantization", "choice",
+        help="Stores the model's frozen weights in 8 or 4 bits to save memory (needs an NVIDIA GPU).",
+        rule="Quantization must be empty, '8bit' or '4bit'.",
+        choices=("8bit", "4bit"), optional=True, none_label="none")
     # Checkpointing
-    save_steps: int = 50
-    save_total: int = 3
+    save_steps: int = declare(50, "Save every", "int",
+        help="How often a checkpoint is saved. You can resume or roll back to any checkpoint.",
+        rule="Save a checkpoint every 1 or more steps.",
+        minimum=1, maximum=1000000, unit="steps")
+    save_total: int = declare(3, "Keep checkpoints", "int",
+        help="How many checkpoints to keep on disk; older ones are deleted.",
+        rule="Keep at least 1 checkpoint.",
+        minimum=1, maximum=100)
     # Validation
-    eval_steps: int = 50
-    eval_strategy: str = "steps"
+    eval_steps: int = declare(50, "Evaluate every", "int",
+        help="How often the model is tested on examples it never trains on.",
+        rule="Evaluate every 1 or more steps.",
+        minimum=1, maximum=1000000, unit="steps")
+    eval_strategy: str = declare("steps", "Evaluate", "choice",
+        help="When to test the model: every few steps, after each pass, or never.",
+        rule="Evaluation must happen by 'steps', by 'epoch', or 'no'.",
+        choices=("steps", "epoch", "no"))
     # Sequences and speed
-    max_seq_length: int = 1024
-    packing: bool = True
-    gradient_checkpointing: bool = False
-    logging_steps: int = 1
-    seed: int = 42
+    max_seq_length: int = declare(1024, "Max sequence length", "int",
+        help="The longest example, in tokens, the model reads. Longer ones are cut.",
+        rule="The maximum sequence length must be a whole number from 16 to 131072 tokens.",
+        minimum=16, maximum=131072, unit="tokens", advanced=False)
+    packing: bool = declare(True, "Packing", "bool",
+        help="Puts several short examples together so no time is wasted on padding. Examples never see each other.",
+        rule="Packing is on or off.")
+    gradient_checkpointing: bool = declare(False, "Gradient checkpointing", "bool",
+        help="Saves a lot of memory by recomputing some values; training gets about 30% slower.",
+        rule="Gradient checkpointing is on or off.")
+    logging_steps: int = declare(1, "Log every", "int",
+        help="How often the loss is recorded.",
+        rule="Log every 1 or more steps.",
+        minimum=1, maximum=1000000, editable_by="app")
+    seed: int = declare(42, "Seed", "int",
+        help="A number that makes the run repeatable: the same seed gives the same result.",
+        rule="The seed must be a whole number from 0 to 2^32-1.",
+        minimum=0, maximum=4294967295)
     # Devices: batch_size is per device; one process per device (accelerate launch when more than 1)
-    num_processes: int = 1
-    distributed_strategy: str = "ddp"
+    num_processes: int = declare(1, "Use GPUs", "int",
+        help="How many GPUs train at once. Each GPU takes its own batch, so more GPUs finish sooner; the batch "
+             "size is per GPU and the examples per update stay the same.",
+        rule="The number of devices must be a whole number from 1 to 1024.",
+        minimum=1, maximum=1024, advanced=False, multi_gpu=True)
+    distributed_strategy: str = declare("ddp", "Multi-GPU strategy", "choice",
+        help="How several GPUs share the work. ddp: each GPU holds the whole model (fastest). zero2: optimizer "
+             "state is split. fsdp / zero3: the model itself is split too, for models too large for one GPU "
+             "(slower).",
+        rule="The multi-device strategy must be one of ddp, fsdp, zero2, zero3.",
+        choices=("ddp", "zero2", "fsdp", "zero3"), multi_gpu=True)
 
     # ---- validation -----------------------------------------------------------------
     def problems(self) -> list[tuple[str, str]]:
-        """Every invalid value as (field, plain-language message saying what to do)."""
-        out: list[tuple[str, str]] = []
-
-        def need(cond: bool, name: str, message: str) -> None:
-            if not cond:
-                out.append((name, message))
-
-        def finite(x: Any) -> bool:
-            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-        need(isinstance(self.model_name, str) and self.model_name.strip() != "", "model_name",
-             "Choose a model: a Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct, a folder or a .gguf file.")
-        need(self.model_path is None or isinstance(self.model_path, str), "model_path",
-             "The model path must be text: a folder or a .gguf file.")
-        need(isinstance(self.trust_remote_code, bool), "trust_remote_code",
-             "Running the model's own code is on or off.")
-        need(isinstance(self.dataset_path, str), "dataset_path", "The dataset path must be text: a file path.")
-        need(isinstance(self.column_mapping, dict) and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in self.column_mapping.items()), "column_mapping",
-             'The column mapping must pair names with column names, e.g. {"prompt": "question"}.')
-        need(self.system_prompt is None or isinstance(self.system_prompt, str), "system_prompt",
-             "The system prompt must be text, or left empty.")
-        need(self.dataset_id is None or isinstance(self.dataset_id, str), "dataset_id", "The dataset id must be text.")
-        need(self.peft_method in PEFT_METHODS, "peft_method", "The method must be 'lora' or 'qlora'.")
-        need(_is_int(self.lora_r) and 1 <= self.lora_r <= 1024, "lora_r",
-             "LoRA rank must be a whole number from 1 to 1024 (8-64 is typical).")
-        need(_is_int(self.lora_alpha) and 1 <= self.lora_alpha <= 4096, "lora_alpha",
-             "LoRA alpha must be a whole number from 1 to 4096 (usually twice the rank).")
-        need(finite(self.lora_dropout) and 0 <= self.lora_dropout < 1, "lora_dropout",
-             "LoRA dropout must be between 0 and 1 (0.05 is typical).")
-        need(isinstance(self.target_modules, list) and len(self.target_modules) > 0
-             and all(isinstance(m, str) and m for m in self.target_modules), "target_modules",
-             "List at least one layer to adapt, or use 'all-linear'.")
-        need(finite(self.learning_rate) and 0 < self.learning_rate <= 1, "learning_rate",
-             "The learning rate must be above 0 and at most 1 (1e-4 to 3e-4 is typical for LoRA).")
-        need(_is_int(self.batch_size) and 1 <= self.batch_size <= 4096, "batch_size",
-             "The batch size must be a whole number from 1 to 4096.")
-        need(_is_int(self.gradient_accumulation) and 1 <= self.gradient_accumulation <= 4096,
-             "gradient_accumulation", "Gradient accumulation must be a whole number from 1 to 4096.")
-        need(finite(self.epochs) and 0 < self.epochs <= 1000, "epochs",
-             "The number of epochs must be above 0 and at most 1000 (1-3 is typical).")
-        need(self.max_steps is None or (_is_int(self.max_steps) and self.max_steps >= 1), "max_steps",
-             "Max steps must be a whole number of at least 1, or left empty to train by epochs.")
-        need(_is_int(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps",
-             "Warm-up steps must be a whole number, 0 or more.")
-        need(self.optimizer in OPTIMIZERS, "optimizer", f"The optimizer must be one of {', '.join(OPTIMIZERS)}.")
-        need(self.scheduler in SCHEDULERS, "scheduler", f"The schedule must be one of {', '.join(SCHEDULERS)}.")
-        need(finite(self.weight_decay) and 0 <= self.weight_decay <= 1, "weight_decay",
-             "Weight decay must be between 0 and 1 (0 to 0.1 is typical).")
-        need(finite(self.max_grad_norm) and self.max_grad_norm >= 0, "max_grad_norm",
-             "Gradient clipping must be 0 (off) or a positive number (1.0 is typical).")
-        need(self.precision in PRECISIONS, "precision", f"Precision must be one of {', '.join(PRECISIONS)}.")
-        need(self.quantization in QUANTIZATIONS, "quantization", "Quantization must be empty, '8bit' or '4bit'.")
-        need(not (self.peft_method == "qlora" and self.quantization is None), "quantization",
-             "QLoRA needs 4-bit or 8-bit quantization: choose '4bit', or switch the method to 'lora'.")
-        need(_is_int(self.save_steps) and self.save_steps >= 1, "save_steps",
-             "Save a checkpoint every 1 or more steps.")
-        need(_is_int(self.save_total) and self.save_total >= 1, "save_total", "Keep at least 1 checkpoint.")
-        need(_is_int(self.eval_steps) and self.eval_steps >= 1, "eval_steps", "Evaluate every 1 or more steps.")
-        need(self.eval_strategy in EVAL_STRATEGIES, "eval_strategy",
-             "Evaluation must happen by 'steps', by 'epoch', or 'no'.")
-        need(finite(self.validation_split) and 0 <= self.validation_split < 0.5, "validation_split",
-             "The validation share must be from 0 to 0.5 (0.1 keeps 10% of examples aside).")
-        need(_is_int(self.max_seq_length) and 16 <= self.max_seq_length <= 131072, "max_seq_length",
-             "The maximum sequence length must be a whole number from 16 to 131072 tokens.")
-        need(isinstance(self.packing, bool), "packing", "Packing is on or off.")
-        need(isinstance(self.gradient_checkpointing, bool), "gradient_checkpointing",
-             "Gradient checkpointing is on or off.")
-        need(_is_int(self.logging_steps) and self.logging_steps >= 1, "logging_steps",
-             "Log every 1 or more steps.")
-        need(_is_int(self.seed) and 0 <= self.seed < 2**32, "seed", "The seed must be a whole number from 0 to 2^32-1.")
-        need(_is_int(self.num_processes) and 1 <= self.num_processes <= 1024, "num_processes",
-             "The number of devices must be a whole number from 1 to 1024.")
-        need(self.distributed_strategy in DISTRIBUTED_STRATEGIES, "distributed_strategy",
-             f"The multi-device strategy must be one of {', '.join(DISTRIBUTED_STRATEGIES)}.")
+        """Every invalid value as (field, plain-language message saying what to do), from the settings table."""
+        out = [(s.name, s.rule) for s in settings_of(TrainingConfig) if not s.accepts(getattr(self, s.name))]
+        if self.peft_method == "qlora" and self.quantization is None:  # the one rule that spans two settings
+            out.append(("quantization",
+                        "QLoRA needs 4-bit or 8-bit quantization: choose '4bit', or switch the method to 'lora'."))
         return out
 
     def check(self) -> "TrainingConfig":
@@ -231,3 +269,15 @@ def parse_settings(text: str) -> dict[str, Any]:
     if unknown:
         TrainingConfig.from_dict(data)  # raises the plain error naming them
     return data
+
+
+# The allowed values, as declared on the fields above.
+PEFT_METHODS = choices("peft_method")
+OPTIMIZERS = choices("optimizer")
+SCHEDULERS = choices("scheduler")
+PRECISIONS = choices("precision")
+QUANTIZATIONS = (None, *choices("quantization"))
+EVAL_STRATEGIES = choices("eval_strategy")
+# how work is split over several devices (see engine/training/launcher.py): plain data parallel, or
+# sharded (FSDP; DeepSpeed ZeRO-2 shards optimizer state and gradients, ZeRO-3 also the weights)
+DISTRIBUTED_STRATEGIES = choices("distributed_strategy")

@@ -25,6 +25,7 @@ from peftstudio.engine.hardware import HardwareProfile
 from peftstudio.engine.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
 from peftstudio.engine.model_facts import ModelFacts
 from peftstudio.engine.profiles import OptimizationProfile
+from peftstudio.engine.settings import all_settings
 
 BUDGET_SHARE = 0.85
 WEIGHTS_SHARE = 0.6
@@ -208,6 +209,7 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     reasons["warmup_steps"] = f"{config.warmup_steps} of {steps} steps ramp the learning rate up gently."
     reasons["save_steps"] = f"A checkpoint about every 10% of the run (every {config.save_steps} steps)."
 
+    within_declared_ranges(config)
     memory = memory_of(facts, config, precision, device)
     if not feasible:
         explanation = (f"{facts.model_id} needs about {_gib(memory.total)} to train even with batch 1 and "
@@ -220,6 +222,14 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
         if fits:
             result.explanation += f" Nearest setting that fits: {fits[0].title}."
     return result
+
+
+def within_declared_ranges(config: TrainingConfig) -> None:
+    """Clamp every number the planner chose into the range the settings table declares (its only limits)."""
+    for spec in all_settings():
+        value = getattr(config, spec.name)
+        if spec.kind in ("int", "float") and value is not None:
+            setattr(config, spec.name, spec.clamp(value))
 
 
 def _largest_batch(facts, config, precision, device, budget, limit) -> int:

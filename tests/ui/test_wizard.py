@@ -11,8 +11,7 @@ from helpers import signature_rows
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.hardware import hardware_profile
 from peftstudio.engine.presets import Preset, load_preset, save_preset
-from peftstudio.ui.help_texts import SETTING_HELP
-from peftstudio.ui.wizard.config_page import SETTINGS
+from peftstudio.engine.settings import form_settings, setting
 from peftstudio.ui.wizard.wizard import TrainingWizard
 
 
@@ -167,11 +166,11 @@ def test_every_setting_on_the_configuration_page_has_a_plain_tooltip(qtbot, wiza
     page.initializePage()
     inputs = (QSpinBox, QDoubleSpinBox, QComboBox, QCheckBox, QLineEdit)
     shown = [w for kind in inputs for w in page.findChildren(kind) if w.objectName().startswith("train.")]
-    assert len(shown) == len(SETTINGS) == len(page.widgets)
+    assert len(shown) == len(form_settings()) == len(page.widgets)
     for widget in shown:
         tip = widget.toolTip()
         assert len(tip) > 30, widget.objectName()
-        assert tip == SETTING_HELP[widget.objectName().removeprefix("train.")]
+        assert tip == setting(widget.objectName().removeprefix("train.")).help
         assert "_" not in tip  # plain words, not field names
 
 

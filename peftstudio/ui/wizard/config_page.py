@@ -7,42 +7,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget, QWizardPage)
 
 from peftstudio.engine.estimates import format_duration
-from peftstudio.ui.help_texts import SETTING_HELP
+from peftstudio.engine.settings import LAYER_CHOICES, Setting, form_settings
 from peftstudio.ui.locales import STRINGS
 
-TARGETS = {"All linear layers": ["all-linear"], "Attention only": ["q_proj", "k_proj", "v_proj", "o_proj"]}
-# (field, label, kind, options, advanced)
-SETTINGS = [
-    ("num_processes", "Use GPUs", "int", (1, 64), False),
-    ("lora_r", "LoRA rank", "int", (1, 1024), False),
-    ("learning_rate", "Learning rate", "float", (1e-6, 1.0, 6, 1e-5), False),
-    ("batch_size", "Batch size", "int", (1, 4096), False),
-    ("gradient_accumulation", "Gradient accumulation", "int", (1, 4096), False),
-    ("epochs", "Epochs", "float", (0.1, 1000, 2, 0.5), False),
-    ("max_seq_length", "Max sequence length", "int", (16, 131072), False),
-    ("lora_alpha", "LoRA alpha", "int", (1, 4096), True),
-    ("lora_dropout", "LoRA dropout", "float", (0.0, 0.99, 3, 0.01), True),
-    ("target_modules", "Adapted layers", "choice", list(TARGETS), True),
-    ("max_steps", "Max steps (0 = by epochs)", "int", (0, 10**7), True),
-    ("warmup_steps", "Warm-up steps", "int", (0, 10**6), True),
-    ("optimizer", "Optimizer", "choice", ["adamw", "sgd", "adamw_8bit"], True),
-    ("scheduler", "Learning-rate schedule", "choice", ["linear", "cosine", "constant"], True),
-    ("weight_decay", "Weight decay", "float", (0.0, 1.0, 3, 0.01), True),
-    ("max_grad_norm", "Gradient clipping", "float", (0.0, 100.0, 2, 0.1), True),
-    ("precision", "Precision", "choice", ["auto", "fp32", "bf16", "fp16"], True),
-    ("quantization", "Quantization", "choice", ["none", "8bit", "4bit"], True),
-    ("save_steps", "Save every (steps)", "int", (1, 10**6), True),
-    ("save_total", "Keep checkpoints", "int", (1, 100), True),
-    ("eval_strategy", "Evaluate", "choice", ["steps", "epoch", "no"], True),
-    ("eval_steps", "Evaluate every (steps)", "int", (1, 10**6), True),
-    ("validation_split", "Held-back share", "float", (0.0, 0.49, 2, 0.05), True),
-    ("packing", "Packing", "bool", None, True),
-    ("gradient_checkpointing", "Gradient checkpointing", "bool", None, True),
-    ("seed", "Seed", "int", (0, 2**31 - 1), True),
-    ("system_prompt", "System prompt", "text", None, True),
-    ("distributed_strategy", "Multi-GPU strategy", "choice", ["ddp", "zero2", "fsdp", "zero3"], True),
-]
-MULTI_GPU_SETTINGS = ("num_processes", "distributed_strategy")  # shown only when the machine has several GPUs
+SPECS = {spec.name: spec for spec in form_settings()}
+QT_INT_MAX = 2**31 - 1  # a QSpinBox holds a 32-bit int; larger declared maxima are cut to it
 
 
 class ConfigPage(QWizardPage):
@@ -75,11 +44,12 @@ class ConfigPage(QWizardPage):
         advanced = QFormLayout(self.advanced)
         self.advanced.setVisible(False)
         layout.addWidget(self.advanced)
-        for name, label, kind, options, is_advanced in SETTINGS:
-            widget = self._make(name, kind, options)
+        for spec in form_settings():  # every widget, label, range and tooltip comes from the settings table
+            name = spec.name
+            widget = self._make(spec)
             widget.setObjectName(f"train.{name}")
             widget.setMinimumWidth(120)
-            widget.setToolTip(SETTING_HELP[name])
+            widget.setToolTip(spec.help)
             why = QLabel()
             why.setObjectName(f"why.{name}")
             why.setStyleSheet("color: #666; font-size: 11px;")
@@ -89,13 +59,13 @@ class ConfigPage(QWizardPage):
             row_layout.setContentsMargins(0, 0, 0, 0)
             row_layout.addWidget(widget)
             row_layout.addWidget(why, 1)
-            caption = QLabel(label)
-            caption.setToolTip(SETTING_HELP[name])
-            (advanced if is_advanced else basic).addRow(caption, row)
+            caption = QLabel(spec.label + (f" ({spec.unit})" if spec.unit and spec.kind != "int" else ""))
+            caption.setToolTip(spec.help)
+            (advanced if spec.advanced else basic).addRow(caption, row)
             self.widgets[name], self.why[name] = widget, why
-            if name in MULTI_GPU_SETTINGS:
+            if spec.multi_gpu:
                 gpus = len(self.wiz.hardware.gpus) if self.wiz.hardware.cuda_available else 0
-                (advanced if is_advanced else basic).setRowVisible(row, gpus > 1)
+                (advanced if spec.advanced else basic).setRowVisible(row, gpus > 1)
                 if name == "num_processes":
                     widget.setRange(1, max(1, gpus))
         self.estimates = QLabel()
@@ -105,23 +75,29 @@ class ConfigPage(QWizardPage):
         outer.addWidget(self.estimates)
         layout.addStretch()
 
-    def _make(self, name, kind, options):
-        if kind == "int":
+    def _make(self, spec: Setting):
+        name = spec.name
+        if spec.kind == "int":
             widget = QSpinBox()
-            widget.setRange(*options)
+            low = 0 if spec.optional else int(spec.minimum or 0)  # 0 shows "none" (max_steps: by epochs)
+            widget.setRange(low, int(min(spec.maximum if spec.maximum is not None else QT_INT_MAX, QT_INT_MAX)))
+            if spec.unit:
+                widget.setSuffix(f" {spec.unit}")
             widget.valueChanged.connect(lambda _=0, n=name: self._edited(n))
-        elif kind == "float":
-            low, high, decimals, step = options
+        elif spec.kind == "float":
             widget = QDoubleSpinBox()
+            widget.setDecimals(spec.decimals)
+            smallest = 10 ** -spec.decimals
+            low = (spec.minimum or 0.0) + (smallest if spec.min_exclusive else 0.0)
+            high = (spec.maximum if spec.maximum is not None else 1e9) - (smallest if spec.max_exclusive else 0.0)
             widget.setRange(low, high)
-            widget.setDecimals(decimals)
-            widget.setSingleStep(step)
+            widget.setSingleStep(spec.step)
             widget.valueChanged.connect(lambda _=0, n=name: self._edited(n))
-        elif kind == "choice":
+        elif spec.kind in ("choice", "layers"):
             widget = QComboBox()
-            widget.addItems(options)
+            widget.addItems(([spec.none_label] if spec.optional else []) + list(spec.choices))
             widget.currentIndexChanged.connect(lambda _=0, n=name: self._edited(n))
-        elif kind == "bool":
+        elif spec.kind == "bool":
             widget = QCheckBox()
             widget.toggled.connect(lambda _=False, n=name: self._edited(n))
         else:
@@ -152,8 +128,8 @@ class ConfigPage(QWizardPage):
             widget.setChecked(bool(value))
         elif isinstance(widget, QComboBox):
             if name == "target_modules":
-                value = next((k for k, v in TARGETS.items() if v == value), "All linear layers")
-            widget.setCurrentText("none" if value is None else str(value))
+                value = next((k for k, v in LAYER_CHOICES.items() if v == value), "All linear layers")
+            widget.setCurrentText(SPECS[name].none_label if value is None else str(value))
         else:
             widget.setText(value or "")
 
@@ -161,7 +137,7 @@ class ConfigPage(QWizardPage):
         widget = self.widgets[name]
         if isinstance(widget, QSpinBox):
             value = widget.value()
-            return (value or None) if name == "max_steps" else value
+            return (value or None) if SPECS[name].optional else value
         if isinstance(widget, QDoubleSpinBox):
             return widget.value()
         if isinstance(widget, QCheckBox):
@@ -169,15 +145,15 @@ class ConfigPage(QWizardPage):
         if isinstance(widget, QComboBox):
             text = widget.currentText()
             if name == "target_modules":
-                return list(TARGETS[text])
-            return None if text == "none" else text
+                return list(LAYER_CHOICES[text])
+            return None if SPECS[name].optional and text == SPECS[name].none_label else text
         return widget.text() or None
 
     def _edited(self, name: str) -> None:
         if self._loading:
             return
         self.wiz.set_setting(name, self.value_of(name))
-        if name in MULTI_GPU_SETTINGS:  # per-device batch, accumulation and memory depend on the device count
+        if SPECS[name].multi_gpu:  # per-device batch, accumulation and memory depend on the device count
             self.initializePage()
             return
         self._update_estimates()
