@@ -34,6 +34,7 @@ run: $(STAMP)
 	$(VENV)/bin/peftstudio
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 # The one-file desktop binary (about 5 minutes; not part of `make test`).
