@@ -52,9 +52,10 @@ def runs_command(args) -> int:
             result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")} for r in rows]
             text = "\n".join(f"{r['id']}  {r['status']:<10} {r['model_name']}" for r in rows) or "No runs yet."
         elif args.action == "show":
-            run_dir = resolve_run_dir(args.runs[0])
-            result = {"run": json.loads((run_dir / "run.json").read_text(encoding="utf-8")),
-                      "config": json.loads((run_dir / "config.json").read_text(encoding="utf-8"))}
+            from peftstudio.engine.training.run_folder import RunFolder
+
+            folder = RunFolder.open(resolve_run_dir(args.runs[0]))
+            result = {"run": folder.info(), "config": folder.config().to_dict()}
             text = json.dumps(result, indent=2)
         else:
             result = compare_runs([resolve_run_dir(r) for r in args.runs])

@@ -225,7 +225,7 @@ def launch_and_follow(session, progress, as_json: bool) -> int:
         signal.signal(signal.SIGINT, previous)
         progress.close()
     status = final_status(session.run_dir)
-    info = json.loads((session.run_dir / "run.json").read_text(encoding="utf-8"))
+    info = session.folder.info()
     result = {"ok": code == 0 and status != "failed", "status": status, "run_dir": str(session.run_dir),
               "summary": info.get("summary", {}), "processes": config.num_processes}
     if status == "paused":

@@ -1,12 +1,10 @@
 """The user's application settings (a JSON file in the data folder; no Qt here)."""
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 
 
 @dataclass
@@ -48,14 +46,4 @@ def _same_kind(value, default) -> bool:
 def save_settings(settings: AppSettings) -> None:
     """Write atomically; the file is created readable by its owner only (it may hold a token), never
     created world-readable first and restricted afterwards."""
-    path = settings_file()
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(settings), indent=2))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic.write_json(settings_file(), asdict(settings), private=True)

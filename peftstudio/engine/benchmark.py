@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.hardware import HardwareProfile
 
@@ -68,7 +67,5 @@ def run_micro_benchmark(config: TrainingConfig, hardware: HardwareProfile, steps
     except (OSError, ValueError):
         data = {}
     data[benchmark_key(config, hardware)] = rate
-    tmp = cache.with_name(cache.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, cache)
+    atomic.write_cache(cache, json.dumps(data))
     return rate

@@ -6,13 +6,11 @@ explicitly (`peftstudio train --trust-remote-code`, or the app's question) for o
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.errors import PlainError
 
 CONSENT_FILE = "trusted-model-code.json"
@@ -41,17 +39,7 @@ def has_consent(model_ref: str) -> bool:
 def grant(model_ref: str) -> None:
     data = _read()
     data[model_key(model_ref)] = {"allowed": True, "at": datetime.now(timezone.utc).isoformat()}
-    path = paths.config_dir() / CONSENT_FILE
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic.write_json(paths.config_dir() / CONSENT_FILE, data, private=True)
 
 
 def needs_consent(model_ref: str) -> PlainError:

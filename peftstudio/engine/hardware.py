@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 
 CACHE_SECONDS = 300
 
@@ -162,5 +162,5 @@ def hardware_profile(max_age: float = CACHE_SECONDS, cache_file: Path | None = N
         pass
     profile = detect_hardware()
     if cache_file is not None:
-        paths.write_cache(cache_file, json.dumps(profile.to_dict()))
+        atomic.write_cache(cache_file, json.dumps(profile.to_dict()))
     return profile

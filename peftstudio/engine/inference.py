@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from peftstudio.engine.training.run_folder import RunFolder
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.quality import repetition_rate
@@ -38,7 +39,6 @@ _BASES: dict[str, tuple] = {}  # model folder -> (model, tokenizer): one copy in
 
 class ChatModel:
     def __init__(self, run_dir: Path):
-        import json
 
         run_dir = Path(run_dir)
         adapter = run_dir / "adapter"
@@ -51,10 +51,10 @@ class ChatModel:
                 help_topic="runs",
             )
         self.run_dir = run_dir
-        self.config = TrainingConfig.from_json((run_dir / "config.json").read_text(encoding="utf-8"))
+        folder = RunFolder(run_dir)
+        self.config = folder.config()
         self.model, self.tokenizer = self._attach(adapter)
-        self.info = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) \
-            if (run_dir / "run.json").exists() else {}
+        self.info = folder.info()
 
     def _attach(self, adapter: Path):
         from peft import PeftModel

@@ -67,17 +67,3 @@ def log_dir() -> Path:
     return _folder("PEFTSTUDIO_LOG_DIR", "user_log_dir", under_data="logs")
 
 
-def write_cache(path: Path, text: str) -> bool:
-    """Write a re-creatable cache file atomically; a full or read-only disk only means no cache (False)."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        return False

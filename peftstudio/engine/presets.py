@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 
@@ -53,10 +52,7 @@ def _file_for(name: str) -> Path:
 
 
 def save_preset(preset: Preset) -> Path:
-    path = _file_for(preset.name)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(preset.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    path = atomic.write_json(_file_for(preset.name), preset.to_dict(), sort_keys=True)
     from peftstudio.engine.store import default_store
 
     default_store().index_preset(preset.name, preset.profile_id, preset.config.to_dict())

@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.errors import PlainError
 
 
@@ -119,11 +119,7 @@ def save_user_profile(profile: OptimizationProfile) -> Path:
             help_topic="settings",
         )
     profile.builtin = False
-    path = user_profiles_dir() / f"{profile.id}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(profile.to_dict(), indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic.write_json(user_profiles_dir() / f"{profile.id}.json", profile.to_dict())
 
 
 def get_builtin(profile_id: str) -> OptimizationProfile | None:

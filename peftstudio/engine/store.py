@@ -195,17 +195,19 @@ class Store:
         return count
 
     def _index(self, folders: list[Path]) -> int:
+        from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
+
         count = 0
         for folder in folders:
+            run = RunFolder(folder)
+            info = run.info()
             try:
-                info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-                config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-                if not isinstance(info, dict) or not isinstance(config, dict):
-                    continue
-                info["id"] = folder.name
+                config = json.loads(run.config_file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            self.upsert_run(info, folder.resolve(), config)
+            if not info or not isinstance(config, dict):
+                continue
+            self.upsert_run({**info, "id": run.id}, run.path, config)
             count += 1
         return count
 

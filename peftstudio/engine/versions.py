@@ -21,6 +21,7 @@ from pathlib import Path
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.store import Store
+from peftstudio.engine.training.run_folder import RunFolder
 
 
 @dataclass
@@ -78,9 +79,7 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
         "parent_version": parent["version"] if parent else None,
     }
     if store.run(run_dir.name) is None:  # versions point at indexed runs
-        info_file = run_dir / "run.json"
-        info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {"id": run_dir.name}
-        store.upsert_run({**info, "id": run_dir.name}, run_dir, config.to_dict())
+        store.upsert_run({**RunFolder(run_dir).info(), "id": run_dir.name}, run_dir, config.to_dict())
     with store.transaction() as db:
         db.execute("UPDATE versions SET active = 0 WHERE model_name = ?", (model_name,))
         db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "
@@ -108,7 +107,7 @@ def restore_versions(store: Store, run_folders: list[Path]) -> int:
         taken = {(r[0], r[1]) for r in db.execute("SELECT model_name, version FROM versions")}
     for folder in run_folders:
         try:
-            info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            info = RunFolder(folder).info()
             record = info.get("version_record")
             if not isinstance(record, dict) or record.get("id") in known or \
                     (record.get("model_name"), record.get("version")) in taken:
@@ -141,37 +140,17 @@ def restore_versions(store: Store, run_folders: list[Path]) -> int:
 
 
 def _run_uid(run_dir: Path) -> str | None:
-    try:
-        return json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("uid")
-    except (OSError, ValueError):
-        return None
+    return RunFolder(run_dir).uid
 
 
 def verified_run_folder(version: dict) -> Path | None:
-    """The version's run folder, only if it provably is that run: an absolute folder whose run.json names
-    the same run (and the same unique id, for runs that have one). Anything else is never deleted."""
-    folder = Path(version["checkpoint_path"]).parent
-    if not folder.is_absolute() or folder.is_symlink() or not folder.is_dir():
+    """The version's run folder, only if it provably is that run (absolute, and `RunFolder.holds` it).
+    Anything else is never deleted."""
+    recorded = Path(version["checkpoint_path"]).parent
+    if not recorded.is_absolute():
         return None
-    try:
-        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(info, dict) or info.get("id") != version["run_id"]:
-        return None
-    wanted = (version.get("metrics") or {}).get("run_uid")
-    if wanted and info.get("uid") != wanted:
-        return None
-    return folder
-
-
-def _mark_archived(folder: Path) -> None:
-    path = folder / "run.json"
-    info = json.loads(path.read_text(encoding="utf-8"))
-    info["archived"] = True
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    tmp.replace(path)
+    folder = RunFolder(recorded)
+    return folder.path if folder.holds(version["run_id"], (version.get("metrics") or {}).get("run_uid")) else None
 
 
 def version_of_run(store: Store, run_dir: Path) -> dict | None:
@@ -237,7 +216,7 @@ def archive(store: Store, model_name: str, keep_latest: int) -> list[dict]:
             continue
         if (run_dir / "checkpoints").is_dir() and not (run_dir / "checkpoints").is_symlink():
             shutil.rmtree(run_dir / "checkpoints")
-        _mark_archived(run_dir)
+        RunFolder(run_dir).update_info(archived=True)
         with store.transaction() as db:
             db.execute("UPDATE versions SET archived = 1, size_bytes = ? WHERE id = ?",
                        (folder_size(run_dir), version["id"]))

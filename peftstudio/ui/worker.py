@@ -69,7 +69,6 @@ class LaunchedTrainingWorker(TrainingWorker):
         self.launched = None
 
     def run(self) -> None:
-        import json
 
         from peftstudio.engine.errors import PlainError, from_exception
         from peftstudio.engine.training import launcher
@@ -90,8 +89,7 @@ class LaunchedTrainingWorker(TrainingWorker):
         code = self.launched.wait(forward)
         status = launcher.final_status(self.session.run_dir)
         if status == "completed":
-            info = json.loads((self.session.run_dir / "run.json").read_text(encoding="utf-8"))
-            self.completed.emit(dict(info.get("summary", {})))
+            self.completed.emit(dict(self.session.folder.info().get("summary", {})))
         elif status not in ("paused", "stopped"):
             if error is not None:
                 fields = {k: error[k] for k in ("title", "what", "why", "actions")}

@@ -10,7 +10,7 @@ import json
 import random
 from dataclasses import dataclass
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.formats import read_rows
 from peftstudio.engine.data.schema import detect_schema, normalize_row
@@ -98,5 +98,5 @@ def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> Prepar
         )
     prepared = PreparedData(train, validation, schema)
     if use_cache:
-        paths.write_cache(cache_file, json.dumps({"train": train, "validation": validation, "schema": schema}))
+        atomic.write_cache(cache_file, json.dumps({"train": train, "validation": validation, "schema": schema}))
     return prepared

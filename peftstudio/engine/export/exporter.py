@@ -161,9 +161,8 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
 
 def _record(run: ExportableRun, result: ExportResult) -> None:
     """Remember the export in the run's run.json (the run folder stays the single source of truth)."""
-    path = run.run_dir / "run.json"
-    info = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    info.setdefault("exports", []).append({
+    from peftstudio.engine.training.run_folder import RunFolder
+
+    RunFolder(run.run_dir).record_export({
         "format": result.format, "folder": str(result.folder), "verified": result.report.passed
         if result.report else None, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    safety.write_text_atomic(path, json.dumps(info, indent=2))

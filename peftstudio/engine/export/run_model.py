@@ -1,7 +1,6 @@
 """A completed run as something to export: its settings, tokenizer, base model and merged model."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training.events import read_events
+from peftstudio.engine.training.run_folder import RunFolder
 
 
 @dataclass
@@ -68,8 +68,8 @@ def open_run(run_dir: Path) -> ExportableRun:
             actions=["Wait for the run to complete, or resume it.", "Pick a completed run in the history."],
             help_topic="export",
         )
-    config = TrainingConfig.from_json((run_dir / "config.json").read_text(encoding="utf-8"))
-    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8")) if (run_dir / "run.json").exists() else {}
+    folder = RunFolder(run_dir)
+    config, info = folder.config(), folder.info()
     source = resolve_model(config.model_path or config.model_name)
     ready = [e for e in read_events(run_dir / "events.jsonl") if e.get("message") == "Model and data ready"]
     summary = {k: ready[-1].get(k) for k in ("train_examples", "validation_examples", "loss_tokens_per_epoch",

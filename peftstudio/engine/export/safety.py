@@ -13,6 +13,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+from peftstudio.engine import atomic
 from peftstudio.engine.errors import PlainError
 
 EXPORT_MARKER = ".peftstudio-export.json"  # in every package: only folders carrying it may be replaced
@@ -162,9 +163,7 @@ def staged_folder(destination: Path, overwrite: bool = False):
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, text)
 
 
 def folder_size(folder: Path) -> int:

@@ -12,6 +12,8 @@ import re
 import shutil
 from pathlib import Path
 
+from peftstudio.engine import atomic
+
 COMPLETE_MARKER = "peftstudio-checkpoint.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -60,9 +62,7 @@ def is_intact(checkpoint: Path) -> bool:
 def mark_complete(checkpoint: Path, info: dict) -> None:
     files = {str(p.relative_to(checkpoint)): p.stat().st_size for p in sorted(checkpoint.rglob("*"))
              if p.is_file() and not p.name.startswith(COMPLETE_MARKER)}
-    tmp = checkpoint / (COMPLETE_MARKER + ".tmp")
-    tmp.write_text(json.dumps({**info, "files": files}, indent=2), encoding="utf-8")
-    tmp.replace(checkpoint / COMPLETE_MARKER)
+    atomic.write_json(checkpoint / COMPLETE_MARKER, {**info, "files": files})
 
 
 def remove_incomplete(folder: Path) -> list[Path]:

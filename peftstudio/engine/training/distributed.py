@@ -12,6 +12,8 @@ import os
 import time
 from pathlib import Path
 
+from peftstudio.engine import atomic
+
 CONTROL_FILE = "control.json"
 ACTIONS = {None: 0, "pause": 1, "stop": 2}
 
@@ -36,10 +38,7 @@ def request(run_dir: Path, action: str) -> None:
     """Ask the processes training `run_dir` to pause or stop at their next step boundary."""
     if action not in ("pause", "stop"):
         raise ValueError(action)
-    path = Path(run_dir) / CONTROL_FILE
-    tmp = path.with_name(CONTROL_FILE + ".tmp")
-    tmp.write_text(json.dumps({"action": action, "at": time.time()}), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_json(Path(run_dir) / CONTROL_FILE, {"action": action, "at": time.time()})
 
 
 def requested(run_dir: Path) -> str | None:

@@ -10,14 +10,11 @@ enough to resume (`TrainingSession.open(run_dir).run()`), compare or export.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shutil
 import time
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
@@ -31,7 +28,7 @@ from peftstudio.engine.training import run_lock
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
 from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
                                                read_events)
-from peftstudio.engine.training.run_index import remember_run_folder
+from peftstudio.engine.training.run_folder import RunFolder
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
 LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
@@ -49,26 +46,21 @@ def new_run_dir(config: TrainingConfig, parent: Path | None = None) -> Path:
     return candidate
 
 
-def _lock_unless_launched(run_dir: Path) -> run_lock.RunLock | None:
+def _lock_unless_launched(folder: RunFolder) -> run_lock.RunLock | None:
     """The run's lock; ranks started by our launcher work under their parent's lock, other ranks under rank 0's."""
     if os.environ.get(LAUNCHED_ENV) or not distributed.is_main():
         return None
-    return run_lock.lock_run(run_dir)
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    return folder.lock()
 
 
 class TrainingSession:
     def __init__(self, run_dir: Path, config: TrainingConfig, listeners: Iterable[Listener] = ()):
         from peftstudio.engine.training.callbacks import Controls
 
-        self.run_dir = Path(run_dir)
+        self.folder = RunFolder(run_dir)
+        self.run_dir = self.folder.path
         self.config = config
-        self.events = EventLog(self.run_dir / "events.jsonl", listeners)
+        self.events = EventLog(self.folder.events_file, listeners)
         self.controls = Controls()
         self.error: PlainError | None = None
         self.summary: dict = {}
@@ -84,68 +76,31 @@ class TrainingSession:
     def create(cls, config: TrainingConfig, run_dir: Path | None = None,
                listeners: Iterable[Listener] = ()) -> "TrainingSession":
         config.check()
-        # stored absolute and resolved: a relative folder would mean another place from another folder
-        run_dir = Path(run_dir or new_run_dir(config)).expanduser().resolve()
-        if run_dir.exists() and not run_dir.is_dir():
-            raise PlainError(
-                title="The run folder's name is taken by a file",
-                what=f"{run_dir} is a file, so PEFT Studio cannot make a run folder there.",
-                why="Each run needs a folder of its own; the file was left as it is.",
-                actions=["Choose another output folder.", "Leave --out away to get a new folder in the data folder."],
-                help_topic="runs",
-            )
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise PlainError(
-                title="The run folder is not empty",
-                what=f"{run_dir} already holds files; PEFT Studio will not overwrite them.",
-                why="Each run needs a folder of its own.",
-                actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
-                help_topic="runs",
-            )
-        made = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
-        run_dir.mkdir(parents=True, exist_ok=True)
-        session = None
+        folder = RunFolder.create(run_dir or new_run_dir(config), config)
+        session = cls(folder.path, config, listeners)
         try:
-            session = cls(run_dir, config, listeners)
-            session._lock = _lock_unless_launched(run_dir)
-            (run_dir / "config.json").write_text(config.to_json(), encoding="utf-8")
-            session._write_run_info(created=datetime.now(timezone.utc).isoformat(),
-                                    uid=uuid.uuid4().hex, folder=str(run_dir))
+            session._lock = _lock_unless_launched(folder)
+            session._index(folder.info())
             session.events.emit("status", status=Status.CREATED.value)
         except BaseException:
-            # nothing half-made stays behind: the folders made here held nothing of the user's
-            if session is not None:
-                session.close()
-            shutil.rmtree(run_dir)
-            for folder in made[1:]:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if still empty
+            session.close()
+            shutil.rmtree(folder.path)  # made just now, holds nothing of the user's
             raise
-        remember_run_folder(run_dir)
         return session
 
     @classmethod
     def open(cls, run_dir: Path, listeners: Iterable[Listener] = ()) -> "TrainingSession":
-        run_dir = Path(run_dir).expanduser().resolve()
-        config_file = run_dir / "config.json"
-        if not config_file.is_file():
-            raise PlainError(
-                title="This is not a PEFT Studio run folder",
-                what=f"{run_dir} has no config.json.",
-                why="Only folders created by 'peftstudio train' (or the app) can be resumed.",
-                actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
-                help_topic="runs",
-            )
-        config = TrainingConfig.from_json(config_file.read_text(encoding="utf-8"))
-        lock = _lock_unless_launched(run_dir)  # before reading the status: the owner may still be writing it
-        session = cls(run_dir, config, listeners)
+        folder = RunFolder.open(run_dir)
+        config = folder.config()
+        lock = _lock_unless_launched(folder)  # before reading the status: the owner may still be writing it
+        session = cls(folder.path, config, listeners)
         session._lock = lock
-        session._status = Status(last_status(session.events.path) or Status.CREATED.value)
+        session._status = Status(last_status(folder.events_file) or Status.CREATED.value)
         if not distributed.is_main():
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
                 else session._status
-        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not run_lock.training_here(run_dir):
+        elif session._status in (Status.RUNNING, Status.INITIALIZING) and not run_lock.training_here(folder.path):
             # we hold the lock (or our launcher does), so the process that trained it ended without saying so
             # (killed, crashed, power cut)
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
@@ -162,20 +117,20 @@ class TrainingSession:
 
     @property
     def checkpoints_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
+        return self.folder.checkpoints
 
     @property
     def adapter_dir(self) -> Path:
-        return self.run_dir / "adapter"
+        return self.folder.adapter
 
     def _write_run_info(self, **updates) -> None:
         if not distributed.is_main():
             return
-        info_file = self.run_dir / "run.json"
-        info = json.loads(info_file.read_text(encoding="utf-8")) if info_file.exists() else {}
-        info.update({"id": self.run_dir.name, "folder": str(self.run_dir), "model_name": self.config.model_name,
-                     "dataset_path": self.config.dataset_path, "status": self._status.value}, **updates)
-        _write_json_atomic(info_file, info)
+        info = self.folder.update_info(model_name=self.config.model_name, dataset_path=self.config.dataset_path,
+                                       status=self._status.value, **updates)
+        self._index(info)
+
+    def _index(self, info: dict) -> None:
         store().upsert_run(info, self.run_dir, self.config.to_dict())  # the index; the folder stays the truth
 
     def annotate(self, **info) -> None:
@@ -278,7 +233,7 @@ class TrainingSession:
                     help_topic="out-of-memory" if request.anomaly_type == "oom" else "troubleshooting",
                 )
             self.config, _, description = plan
-            (self.run_dir / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+            self.folder.write_config(self.config)
             if latest_checkpoint(self.checkpoints_dir) is None:
                 self._model = None  # nothing to roll back to: start again from fresh adapter weights
             self.events.emit("notification", message=description, recovery=True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import shutil
 
+from pathlib import Path
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -128,7 +130,8 @@ def test_model_card_metadata_is_valid_for_any_run(tmp_path, run_name, profile, m
     card = model_card(run, merged, "you/model")
     assert card.startswith("---\n")
     front = yaml.safe_load(card.split("\n---\n")[0].removeprefix("---\n"))
-    assert front["base_model"] == clean(model_id)
+    assert front["base_model"] == clean(run.base_model_id)  # the hub id, or only a local model's name
+    assert run.base_model_id in (model_id.strip(), Path(model_id.strip()).stem or "unknown")
     assert front["library_name"] == ("transformers" if merged else "peft")
     for section in ("## Intended use", "## Training data", "## Training configuration", "## Results", "## How to load"):
         assert card.count(section) == 1

@@ -1,0 +1,47 @@
+"""Writing a file all at once: readers see the old content or the new, never half of it.
+
+The one helper for every small file PEFT Studio writes (run.json, settings, presets, markers, caches):
+the text goes to a temporary file beside the target (same folder, so the rename cannot cross disks),
+which then replaces the target in one `os.replace`. A file that may hold a secret is created readable by
+its owner only from the first byte (never created open and restricted afterwards).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def write_text(path: str | os.PathLike, text: str, private: bool = False) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, data: Any, private: bool = False, **dumps) -> Path:
+    dumps.setdefault("indent", 2)
+    dumps.setdefault("default", str)
+    return write_text(path, json.dumps(data, **dumps), private)
+
+
+def write_cache(path: str | os.PathLike, text: str) -> bool:
+    """A re-creatable cache file: a full or read-only disk only means no cache (False), never an error."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, text)
+        return True
+    except OSError:
+        return False

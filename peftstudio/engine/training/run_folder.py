@@ -1,0 +1,157 @@
+"""RunFolder: one run's folder, its layout, its lock, and the only writer of run.json.
+
+    <run>/config.json      the TrainingConfig, exactly as used
+    <run>/run.json         id, unique id, folder, model, dataset, status, summary, version record, exports
+    <run>/events.jsonl     the run's events (training/events.py)
+    <run>/checkpoints/     checkpoint-N folders (training/checkpoints.py)
+    <run>/adapter/         the trained adapter, once complete
+    <run>/.lock            held by the process that has the run open (training/run_lock.py)
+
+Everything that reads a run's facts reads them here (`info()`, `config()`); everything that records one goes
+through `update_info()`, which rewrites run.json atomically. The folder is stored absolute and resolved. The
+store (history/) is an index of these folders and can always be rebuilt from them.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from peftstudio.engine import atomic
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.training import run_lock
+from peftstudio.engine.training.run_index import remember_run_folder
+
+CONFIG_FILE = "config.json"
+INFO_FILE = "run.json"
+EVENTS_FILE = "events.jsonl"
+
+
+def not_a_run_folder(path: Path) -> PlainError:
+    return PlainError(
+        title="This is not a PEFT Studio run folder",
+        what=f"{path} has no config.json.",
+        why="Only folders created by 'peftstudio train' (or the app) can be resumed.",
+        actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
+        help_topic="runs",
+    )
+
+
+class RunFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser().resolve()
+
+    # ---- layout --------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def info_file(self) -> Path:
+        return self.path / INFO_FILE
+
+    @property
+    def events_file(self) -> Path:
+        return self.path / EVENTS_FILE
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def adapter(self) -> Path:
+        return self.path / "adapter"
+
+    # ---- making and opening ------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, config: TrainingConfig) -> "RunFolder":
+        """A new run folder with its config.json and run.json; nothing is left behind if that fails."""
+        folder = cls(path)
+        if folder.path.exists() and not folder.path.is_dir():
+            raise PlainError(
+                title="The run folder's name is taken by a file",
+                what=f"{folder.path} is a file, so PEFT Studio cannot make a run folder there.",
+                why="Each run needs a folder of its own; the file was left as it is.",
+                actions=["Choose another output folder.", "Leave --out away to get a new folder in the data folder."],
+                help_topic="runs",
+            )
+        if folder.path.exists() and any(folder.path.iterdir()):
+            raise PlainError(
+                title="The run folder is not empty",
+                what=f"{folder.path} already holds files; PEFT Studio will not overwrite them.",
+                why="Each run needs a folder of its own.",
+                actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
+                help_topic="runs",
+            )
+        made = [p for p in (folder.path, *folder.path.parents) if not p.exists()]
+        folder.path.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.write_config(config)
+            folder.update_info(id=folder.id, uid=uuid.uuid4().hex, folder=str(folder.path),
+                               created=datetime.now(timezone.utc).isoformat(), model_name=config.model_name,
+                               dataset_path=config.dataset_path, status="created")
+        except BaseException:
+            # the folders made here held nothing of the user's
+            shutil.rmtree(folder.path)
+            for parent in made[1:]:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()  # only if still empty
+            raise
+        remember_run_folder(folder.path)
+        return folder
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunFolder":
+        folder = cls(path)
+        if not folder.config_file.is_file():
+            raise not_a_run_folder(folder.path)
+        return folder
+
+    def lock(self) -> run_lock.RunLock:
+        return run_lock.lock_run(self.path)
+
+    # ---- reading -----------------------------------------------------------------------------------
+    def config(self) -> TrainingConfig:
+        return TrainingConfig.from_json(self.config_file.read_text(encoding="utf-8"))
+
+    def info(self) -> dict:
+        """run.json as a dict ({} when it is missing or unreadable: the folder may predate it)."""
+        try:
+            info = json.loads(self.info_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    @property
+    def uid(self) -> str | None:
+        return self.info().get("uid")
+
+    def holds(self, run_id: str, uid: str | None) -> bool:
+        """True only if this folder provably is that run: a real folder (not a link) whose run.json names the
+        same run and, when known, the same unique id. Nothing is ever deleted on weaker evidence."""
+        if self.path.is_symlink() or not self.path.is_dir():
+            return False
+        info = self.info()
+        return info.get("id") == run_id and (not uid or info.get("uid") == uid)
+
+    # ---- writing (the only writer of run.json and config.json) -----------------------------------
+    def write_config(self, config: TrainingConfig) -> None:
+        atomic.write_text(self.config_file, config.to_json())
+
+    def update_info(self, **fields) -> dict:
+        info = self.info()
+        info.update(fields)
+        info["id"], info["folder"] = self.id, str(self.path)
+        atomic.write_json(self.info_file, info, sort_keys=True)
+        return info
+
+    def record_export(self, entry: dict) -> None:
+        self.update_info(exports=[*self.info().get("exports", []), entry])
