@@ -157,82 +157,48 @@ def train_command(args) -> int:
     except PlainError as error:
         print_error(error, args.json)
         return 1
-    from peftstudio.engine.training.launcher import launched_here
+    from peftstudio.engine.training import distributed
+    from peftstudio.engine.training.launcher import LaunchPlan, cluster_command
+    from peftstudio.engine.training.runner import Runner
 
     # several devices, or an explicit --processes (also 1: the same launch path, e.g. to reproduce a cluster run)
-    if (session.config.num_processes > 1 or getattr(args, "processes", None)) and not launched_here():
-        return launch_and_follow(session, progress, args.json)
+    runner = Runner(session, progress, force_launch=bool(getattr(args, "processes", None)))
+    config = session.config
+    if runner.launches:
+        print(f"Launching {config.num_processes} processes ({config.distributed_strategy}); their output goes to "
+              f"{session.run_dir / 'launcher.log'}", file=sys.stderr)
+        cluster = LaunchPlan(config.num_processes, config.distributed_strategy, num_machines=2)
+        print(f"On a cluster, run on every machine: {cluster_command(session.run_dir, cluster)}", file=sys.stderr)
 
-    def on_interrupt(signum, frame):  # first Ctrl+C pauses cleanly; the second one stops hard
+    def on_interrupt(signum, frame):  # the first Ctrl+C pauses cleanly (checkpoint first); the second stops hard
         print("\nPausing at the end of this step (press Ctrl+C again to abort)...", file=sys.stderr)
-        session.pause()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        runner.pause()
+        signal.signal(signal.SIGINT, (lambda *_: runner.kill()) if runner.launches else signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        status = session.run()
+        status = runner.run()
     except KeyboardInterrupt:
         status = session.status
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()
 
-    from peftstudio.engine.training import distributed
-
     if not distributed.is_main():  # rank 0 reports for every process of a launched run
         return 1 if status == Status.FAILED else 0
+    summary = runner.summary
     result = {"ok": status != Status.FAILED, "status": status.value, "run_dir": str(session.run_dir),
-              "summary": session.summary}
+              "summary": summary}
+    if runner.launches:
+        result["processes"] = config.num_processes
     if status == Status.FAILED:
-        print_error(session.error, args.json)
+        print_error(runner.error, args.json)
         return 1
     if status == Status.PAUSED:
         print(f"Paused. Resume with: peftstudio train --resume {session.run_dir}", file=sys.stderr)
-    elif status == Status.COMPLETED:
-        s = session.summary
-        print(f"Done: {s['steps']} steps, loss {s['first_loss']:.4f} -> {s['final_loss']:.4f}. "
-              f"Adapter: {s['adapter']}", file=sys.stderr)
+    elif status == Status.COMPLETED and summary.get("steps") is not None:
+        print(f"Done: {summary['steps']} steps, loss {summary['first_loss']:.4f} -> {summary['final_loss']:.4f}. "
+              f"Adapter: {summary['adapter']}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, default=str))
     return 0
-
-
-def launch_and_follow(session, progress, as_json: bool) -> int:
-    """Several processes: launch them through accelerate and follow the run folder like a local run."""
-    from peftstudio.engine.errors import from_exception
-    from peftstudio.engine.training.launcher import LaunchPlan, cluster_command, final_status, start
-
-    config = session.config
-    try:
-        launched = start(session.run_dir, config)
-    except Exception as exc:  # noqa: BLE001 - accelerate missing, bad config...
-        print_error(from_exception(exc, session.run_dir), as_json)
-        return 1
-    print(f"Launched {config.num_processes} processes ({config.distributed_strategy}); their output is in "
-          f"{session.run_dir / 'launcher.log'}", file=sys.stderr)
-    cluster = LaunchPlan(config.num_processes, config.distributed_strategy, num_machines=2)
-    print(f"On a cluster, run on every machine: {cluster_command(session.run_dir, cluster)}", file=sys.stderr)
-
-    def on_interrupt(signum, frame):  # first Ctrl+C pauses every rank cleanly; the second one stops them hard
-        print("\nPausing all processes at the end of this step (Ctrl+C again to abort)...", file=sys.stderr)
-        launched.pause()
-        signal.signal(signal.SIGINT, lambda *_: launched.kill())
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        code = launched.wait(progress)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        progress.close()
-    status = final_status(session.run_dir)
-    info = session.folder.info()
-    result = {"ok": code == 0 and status != "failed", "status": status, "run_dir": str(session.run_dir),
-              "summary": info.get("summary", {}), "processes": config.num_processes}
-    if status == "paused":
-        print(f"Paused. Resume with: peftstudio train --resume {session.run_dir}", file=sys.stderr)
-    elif status != "completed":
-        print(f"The training processes ended ({status or 'no status'}, exit code {code}); see "
-              f"{session.run_dir / 'launcher.log'}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(result, default=str))
-    return 0 if result["ok"] else 1

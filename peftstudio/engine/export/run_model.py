@@ -71,9 +71,12 @@ def open_run(run_dir: Path) -> ExportableRun:
     folder = RunFolder(run_dir)
     config, info = folder.config(), folder.info()
     source = resolve_model(config.model_path or config.model_name)
-    ready = [e for e in read_events(run_dir / "events.jsonl") if e.get("message") == "Model and data ready"]
-    summary = {k: ready[-1].get(k) for k in ("train_examples", "validation_examples", "loss_tokens_per_epoch",
-                                            "schema")} if ready else {}
+    summary = dict(info.get("data") or {})
+    if not summary:  # runs trained before run.json kept the data summary: their "ready" event has it
+        ready = [e for e in read_events(folder.events_file)
+                 if e.get("stage") == "ready" or e.get("message") == "Model and data ready"]
+        summary = {k: ready[-1].get(k) for k in ("train_examples", "validation_examples", "loss_tokens_per_epoch",
+                                                "schema")} if ready else {}
     return ExportableRun(run_dir=run_dir, config=config, info=info, base_folder=trainable_folder(source),
                          source_gguf=source.folder / source.gguf_file if source.is_gguf else None,
                          data_summary=summary)

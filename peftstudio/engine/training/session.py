@@ -106,6 +106,11 @@ class TrainingSession:
             session._set_status(Status.FAILED, reason="The previous training process ended unexpectedly.")
         return session
 
+    def reload_status(self) -> Status:
+        """The status as the run's events say (after other processes trained it for this session)."""
+        self._status = Status(last_status(self.folder.events_file) or Status.CREATED.value)
+        return self._status
+
     def close(self) -> None:
         """Let other processes open this run (also happens when the process ends)."""
         if self._lock is not None:
@@ -257,10 +262,11 @@ class TrainingSession:
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
             self._base_eval_loss = self._validation_loss(disable_adapter=True)
-            self.events.emit("notification", message="Model and data ready", base_eval_loss=self._base_eval_loss,
-                             train_examples=len(self._data.train), validation_examples=len(self._data.validation),
-                             loss_tokens_per_epoch=self._data.loss_tokens, schema=self._data.schema,
-                             device=device, precision=precision)
+            data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
+                    "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
+            self._write_run_info(data=data)  # the data summary is a fact of the run: the model card reads it
+            self.events.emit("notification", message="Model and data ready", stage="ready",
+                             base_eval_loss=self._base_eval_loss, device=device, precision=precision, **data)
         if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
             self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self._model.enable_input_require_grads()
