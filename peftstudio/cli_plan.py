@@ -30,8 +30,8 @@ def hardware_command(args) -> int:
 
 def dataset_summary(dataset: Path, model: str, mapping: dict | None):
     """Token statistics with the model's tokenizer when the model is on this machine, else ~4 chars/token."""
-    from peftstudio.engine.data.stats import DatasetStats, compute_stats
-    from peftstudio.engine.data.validate import validate_file
+    from peftstudio.engine.data.dataset_file import DatasetFile
+    from peftstudio.engine.data.stats import DatasetStats
     from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
     from peftstudio.engine.planner import DatasetSummary
 
@@ -39,11 +39,11 @@ def dataset_summary(dataset: Path, model: str, mapping: dict | None):
         tokenizer = load_tokenizer(trainable_folder(resolve_model(model)))
     except PlainError:
         tokenizer = None
-    if tokenizer is not None:
-        stats = compute_stats(dataset, tokenizer, mapping)
-    else:
-        report = validate_file(dataset, column_mapping=mapping)
-        lengths = sorted(n // 4 for n in report.char_lengths)
+    with DatasetFile.open(dataset, mapping) as data:
+        found = data.inspect(tokenizer)
+    stats = found.stats
+    if stats is None:  # no tokenizer here: about 4 characters per token
+        lengths = sorted(n // 4 for n in found.report.char_lengths)
         stats = DatasetStats(examples=len(lengths))
         if lengths:
             stats.tokens_mean = sum(lengths) / len(lengths)

@@ -18,10 +18,8 @@ def _tokenizer_for(model: str):
 
 def validate_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.data.preview import preview
+    from peftstudio.engine.data.dataset_file import DatasetFile
     from peftstudio.engine.data.repair import repair_file
-    from peftstudio.engine.data.stats import compute_stats
-    from peftstudio.engine.data.validate import validate_file
 
     try:
         mapping = json.loads(args.mapping) if args.mapping else None
@@ -46,14 +44,15 @@ def validate_command(args) -> int:
         print_error(error, args.json)
         return 2
 
-    report = validate_file(args.file, column_mapping=mapping, tokenizer=tokenizer,
-                           max_seq_length=args.max_seq_length if tokenizer else None)
+    with DatasetFile.open(args.file, mapping) as data:  # one pass: problems, preview and token statistics
+        found = data.inspect(tokenizer, max_seq_length=args.max_seq_length if tokenizer else None,
+                             preview=args.preview)
+    report = found.report
     document = report.to_dict()
     if report.readable and report.schema is not None:
-        if tokenizer is not None:
-            document["stats"] = compute_stats(args.file, tokenizer, mapping).to_dict()
-        document["preview"] = [{k: v for k, v in p.items() if k != "original"}
-                               for p in preview(args.file, args.preview, tokenizer, mapping)]
+        if found.stats is not None:
+            document["stats"] = found.stats.to_dict()
+        document["preview"] = [{k: v for k, v in p.items() if k != "original"} for p in found.preview]
     if args.fix:
         try:
             document["repair"] = repair_file(args.file, args.fix, mapping).to_dict()

@@ -65,6 +65,15 @@ def _looks_binary(text_head: bytes) -> bool:
 
 def detect_format(path: str | Path) -> FormatInfo:
     path = Path(path)
+    problem = check_path(path)
+    if problem is not None:
+        return problem
+    with open(path, "rb") as handle:
+        return sniff(handle, path)
+
+
+def check_path(path: Path) -> FormatInfo | None:
+    """Why a path cannot be a dataset without opening it (None when it may be one)."""
     if not path.exists():
         return not_a_dataset("No file exists at this path.")
     if path.is_dir():
@@ -77,12 +86,17 @@ def detect_format(path: str | Path) -> FormatInfo:
                              "Split it or take a sample first.", size)
     if size == 0:
         return not_a_dataset("The file is empty.", size)
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-        if len(head) == SNIFF_BYTES and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") \
-                and b"\n" not in head:
-            # the first line is longer than the window: JSONL is decided on whole lines
-            head += handle.readline() + handle.readline(SNIFF_BYTES)
+    return None
+
+
+def sniff(handle, path: Path) -> FormatInfo:
+    """Format and encoding from the first bytes of an open binary file (its position is left anywhere)."""
+    size = path.stat().st_size
+    handle.seek(0)
+    head = handle.read(SNIFF_BYTES)
+    if len(head) == SNIFF_BYTES and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") and b"\n" not in head:
+        # the first line is longer than the window: JSONL is decided on whole lines
+        head += handle.readline() + handle.readline(SNIFF_BYTES)
     if head.startswith(b"PAR1"):
         return FormatInfo("parquet", encoding="binary", size=size)
     for magic, what in MAGIC.items():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peftstudio.engine.data.detect import detect_format
-from peftstudio.engine.data.reader import BadLine, iter_rows
+from peftstudio.engine.data.dataset_file import DatasetFile
+from peftstudio.engine.data.reader import BadLine
 from peftstudio.engine.errors import PlainError
 
 
@@ -23,14 +23,15 @@ def unreadable(path: Path, what: str, why: str) -> PlainError:
 def read_rows(path: str | Path) -> list[dict]:
     """All rows of a dataset; the first malformed line stops training with its line number."""
     path = Path(path)
-    info = detect_format(path)
-    if not info.is_dataset:
-        raise unreadable(path, info.reason[:1].lower() + info.reason[1:], "Training needs a file of examples.")
-    rows = []
-    for item in iter_rows(path, info):
-        if isinstance(item, BadLine):
-            raise unreadable(path, item.message + ".", "A line of the file is damaged or incomplete.")
-        rows.append(item.data)
+    with DatasetFile.open(path) as data:
+        if not data.info.is_dataset:
+            reason = data.info.reason
+            raise unreadable(path, reason[:1].lower() + reason[1:], "Training needs a file of examples.")
+        rows = []
+        for item in data.items():
+            if isinstance(item, BadLine):
+                raise unreadable(path, item.message + ".", "A line of the file is damaged or incomplete.")
+            rows.append(item.data)
     if not rows:
         raise unreadable(path, "no examples were found.", "The file holds no rows with fields.")
     return rows

@@ -6,6 +6,7 @@ a JSON document is parsed whole.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,35 +72,41 @@ class BadLine:
 
 
 def iter_rows(path: str | Path, info: FormatInfo) -> Iterator[Row | BadLine]:
-    path = Path(path)
-    reader = {"jsonl": _jsonl, "json": _json, "csv": _csv, "tsv": _csv, "txt": _txt, "parquet": _parquet}[info.format]
-    yield from reader(path, info)
+    with open(path, "rb") as handle:
+        yield from iter_rows_from(handle, info)
 
 
-def _open(path: Path, info: FormatInfo):
-    return open(path, encoding=info.encoding, errors="replace" if info.encoding == "cp1252" else "surrogateescape",
-                newline="")
+def iter_rows_from(handle, info: FormatInfo) -> Iterator[Row | BadLine]:
+    """Rows of an open binary file, from its start (DatasetFile keeps one handle for every pass)."""
+    handle.seek(0)
+    if info.format == "parquet":
+        yield from _parquet(handle, info)
+        return
+    text = io.TextIOWrapper(handle, encoding=info.encoding, newline="",
+                            errors="replace" if info.encoding == "cp1252" else "surrogateescape")
+    try:
+        yield from {"jsonl": _jsonl, "json": _json, "csv": _csv, "tsv": _csv, "txt": _txt}[info.format](text, info)
+    finally:
+        text.detach()  # the binary handle stays open for the next pass
 
 
-def _jsonl(path: Path, info: FormatInfo):
-    with _open(path, info) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                value = parse_json(line)
-            except (ValueError, RecursionError) as exc:
-                yield BadLine(number, f"line {number} is not valid JSON ({_json_problem(exc)})")
-                continue
-            if isinstance(value, dict):
-                yield Row(number, value)
-            else:
-                yield BadLine(number, f"line {number} is a JSON {type(value).__name__}, not an object with fields")
+def _jsonl(text, info: FormatInfo):
+    for number, line in enumerate(text, 1):
+        if not line.strip():
+            continue
+        try:
+            value = parse_json(line)
+        except (ValueError, RecursionError) as exc:
+            yield BadLine(number, f"line {number} is not valid JSON ({_json_problem(exc)})")
+            continue
+        if isinstance(value, dict):
+            yield Row(number, value)
+        else:
+            yield BadLine(number, f"line {number} is a JSON {type(value).__name__}, not an object with fields")
 
 
-def _json(path: Path, info: FormatInfo):
-    with _open(path, info) as handle:
-        text = handle.read()
+def _json(handle, info: FormatInfo):
+    text = handle.read()
     try:
         value = parse_json(text.lstrip("\ufeff"))
     except RecursionError as exc:
@@ -127,58 +134,56 @@ def _json(path: Path, info: FormatInfo):
             yield BadLine(index, f"item {index} is a JSON {type(item).__name__}, not an object with fields")
 
 
-def _csv(path: Path, info: FormatInfo):
-    with _open(path, info) as handle:
-        reader = csv.reader(handle, dialect="excel-tab" if info.format == "tsv" else "excel", strict=True)
+def _csv(handle, info: FormatInfo):
+    reader = csv.reader(handle, dialect="excel-tab" if info.format == "tsv" else "excel", strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        yield BadLine(1, f"the header line could not be read ({exc})", fatal=True)
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    start = reader.line_num + 1
+    while True:
         try:
-            header = next(reader)
-        except (StopIteration, csv.Error) as exc:
-            yield BadLine(1, f"the header line could not be read ({exc})", fatal=True)
+            values = next(reader)
+        except StopIteration:
             return
-        header = [h.strip().lstrip("\ufeff") for h in header]
+        except csv.Error as exc:
+            problem = "a quote is opened and never closed" if "end of data" in str(exc) or "EOF" in str(exc) \
+                else str(exc)
+            yield BadLine(start, f"line {start}: {problem}; the rest of the file cannot be read", fatal=True)
+            return
+        if values:
+            if len(values) != len(header):
+                yield BadLine(start, f"line {start} has {len(values)} fields but the header has {len(header)}")
+            else:
+                yield Row(start, dict(zip(header, values)))
         start = reader.line_num + 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                problem = "a quote is opened and never closed" if "end of data" in str(exc) or "EOF" in str(exc) \
-                    else str(exc)
-                yield BadLine(start, f"line {start}: {problem}; the rest of the file cannot be read", fatal=True)
-                return
-            if values:
-                if len(values) != len(header):
-                    yield BadLine(start, f"line {start} has {len(values)} fields but the header has {len(header)}")
-                else:
-                    yield Row(start, dict(zip(header, values)))
-            start = reader.line_num + 1
 
 
-def _txt(path: Path, info: FormatInfo):
+def _txt(handle, info: FormatInfo):
     """Plain text: one example per paragraph (blank-line separated)."""
-    with _open(path, info) as handle:
-        block, first = [], 0
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                if not block:
-                    first = number
-                block.append(line.rstrip("\r\n"))
-            elif block:
-                yield Row(first, {"text": "\n".join(block)})
-                block = []
-        if block:
+    block, first = [], 0
+    for number, line in enumerate(handle, 1):
+        if line.strip():
+            if not block:
+                first = number
+            block.append(line.rstrip("\r\n"))
+        elif block:
             yield Row(first, {"text": "\n".join(block)})
+            block = []
+    if block:
+        yield Row(first, {"text": "\n".join(block)})
 
 
-def _parquet(path: Path, info: FormatInfo):
+def _parquet(handle, info: FormatInfo):
     """Rows of a Parquet file, bounded by what they expand to: a few KB of compressed, dictionary-encoded
     data can decode to many GB. The metadata's uncompressed sizes are checked before anything is read,
     then the decoded bytes are counted batch by batch (pyarrow has no such limit of its own)."""
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(handle)
         metadata = parquet.metadata
         declared = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     except Exception as exc:  # noqa: BLE001 - any pyarrow failure means a damaged file

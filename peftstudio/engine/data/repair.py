@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peftstudio.engine.data import checks
-from peftstudio.engine.data.detect import detect_format
-from peftstudio.engine.data.reader import BadLine, iter_rows
-from peftstudio.engine.data.schema import guess_schema, normalize_row
+from peftstudio.engine.data.dataset_file import DatasetFile
+from peftstudio.engine.data.reader import BadLine
+from peftstudio.engine.data.schema import normalize_row
 from peftstudio.engine.errors import PlainError
 
 MAX_LISTED_CHANGES = 500
@@ -104,51 +104,37 @@ def repair_file(source: str | Path, output: str | Path, column_mapping: dict | N
                      "Choose another path."],
             help_topic="datasets",
         )
-    info = detect_format(source)
-    if not info.is_dataset:
-        raise PlainError(
-            title="This file cannot be repaired",
-            what=info.reason,
-            why="Only text datasets (JSON, JSONL, CSV, TSV, TXT) and Parquet files can be repaired.",
-            actions=["Check that you chose the right file.", "Export the data again as JSONL or CSV."],
-            help_topic="datasets",
-        )
-    stream = iter_rows(source, info)
-    report = RepairReport(str(source), str(output))
-    if info.encoding_warning:
-        report.note(None, "converted_encoding", "read as Windows-1252 and written as UTF-8")
-    schema = None
-    head = []
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    exact, near = set(), set()
-    try:
-        with open(staging, "w", encoding="utf-8") as handle:
-            for item in stream:
-                if schema is None:
-                    if isinstance(item, BadLine) or len(head) < 200:
-                        head.append(item)
-                        continue
-                    schema = _schema_of(head, column_mapping)
-                    for pending in head:
-                        _repair_one(pending, schema, report, handle, exact, near)
-                    head = []
-                _repair_one(item, schema, report, handle, exact, near)
-            if schema is None:
-                schema = _schema_of(head, column_mapping)
-                for pending in head:
-                    _repair_one(pending, schema, report, handle, exact, near)
-        os.replace(staging, output)
-    finally:
-        if staging.exists():
-            staging.unlink()
+    with DatasetFile.open(source, column_mapping) as data:
+        info = data.info
+        if not info.is_dataset:
+            raise PlainError(
+                title="This file cannot be repaired",
+                what=info.reason,
+                why="Only text datasets (JSON, JSONL, CSV, TSV, TXT) and Parquet files can be repaired.",
+                actions=["Check that you chose the right file.", "Export the data again as JSONL or CSV."],
+                help_topic="datasets",
+            )
+        schema = _schema_of(data.schema)
+        report = RepairReport(str(source), str(output))
+        if info.encoding_warning:
+            report.note(None, "converted_encoding", "read as Windows-1252 and written as UTF-8")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        exact, near = set(), set()
+        try:
+            with open(staging, "w", encoding="utf-8") as handle:
+                for item in data.items():
+                    _repair_one(item, schema, report, handle, exact, near)
+            os.replace(staging, output)
+        finally:
+            if staging.exists():
+                staging.unlink()
     if info.format not in ("jsonl",):
         report.note(None, "converted_format", f"{info.format.upper()} written as JSONL")
     return report
 
 
-def _schema_of(head: list, column_mapping: dict | None):
-    schema = guess_schema([i.data for i in head if not isinstance(i, BadLine)], column_mapping)
+def _schema_of(schema):
     if schema is None:
         raise PlainError(
             title="PEFT Studio does not recognise the dataset's columns",

@@ -6,14 +6,9 @@ two at turn boundaries, and about 10x faster than rendering the template for eve
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from peftstudio.engine.data.detect import detect_format
-from peftstudio.engine.data.reader import Row, iter_rows
-from peftstudio.engine.data.schema import guess_schema, normalize_row
 
 PLACEHOLDER = "x"
 
@@ -111,52 +106,24 @@ def histogram(values: list[int], bins: int = 20) -> tuple[list[int], list[int]]:
     return edges, counts
 
 
-def compute_stats(path: str | Path, tokenizer, column_mapping: dict | None = None, batch: int = 2048,
-                  limit: int | None = None) -> DatasetStats:
-    info = detect_format(path)
-    stats = DatasetStats()
-    if not info.is_dataset:
-        return stats
-    rows = (item for item in iter_rows(path, info) if isinstance(item, Row))
-    if limit:
-        rows = itertools.islice(rows, limit)
-    head = list(itertools.islice(rows, 200))
-    schema = guess_schema([r.data for r in head], column_mapping)
-    if schema is None:
-        stats.rows = len(head)
-        return stats
-    counter = TokenCounter(tokenizer)
-    lengths: list[int] = []
-    seen: set[int] = set()
-    pending: list[dict] = []
-
-    def flush():
-        for total, loss in counter.count_with_loss(pending):
-            lengths.append(total)
-            stats.loss_tokens_per_epoch += loss
-        pending.clear()
-
-    for row in itertools.chain(head, rows):
-        stats.rows += 1
-        example = normalize_row(row.data, schema)
-        if example is None:
-            continue
-        key = hash(str(example))
-        if key in seen:
-            stats.duplicates += 1
-        seen.add(key)
-        pending.append(example)
-        if len(pending) >= batch:
-            flush()
-    flush()
+def summarize(lengths: list[int], loss_tokens: int, rows: int, duplicates: int,
+              model_max: int | None = None) -> DatasetStats:
+    """The statistics of a file from each usable example's token count (gathered by `validate`'s one pass)."""
     ordered = sorted(lengths)
-    stats.examples = len(ordered)
+    stats = DatasetStats(rows=rows, examples=len(ordered), duplicates=duplicates, loss_tokens_per_epoch=loss_tokens)
     if ordered:
         stats.tokens_total = sum(ordered)
         stats.tokens_mean = stats.tokens_total / len(ordered)
         stats.tokens_p50, stats.tokens_p95 = percentile(ordered, 0.5), percentile(ordered, 0.95)
         stats.tokens_max = ordered[-1]
         stats.histogram_edges, stats.histogram_counts = histogram(ordered)
-        stats.recommended_max_seq_length = recommended_length(stats.tokens_p95,
-                                                              getattr(tokenizer, "model_max_length", None))
+        stats.recommended_max_seq_length = recommended_length(stats.tokens_p95, model_max)
     return stats
+
+
+def compute_stats(path: str | Path, tokenizer, column_mapping: dict | None = None) -> DatasetStats:
+    """Token statistics of a file (the statistics part of `DatasetFile.inspect`)."""
+    from peftstudio.engine.data.dataset_file import DatasetFile
+
+    with DatasetFile.open(path, column_mapping) as data:
+        return data.inspect(tokenizer=tokenizer).stats or DatasetStats(rows=len(data.head))

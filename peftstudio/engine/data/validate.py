@@ -1,23 +1,23 @@
-"""Validating a dataset file in one streaming pass: every problem, where it is, and what to do.
+"""Validating a dataset file in one streaming pass: every problem, where it is, and what to do; the same pass
+gives the preview and the token statistics (`DatasetFile.inspect`).
 
 `validate_file` never raises on a bad file: unreadable input gives a report with `readable=False`.
 Memory stays flat: rows are not kept, only 8-byte hashes for duplicate detection and lengths.
 """
 from __future__ import annotations
 
-import itertools
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from peftstudio.engine.data import checks
-from peftstudio.engine.data.detect import FormatInfo, detect_format
-from peftstudio.engine.data.reader import BadLine, Row, iter_rows
-from peftstudio.engine.data.schema import Schema, guess_schema, normalize_row
+from peftstudio.engine.data.dataset_file import DatasetFile, Inspection
+from peftstudio.engine.data.detect import FormatInfo
+from peftstudio.engine.data.reader import BadLine, Row
+from peftstudio.engine.data.schema import Schema, normalize_row
 
 MAX_RESULTS_PER_CODE = 200
-SCHEMA_SAMPLE = 200
 
 
 @dataclass
@@ -82,30 +82,36 @@ class _Collector:
 
 def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_examples: int = 50,
                   tokenizer=None, max_seq_length: int | None = None) -> ValidationReport:
-    path = Path(path)
-    info = detect_format(path)
-    report = ValidationReport(str(path), info, readable=info.is_dataset)
+    with DatasetFile.open(path, column_mapping) as data:
+        return validate(data, tokenizer=tokenizer, max_seq_length=max_seq_length, min_examples=min_examples).report
+
+
+def validate(data: DatasetFile, *, tokenizer=None, max_seq_length: int | None = None, preview: int = 0,
+             min_examples: int = 50, system_prompt: str | None = None) -> Inspection:
+    """One pass over the file: every problem, the first `preview` examples, and (with a tokenizer) the token
+    statistics and the examples longer than `max_seq_length`, each example tokenized once."""
+    info = data.info
+    report = ValidationReport(str(data.path), info, readable=info.is_dataset)
+    result = Inspection(report)
     issue = _Collector(report)
     if not info.is_dataset:
         issue.add("not_a_dataset", "file", None, "error", info.reason,
                   "Choose a JSON, JSONL, CSV, TSV, Parquet or text file with one example per row.")
-        return report
+        return result
     if info.encoding_warning:
         issue.add("legacy_encoding", "file", None, "warning", info.encoding_warning,
                   "Re-save the file as UTF-8, or let 'Fix automatically' write a UTF-8 copy.", True)
 
-    stream = iter_rows(path, info)
-    head, bad_head = [], []
-    for item in itertools.islice(stream, SCHEMA_SAMPLE):
-        (head if isinstance(item, Row) else bad_head).append(item)
+    head = [item for item in data.head if isinstance(item, Row)]
+    bad_head = [item for item in data.head if isinstance(item, BadLine)]
     fatal = next((bad for bad in bad_head if bad.fatal), None)
     if not head and fatal is not None:  # nothing could be read at all: say why, not "no columns recognised"
         report.readable = False
         info.reason = fatal.message[0].upper() + fatal.message[1:] + "."
         for bad in bad_head:
             _bad_line(issue, bad)
-        return report
-    report.schema = guess_schema([r.data for r in head], column_mapping)
+        return result
+    report.schema = data.schema
     if report.schema is None:
         report.readable = bool(head)
         keys = sorted({str(k) for r in head for k in r.data})
@@ -114,7 +120,7 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
                   "Rename the columns to instruction/output or prompt/completion, or map them by hand.")
         for bad in bad_head:
             _bad_line(issue, bad)
-        return report
+        return result
     if report.schema.suggested:
         m = report.schema.mapping
         issue.add("suggested_mapping", "columns", None, "info",
@@ -122,15 +128,15 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
                   "Confirm this mapping, or choose other columns.")
 
     exact, near, lines = array("q"), array("q"), array("l")
-    too_long = _TruncationCounter(tokenizer, max_seq_length) if tokenizer is not None and max_seq_length else None
-    for item in itertools.chain(bad_head, head, stream):
+    tokens = _TokenTally(tokenizer, max_seq_length) if tokenizer is not None else None
+    for item in data.items():
         if isinstance(item, BadLine):
             _bad_line(issue, item)
             if item.fatal and report.rows_total == 0 and not head:
                 report.readable = False
             continue
         report.rows_total += 1
-        example = _check_row(issue, item, report.schema)
+        example = _check_row(issue, item, report.schema, system_prompt)
         if example is None:
             continue
         report.rows_usable += 1
@@ -139,8 +145,10 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
         exact.append(exact_key(example))
         near.append(checks.near_duplicate_key(text))
         lines.append(item.line)
-        if too_long is not None:
-            too_long.add(item.line, example)
+        if len(result.preview) < preview:
+            result.preview.append(_preview_item(item, example, tokenizer))
+        if tokens is not None:
+            tokens.add(item.line, example)
 
     _duplicates(issue, exact, near, lines)
     _length_outliers(issue, report.char_lengths, lines)
@@ -148,9 +156,17 @@ def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_e
         issue.add("too_few_examples", "file", None, "warning",
                   f"Only {report.rows_usable} usable examples; this use case needs about {min_examples} or more.",
                   "Add more examples, or expect the model to learn the format more than the content.")
-    if too_long is not None:
-        too_long.report(issue)
-    return report
+    if tokens is not None:
+        result.stats = tokens.finish(issue, report.rows_total, len(exact) - len(set(exact)))
+    return result
+
+
+def _preview_item(row: Row, example: dict, tokenizer) -> dict:
+    """A row as the user wrote it, normalized, and (with a tokenizer) as the model will read it."""
+    from peftstudio.engine.data.preview import model_text
+
+    return {"row": row.line, "original": row.data, "example": example,
+            "model_text": model_text(example, tokenizer) if tokenizer is not None else None}
 
 
 def exact_key(example: dict) -> int:
@@ -171,7 +187,7 @@ def _bad_line(issue: _Collector, bad: BadLine) -> None:
               "Correct the file at that position; nothing after it could be read.", not bad.fatal)
 
 
-def _check_row(issue: _Collector, row: Row, schema: Schema) -> dict | None:
+def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str | None = None) -> dict | None:
     """Checks one row; returns its normalized example, or None when it cannot be trained on."""
     data, line = row.data, row.line
     for name in schema.required_fields:
@@ -188,7 +204,7 @@ def _check_row(issue: _Collector, row: Row, schema: Schema) -> dict | None:
             issue.add("wrong_type", name, line, "error", f"Row {line}: '{name}' should be a list of turns.",
                       "Make it a list such as [{\"role\": \"user\", \"content\": \"...\"}, ...].", True)
             return None
-    example = normalize_row(data, schema)
+    example = normalize_row(data, schema, system_prompt)
     if example is None:
         issue.add("no_reply", schema.required_fields[-1], line, "error",
                   f"Row {line} has no assistant reply to learn from.",
@@ -286,15 +302,19 @@ def _length_outliers(issue: _Collector, lengths: array, lines: array) -> None:
                       "Check that this example says something the model should learn.")
 
 
-class _TruncationCounter:
-    """Counts examples longer than the max sequence length in the chosen model's tokens, in batches."""
+class _TokenTally:
+    """Each usable example tokenized once, in batches: its length for the statistics and for the check against
+    the maximum sequence length, and its loss-carrying tokens."""
 
-    def __init__(self, tokenizer, max_seq_length: int, batch: int = 512):
+    def __init__(self, tokenizer, max_seq_length: int | None, batch: int = 512):
         from peftstudio.engine.data.stats import TokenCounter
 
         self.counter = TokenCounter(tokenizer)
+        self.model_max = getattr(tokenizer, "model_max_length", None)
         self.max_seq_length = max_seq_length
         self.batch, self.pending = batch, []
+        self.lengths: list[int] = []
+        self.loss_tokens = 0
         self.too_long: list[tuple[int, int]] = []
 
     def add(self, line: int, example: dict) -> None:
@@ -303,15 +323,22 @@ class _TruncationCounter:
             self._flush()
 
     def _flush(self) -> None:
-        counts = self.counter.count([e for _, e in self.pending])
-        self.too_long += [(line, n) for (line, _), n in zip(self.pending, counts) if n > self.max_seq_length]
+        counts = self.counter.count_with_loss([e for _, e in self.pending])
+        for (line, _), (total, loss) in zip(self.pending, counts):
+            self.lengths.append(total)
+            self.loss_tokens += loss
+            if self.max_seq_length and total > self.max_seq_length:
+                self.too_long.append((line, total))
         self.pending = []
 
-    def report(self, issue: _Collector) -> None:
+    def finish(self, issue: _Collector, rows: int, duplicates: int):
+        from peftstudio.engine.data.stats import summarize
+
         self._flush()
         if self.too_long:
-            rows = ", ".join(str(line) for line, _ in self.too_long[:10])
+            listed = ", ".join(str(line) for line, _ in self.too_long[:10])
             issue.add("truncated", "example", self.too_long[0][0], "warning",
                       f"{len(self.too_long)} examples are longer than {self.max_seq_length} tokens and will be cut "
-                      f"(rows {rows}{'...' if len(self.too_long) > 10 else ''}).",
+                      f"(rows {listed}{'...' if len(self.too_long) > 10 else ''}).",
                       "Raise the maximum sequence length, or shorten or split these examples.")
+        return summarize(self.lengths, self.loss_tokens, rows, duplicates, self.model_max)

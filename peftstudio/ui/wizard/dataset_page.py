@@ -16,22 +16,19 @@ from peftstudio.ui.tasks import run_in_background
 LEVEL_COLORS = {"error": "#b00020", "warning": "#a15c00", "info": "#555555"}
 
 
-def inspect_dataset(path: str, tokenizer_loader) -> dict:
-    """Everything the page shows, computed in a worker thread."""
-    from peftstudio.engine.data.preview import preview
-    from peftstudio.engine.data.stats import compute_stats
-    from peftstudio.engine.data.validate import validate_file
+def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: dict | None) -> dict:
+    """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
+    The maximum length and the column mapping are the run's own, as `peftstudio validate` uses them."""
+    from peftstudio.engine.data.dataset_file import DatasetFile
 
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
 
     tokenizer = tokenizer_loader()
-    report = validate_file(path, tokenizer=tokenizer, max_seq_length=2048 if tokenizer else None)
-    result = {"path": path, "report": report, "preview": [], "stats": None}
-    if report.readable and report.schema is not None:
-        result["preview"] = preview(path, count=50)
-        if tokenizer is not None:
-            result["stats"] = compute_stats(path, tokenizer)
-    return result
+    with DatasetFile.open(path, mapping) as data:
+        found = data.inspect(tokenizer, max_seq_length=max_seq_length if tokenizer else None, preview=50)
+    readable = found.report.readable and found.report.schema is not None
+    return {"path": path, "report": found.report, "preview": found.preview if readable else [],
+            "stats": found.stats if readable else None}
 
 
 class DropArea(QLabel):
@@ -124,7 +121,9 @@ class DatasetPage(QWizardPage):
         self.issues.clear()
         self.table.setRowCount(0)
         self.fix_button.setVisible(False)
+        config = self.wiz.state.config
         self._task = run_in_background(inspect_dataset, path, self.wiz.tokenizer_for_current_model,
+                                       config.max_seq_length, config.column_mapping or None,
                                        on_done=self._show, on_error=self._failed)
 
     def _failed(self, error) -> None:
