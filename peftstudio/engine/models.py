@@ -216,3 +216,36 @@ def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device
                 help_topic="models",
             ) from None
         raise
+
+
+def has_chat_template(folder: str | Path) -> bool:
+    """Whether a local model folder ships a chat template (otherwise PEFT Studio falls back to ChatML)."""
+    import json
+
+    path = Path(folder)
+    if (path / "chat_template.jinja").exists() or (path / "chat_template.json").exists():
+        return True
+    try:
+        return "chat_template" in json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def local_models() -> list[str]:
+    """Models on this machine: the offline demo model and the Hugging Face cache's models."""
+    found = [DEMO_MODEL_ID] if demo_gguf_path() else []
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        found += [repo.repo_id for repo in scan_cache_dir().repos if repo.repo_type == "model"]
+    except Exception:  # noqa: BLE001 - no cache folder yet is normal
+        pass
+    return found
+
+
+def hub_search(text: str, limit: int = 25) -> list[str]:
+    """Text-generation models on the hub matching `text`, most downloaded first (needs the network)."""
+    from huggingface_hub import HfApi
+
+    return [m.id for m in HfApi().list_models(search=text, pipeline_tag="text-generation", sort="downloads",
+                                              limit=limit)]

@@ -224,6 +224,28 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     return result
 
 
+FITS, NEEDS_4BIT, TOO_LARGE = "fits", "needs 4-bit", "too large"
+
+
+def fit_badge(facts: ModelFacts, hardware: HardwareProfile, seq_len: int = 512) -> tuple[str, float]:
+    """(badge, bytes needed at batch 1) for training this model on this machine, within the same budget the
+    planner plans with (85% of the free memory of one device)."""
+    precision = precision_for(hardware)
+    budget = BUDGET_SHARE * device_budget(hardware, 1)
+
+    def need(quant, checkpointing=False):
+        return estimate_memory(facts, batch_size=1, seq_len=seq_len, r=16, target_modules=["all-linear"],
+                               precision=precision, quantization=quant, gradient_checkpointing=checkpointing,
+                               device=hardware.device).total
+
+    plain = need(None)
+    if plain <= budget or need(None, True) <= budget:
+        return FITS, plain
+    if hardware.cuda_available and need("4bit", True) <= budget:
+        return NEEDS_4BIT, need("4bit", True)
+    return TOO_LARGE, plain
+
+
 def within_declared_ranges(config: TrainingConfig) -> None:
     """Clamp every number the planner chose into the range the settings table declares (its only limits)."""
     for spec in all_settings():

@@ -18,14 +18,9 @@ from typing import Callable
 import numpy as np
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.export.architectures import ARCHITECTURES
 
 QUANTS = ("f32", "f16", "q8_0")
-# HF architecture -> (GGUF architecture, permute q/k for llama.cpp's rotary layout)
-ARCHITECTURES = {
-    "LlamaForCausalLM": ("llama", True),
-    "MistralForCausalLM": ("llama", True),
-    "Qwen2ForCausalLM": ("qwen2", False),
-}
 # llama.cpp identifies BPE pre-tokenizers by name; these are the families we know by model id.
 PRE_TOKENIZERS = (("smollm", "smollm"), ("llama-3", "llama-bpe"), ("llama3", "llama-bpe"), ("qwen2", "qwen2"))
 

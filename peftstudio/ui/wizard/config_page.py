@@ -111,7 +111,7 @@ class ConfigPage(QWizardPage):
 
     # ---- planner values in, user values out ------------------------------------------------
     def initializePage(self) -> None:  # noqa: N802
-        plan = self.wiz.replan()
+        plan = self.wiz.model.replan()
         self._loading = True
         for name, widget in self.widgets.items():
             self._set(widget, name, getattr(self.wiz.state.config, name))
@@ -152,14 +152,14 @@ class ConfigPage(QWizardPage):
     def _edited(self, name: str) -> None:
         if self._loading:
             return
-        self.wiz.set_setting(name, self.value_of(name))
+        self.wiz.model.set_setting(name, self.value_of(name))
         if SPECS[name].multi_gpu:  # per-device batch, accumulation and memory depend on the device count
             self.initializePage()
             return
         self._update_estimates()
 
     def _update_estimates(self) -> None:
-        e = self.wiz.current_estimates()
+        e = self.wiz.model.current_estimates()
         self.estimates.setText(
             f"Time: about {format_duration(e.duration_expected)} (between {format_duration(e.duration_min)} and "
             f"{format_duration(e.duration_max)}) · peak memory {e.peak_memory / 2**30:.1f} GB · "

@@ -114,7 +114,7 @@ class DatasetPage(QWizardPage):
     def set_dataset(self, path: str) -> None:
         path = str(Path(path).resolve())
         if path != self.wiz.state.dataset_path:
-            self.wiz.dataset_changed(path)  # later pages re-plan; nothing else is lost
+            self.wiz.model.dataset_changed(path)  # later pages re-plan; nothing else is lost
         self.busy = True
         self.message.clear()
         self.summary.setText(STRINGS["wizard.dataset.checking"])
@@ -122,7 +122,7 @@ class DatasetPage(QWizardPage):
         self.table.setRowCount(0)
         self.fix_button.setVisible(False)
         config = self.wiz.state.config
-        self._task = run_in_background(inspect_dataset, path, self.wiz.tokenizer_for_current_model,
+        self._task = run_in_background(inspect_dataset, path, self.wiz.model.tokenizer_for_current_model,
                                        config.max_seq_length, config.column_mapping or None,
                                        on_done=self._show, on_error=self._failed)
 
@@ -135,7 +135,7 @@ class DatasetPage(QWizardPage):
             return  # an older file's answer arrived late
         self.busy = False
         report, stats = result["report"], result["stats"]
-        self.wiz.state.dataset_report, self.wiz.state.dataset_stats = report, stats
+        self.wiz.model.dataset_inspected(report, stats)
         fmt = report.format
         if not report.readable:
             self.summary.setText(html.escape(STRINGS["wizard.dataset.unreadable"].format(reason=fmt.reason)))

@@ -1,4 +1,7 @@
-"""Step 3: the model. Curated catalog, models on this machine, and hub search when online."""
+"""Step 3: the model. Curated catalog, models on this machine, and hub search when online.
+
+The rows (fit badges by the planner's own budget, export notes from the exporter's table) come from the
+engine's WizardModel; this page only shows them and reports the choice."""
 from __future__ import annotations
 
 import os
@@ -8,54 +11,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWizardPage)
 
-from peftstudio.engine.catalog import CATALOG
-from peftstudio.engine.memory_model import estimate_memory
-from peftstudio.engine.planner import BUDGET_SHARE, precision_for
+from peftstudio.engine.models import hub_search
+from peftstudio.engine.planner import FITS, NEEDS_4BIT, TOO_LARGE
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
-
-GGUF_EXPORTABLE = {"llama", "mistral", "qwen2"}
-FITS, NEEDS_4BIT, TOO_LARGE = "fits", "needs 4-bit", "too large"
-
-
-def fit_badge(facts, hardware, seq_len: int = 512) -> tuple[str, float]:
-    """(badge, bytes needed at batch 1) for training this model on this machine."""
-    precision = precision_for(hardware)
-    budget = BUDGET_SHARE * hardware.device_memory
-
-    def need(quant, checkpointing=False):
-        return estimate_memory(facts, batch_size=1, seq_len=seq_len, r=16, target_modules=["all-linear"],
-                               precision=precision, quantization=quant, gradient_checkpointing=checkpointing,
-                               device=hardware.device).total
-
-    plain = need(None)
-    if plain <= budget or need(None, True) <= budget:
-        return FITS, plain
-    if hardware.cuda_available and need("4bit", True) <= budget:
-        return NEEDS_4BIT, need("4bit", True)
-    return TOO_LARGE, plain
-
-
-def has_chat_template(folder: str) -> bool:
-    """Whether a local model folder ships a chat template (otherwise PEFT Studio falls back to ChatML)."""
-    import json
-    from pathlib import Path
-
-    path = Path(folder)
-    if (path / "chat_template.jinja").exists() or (path / "chat_template.json").exists():
-        return True
-    try:
-        return "chat_template" in json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-
-
-def hub_search(text: str) -> list[str]:
-    from huggingface_hub import HfApi
-
-    return [m.id for m in HfApi().list_models(search=text, pipeline_tag="text-generation", sort="downloads",
-                                              limit=25)]
-
 
 class ModelPage(QWizardPage):
     COLUMNS = ["Model", "Parameters", "Memory to train", "On this machine", "Notes"]
@@ -115,24 +74,7 @@ class ModelPage(QWizardPage):
         self._populate()
 
     def _populate(self) -> None:
-        stats = self.wiz.state.dataset_stats
-        seq = max(128, min(2048, getattr(stats, "recommended_max_seq_length", 0) or 512))
-        self.rows = []
-        for entry in CATALOG:
-            badge, need = fit_badge(entry.facts, self.wiz.hardware, seq)
-            notes = []
-            if entry.gated:
-                notes.append("needs a Hugging Face token (Settings)")
-            if entry.facts.architecture not in GGUF_EXPORTABLE:
-                notes.append("no GGUF/Ollama export yet")
-            if entry.note:
-                notes.append(entry.note)
-            self.rows.append({"id": entry.model_id, "name": entry.name, "params": entry.facts.total_parameters,
-                              "need": need, "badge": badge, "notes": "; ".join(notes)})
-        for local in self.wiz.local_models():
-            if all(r["id"] != local for r in self.rows):
-                self.rows.append({"id": local, "name": local, "params": None, "need": None, "badge": "local",
-                                  "notes": "on this machine"})
+        self.rows = self.wiz.model.model_rows()
         self._fill()
 
     def _fill(self) -> None:
@@ -174,7 +116,7 @@ class ModelPage(QWizardPage):
         row = next(r for r in self.rows if r["id"] == model_id)
         self.warning.setText(row["notes"] if any(w in row["notes"] for w in ("token", "export", "template")) else "")
         if model_id != self.wiz.state.model_id:
-            self.wiz.model_changed(model_id)
+            self.wiz.model.model_changed(model_id)
 
     def _choose_local(self) -> None:
         path = QFileDialog.getExistingDirectory(self, STRINGS["wizard.model.local"])
@@ -184,22 +126,13 @@ class ModelPage(QWizardPage):
             self.add_local_model(path)
 
     def add_local_model(self, path: str) -> None:
-        from peftstudio.engine.model_facts import model_facts
-
         try:
-            facts = model_facts(path)
+            row = self.wiz.model.local_model_row(path)
         except Exception as exc:  # noqa: BLE001 - PlainError
             self.message.setText(str(exc))
             return
-        badge, need = fit_badge(facts, self.wiz.hardware)
-        notes = ["local"]
-        if os.path.isdir(path) and not has_chat_template(path):
-            notes.append("no chat template: a generic one (ChatML) will be used")
-        if facts.architecture not in GGUF_EXPORTABLE:
-            notes.append("no GGUF/Ollama export yet")
-        self.rows.append({"id": path, "name": os.path.basename(path), "params": facts.total_parameters,
-                          "need": need, "badge": badge, "notes": "; ".join(notes)})
-        self.wiz.model_changed(path)
+        self.rows.append(row)
+        self.wiz.model.model_changed(path)
         self._fill()
 
     def _search_hub(self) -> None:

@@ -47,7 +47,7 @@ class ReviewPage(QWizardPage):
 
     def refresh(self) -> None:
         state, plan = self.wiz.state, self.wiz.state.plan
-        c, e = state.config, self.wiz.current_estimates()
+        c, e = state.config, self.wiz.model.current_estimates()
         profile = get_profile(state.profile_id)
         report = state.dataset_report
         rows = [
@@ -91,12 +91,12 @@ class ReviewPage(QWizardPage):
             self.alternative_buttons.append(button)
 
     def _use(self, alternative) -> None:
-        self.wiz.use_alternative(alternative)
+        self.wiz.model.use_alternative(alternative)
         self.status.setText(f"Using: {alternative.title}")
         self.refresh()
 
     def _save_preset(self) -> None:
         name, ok = QInputDialog.getText(self, STRINGS["wizard.review.save_preset"], STRINGS["wizard.review.preset_name"])
         if ok and name.strip():
-            self.wiz.save_preset(name.strip())
+            self.wiz.model.save_preset(name.strip())
             self.status.setText(f"Saved preset '{name.strip()}'.")

@@ -67,7 +67,7 @@ class UseCasePage(QWizardPage):
         self.select(self.wiz.state.profile_id)
 
     def _card_text(self, profile: OptimizationProfile) -> str:
-        minutes = self.wiz.profile_time_estimate(profile)
+        minutes = self.wiz.model.profile_time_estimate(profile)
         needs = profile.requirements
         return (f"{profile.name}\n{_wrap(profile.description, 38)}\n"
                 f"Needs ~{needs.min_gpu_memory / 2**30:.0f} GB, {needs.recommended_dataset_size}+ examples\n"
@@ -79,7 +79,7 @@ class UseCasePage(QWizardPage):
             card.setChecked(True)
 
     def choose(self, profile_id: str) -> None:
-        self.wiz.state.profile_id = profile_id
+        self.wiz.model.profile_chosen(profile_id)
         self.message.clear()
 
     def create_custom_profile(self) -> None:
@@ -96,7 +96,7 @@ class UseCasePage(QWizardPage):
         except Exception as exc:  # noqa: BLE001 - a PlainError with the reason
             self.message.setText(str(exc))
             return
-        self.wiz.state.profile_id = custom.id
+        self.wiz.model.profile_chosen(custom.id)
         self.populate()
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt naming

@@ -1,0 +1,183 @@
+"""WizardModel: what the training wizard knows and decides, without Qt (the Qt wizard binds widgets to it).
+
+    model = WizardModel(hardware_profile())
+    model.dataset_changed("support.jsonl"); model.dataset_inspected(report, stats)
+    model.model_changed("HuggingFaceTB/SmolLM2-135M-Instruct")
+    plan = model.replan()                      # the planner's settings; the user's own edits stay
+    model.set_setting("lora_r", 32)            # remembered as the user's
+    model.model_rows()                         # the catalog and local models, with fit badges and notes
+    config = model.state.config                # what Launch trains
+
+Changing the dataset or the model re-plans only the settings the user did not edit by hand; Back in the
+wizard never loses anything because the pages only read and write this model.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field, replace
+
+from peftstudio.engine.catalog import CATALOG, catalog_entry
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.export.architectures import exportable
+from peftstudio.engine.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
+from peftstudio.engine.presets import Preset, load_preset, save_preset
+from peftstudio.engine.profiles import get_profile
+
+DEFAULT_DATA = DatasetSummary(examples=500, tokens_mean=200, tokens_p95=400, loss_tokens_per_epoch=50_000)
+
+
+@dataclass
+class WizardState:
+    """The choices so far (plain data), shared by every page."""
+
+    profile_id: str = "chatbot"
+    dataset_path: str = ""
+    dataset_report: object | None = None  # ValidationReport of dataset_path
+    dataset_stats: object | None = None  # DatasetStats with the chosen model's tokenizer (or None)
+    model_id: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    config: TrainingConfig = field(default_factory=TrainingConfig)
+    user_edits: set[str] = field(default_factory=set)  # settings the user changed by hand: kept on re-plan
+    plan: object | None = None  # planner.Plan
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(model_id: str):
+    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
+
+    # local only: a model not on this machine is not downloaded just to count tokens
+    return load_tokenizer(trainable_folder(resolve_model(model_id, allow_download=False)))
+
+
+@functools.lru_cache(maxsize=16)
+def _facts_of(model_id: str):
+    from peftstudio.engine.model_facts import model_facts
+
+    entry = catalog_entry(model_id)  # exact and instant; local files need the hub library
+    return entry.facts if entry is not None else model_facts(model_id)
+
+
+class WizardModel:
+    def __init__(self, hardware, settings: Settings | None = None):
+        self.hardware = hardware
+        self.settings = settings or Settings()
+        self.state = WizardState()
+
+    # ---- facts the pages show -------------------------------------------------------------------
+    def facts(self):
+        return _facts_of(self.state.model_id)
+
+    def profile_time_estimate(self, profile) -> float:
+        data = replace(DEFAULT_DATA, examples=profile.requirements.recommended_dataset_size)
+        return plan(self.facts(), self.hardware, data, profile, settings=self.settings).estimates.duration_expected
+
+    def tokenizer_for_current_model(self):
+        try:
+            return _tokenizer(self.state.model_id)
+        except PlainError:
+            return None
+
+    def model_rows(self) -> list[dict]:
+        """The catalog (with what fits this machine, by the planner's own budget) and the models already here."""
+        from peftstudio.engine.models import local_models
+
+        stats = self.state.dataset_stats
+        seq = max(128, min(2048, getattr(stats, "recommended_max_seq_length", 0) or 512))
+        rows = []
+        for entry in CATALOG:
+            badge, need = fit_badge(entry.facts, self.hardware, seq)
+            notes = []
+            if entry.gated:
+                notes.append("needs a Hugging Face token (Settings)")
+            if not exportable(entry.facts.architecture):
+                notes.append("no GGUF/Ollama export yet")
+            if entry.note:
+                notes.append(entry.note)
+            rows.append({"id": entry.model_id, "name": entry.name, "params": entry.facts.total_parameters,
+                         "need": need, "badge": badge, "notes": "; ".join(notes)})
+        for local in local_models():
+            if all(r["id"] != local for r in rows):
+                rows.append({"id": local, "name": local, "params": None, "need": None, "badge": "local",
+                             "notes": "on this machine"})
+        return rows
+
+    def local_model_row(self, path: str) -> dict:
+        """A model folder or .gguf file the user picked: its facts, fit and notes (PlainError if unusable)."""
+        from peftstudio.engine.model_facts import model_facts
+        from peftstudio.engine.models import has_chat_template
+
+        facts = model_facts(path)
+        badge, need = fit_badge(facts, self.hardware)
+        notes = ["on this machine"]
+        if os.path.isdir(path) and not has_chat_template(path):
+            notes.append("no chat template: a generic one (ChatML) will be used")
+        if not exportable(facts.architecture):
+            notes.append("no GGUF/Ollama export yet")
+        return {"id": path, "name": os.path.basename(path.rstrip("/")), "params": facts.total_parameters,
+                "need": need, "badge": badge, "notes": "; ".join(notes)}
+
+    # ---- changes that ripple --------------------------------------------------------------------
+    def dataset_changed(self, path: str) -> None:
+        self.state.dataset_path = path
+        self.state.dataset_report = self.state.dataset_stats = None
+        self.state.config = replace(self.state.config, dataset_path=path)
+
+    def dataset_inspected(self, report, stats) -> None:
+        self.state.dataset_report, self.state.dataset_stats = report, stats
+
+    def model_changed(self, model_id: str) -> None:
+        self.state.model_id = model_id
+        self.state.config = replace(self.state.config, model_name=model_id)
+
+    def profile_chosen(self, profile_id: str) -> None:
+        self.state.profile_id = profile_id
+
+    def set_setting(self, name: str, value) -> None:
+        self.state.user_edits.add(name)
+        self.state.config = replace(self.state.config, **{name: value})
+
+    def data_summary(self) -> DatasetSummary:
+        stats, report = self.state.dataset_stats, self.state.dataset_report
+        if stats is not None and stats.examples:
+            return DatasetSummary.from_stats(stats)
+        if report is not None and report.rows_usable:
+            lengths = sorted(n // 4 for n in report.char_lengths) or [200]
+            return DatasetSummary(report.rows_usable, sum(lengths) / len(lengths),
+                                  lengths[int(0.95 * (len(lengths) - 1))], sum(lengths) // 2)
+        return DEFAULT_DATA
+
+    def replan(self):
+        """The planner's settings for the current choices; the user's own edits stay as they are."""
+        state = self.state
+        base = replace(state.config, model_name=state.model_id, dataset_path=state.dataset_path)
+        result = plan(self.facts(), self.hardware, self.data_summary(), get_profile(state.profile_id), base,
+                      self.settings)
+        edits = {name: getattr(state.config, name) for name in state.user_edits}
+        state.config = replace(result.config, **edits)
+        state.plan = result
+        return result
+
+    def current_estimates(self):
+        return estimates_for(self.facts(), self.hardware, self.state.config, self.data_summary(),
+                             precision_for(self.hardware), self.settings)
+
+    def use_alternative(self, alternative) -> None:
+        if alternative.model_name:
+            self.model_changed(alternative.model_name)
+        self.state.config = replace(alternative.config)
+        self.state.user_edits |= {f for f in TrainingConfig.__dataclass_fields__
+                                  if getattr(alternative.config, f) != getattr(self.state.plan.config, f)}
+
+    # ---- presets ----------------------------------------------------------------------------------
+    def save_preset(self, name: str):
+        return save_preset(Preset(name, self.state.profile_id, replace(self.state.config)))
+
+    def load_preset(self, name: str) -> Preset:
+        preset = load_preset(name)
+        self.state.profile_id = preset.profile_id
+        self.state.model_id = preset.config.model_name
+        self.state.dataset_path = preset.config.dataset_path
+        self.state.config = replace(preset.config)
+        self.state.user_edits = set(TrainingConfig.__dataclass_fields__)  # a preset's values are the user's
+        return preset
