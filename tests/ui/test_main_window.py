@@ -45,4 +45,4 @@ def test_settings_are_saved_and_the_theme_applies(qtbot):
     assert app.palette().color(QPalette.Window).lightness() > 150
     apply_theme(app, "system")
     wizard = window.new_fine_tune()  # owned by the window
-    assert wizard.settings.price_per_kwh == 0.31  # the estimates use the user's price
+    assert wizard.model.settings.price_per_kwh == 0.31  # the estimates use the user's price
