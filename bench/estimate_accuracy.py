@@ -26,7 +26,7 @@ def main() -> int:
     quiet_libraries()
     from peftstudio.engine.benchmark import run_micro_benchmark
     from peftstudio.engine.config import TrainingConfig
-    from peftstudio.engine.data.stats import compute_stats
+    from peftstudio.engine.data.dataset_file import compute_stats
     from peftstudio.engine.hardware import hardware_profile
     from peftstudio.engine.model_facts import model_facts
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder

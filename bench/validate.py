@@ -58,8 +58,8 @@ def main() -> int:
     from peftstudio.cli import quiet_libraries
 
     quiet_libraries()
-    from peftstudio.engine.data.stats import compute_stats
-    from peftstudio.engine.data.validate import validate_file
+    from peftstudio.engine.data.dataset_file import compute_stats
+    from peftstudio.engine.data.dataset_file import validate_file
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder
 
     folder = Path(tempfile.mkdtemp())
@@ -97,13 +97,13 @@ def main() -> int:
     huge = write_rows(folder / "big.jsonl", rows, repeat_to_bytes=options.big_mb * 2**20)
     # VmHWM (peak RSS) from /proc: unlike ru_maxrss it is not inherited from the forking parent
     hwm = "int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
-    code = ("import sys; from peftstudio.engine.data.validate import validate_file; "
+    code = ("import sys; from peftstudio.engine.data.dataset_file import validate_file; "
             f"r = validate_file(sys.argv[1]); print(r.rows_total, {hwm})")
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, str(huge)], capture_output=True, text=True, check=True)
     rows_total, max_rss_kb = map(int, out.stdout.split())
     seconds = time.perf_counter() - started
-    idle_code = f"import numpy; from peftstudio.engine.data.validate import validate_file; print({hwm})"
+    idle_code = f"import numpy; from peftstudio.engine.data.dataset_file import validate_file; print({hwm})"
     idle = subprocess.run([sys.executable, "-c", idle_code], capture_output=True, text=True, check=True)
     print(f"3. validate {huge.stat().st_size / 2**20:.0f} MB ({rows_total} rows) in {seconds:.1f} s: "
           f"peak RSS {max_rss_kb / 1024:.0f} MB (the same process idle after imports: "

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push", metavar="REPO", help="also upload a Hugging Face export to this hub repository")
     export.add_argument("--json", action="store_true")
 
-    from peftstudio.engine.settings import choices, settings_help
+    from peftstudio.engine.config import choices, settings_help
 
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder",
                            epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -19,7 +19,7 @@ class AppSettings:
 
 
 def settings_file():
-    return paths.config_dir() / "settings.json"
+    return paths.config_dir() / paths.SETTINGS_FILE
 
 
 def load_settings() -> AppSettings:

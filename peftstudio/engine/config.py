@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.settings import choices, declare, settings_of
+from peftstudio.engine.settings import Setting, declare, describe, settings_of
 
 @dataclass
 class TrainingConfig:
@@ -270,6 +270,32 @@ def parse_settings(text: str) -> dict[str, Any]:
         TrainingConfig.from_dict(data)  # raises the plain error naming them
     return data
 
+
+def all_settings() -> tuple[Setting, ...]:
+    """Every setting, in field order (each declared on its TrainingConfig field above)."""
+    return settings_of(TrainingConfig)
+
+
+def setting(name: str) -> Setting:
+    return next(spec for spec in all_settings() if spec.name == name)
+
+
+def form_settings() -> list[Setting]:
+    """The settings the form shows, basic ones first, in declaration order."""
+    user = [spec for spec in all_settings() if spec.editable_by == "user"]
+    return [spec for spec in user if not spec.advanced] + [spec for spec in user if spec.advanced]
+
+
+def choices(name: str) -> tuple:
+    """The allowed values of a choice setting."""
+    return setting(name).choices
+
+
+def settings_help() -> str:
+    """The settings `--config` accepts, derived from the table (shown by `peftstudio train --help`)."""
+    lines = ["settings (for --config, as a JSON object or file; unnamed ones keep their defaults):"]
+    lines += [describe(spec) for spec in all_settings() if spec.editable_by == "user"]
+    return "\n".join(lines)
 
 # The allowed values, as declared on the fields above.
 PEFT_METHODS = choices("peft_method")

@@ -33,12 +33,19 @@ def data_dir() -> Path:
     return _folder("PEFTSTUDIO_DATA_DIR", "user_data_dir")
 
 
-def _chosen_data_folder() -> Path | None:
-    from peftstudio.engine.app_settings import load_settings
+SETTINGS_FILE = "settings.json"  # written by app_settings; read here for the one setting that moves folders
 
-    folder = load_settings().data_folder.strip()
-    if not folder:
+
+def _chosen_data_folder() -> Path | None:
+    import json
+
+    try:
+        folder = json.loads((config_dir() / SETTINGS_FILE).read_text(encoding="utf-8")).get("data_folder")
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
+    if not isinstance(folder, str) or not folder.strip():
+        return None
+    folder = folder.strip()
     path = Path(folder).expanduser()
     if not path.is_absolute():
         return None  # a relative folder would move with the working directory

@@ -19,13 +19,12 @@ import math
 from dataclasses import dataclass, field, replace
 
 from peftstudio.engine.catalog import smaller_models
-from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.config import TrainingConfig, all_settings
 from peftstudio.engine.estimates import TrainingEstimates, estimate, format_duration
 from peftstudio.engine.hardware import HardwareProfile
 from peftstudio.engine.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
 from peftstudio.engine.model_facts import ModelFacts
 from peftstudio.engine.profiles import OptimizationProfile
-from peftstudio.engine.settings import all_settings
 
 BUDGET_SHARE = 0.85
 WEIGHTS_SHARE = 0.6

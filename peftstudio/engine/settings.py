@@ -95,27 +95,6 @@ def settings_of(config_class) -> tuple[Setting, ...]:
     return tuple(replace(f.metadata[SETTING], name=f.name) for f in fields(config_class))
 
 
-def all_settings() -> tuple[Setting, ...]:
-    from peftstudio.engine.config import TrainingConfig
-
-    return settings_of(TrainingConfig)
-
-
-def setting(name: str) -> Setting:
-    return next(spec for spec in all_settings() if spec.name == name)
-
-
-def form_settings() -> list[Setting]:
-    """The settings the form shows, basic ones first, in declaration order."""
-    user = [spec for spec in all_settings() if spec.editable_by == "user"]
-    return [spec for spec in user if not spec.advanced] + [spec for spec in user if spec.advanced]
-
-
-def choices(name: str) -> tuple:
-    """The allowed values of a choice setting."""
-    return setting(name).choices
-
-
 def describe(spec: Setting) -> str:
     """One line for `--help` and the docs: name, what values it takes, and its label."""
     if spec.kind in ("choice",):
@@ -132,10 +111,3 @@ def describe(spec: Setting) -> str:
     else:
         values = {"bool": "true | false", "text": "text", "mapping": 'object, e.g. {"prompt": "question"}'}[spec.kind]
     return f"  {spec.name:<23} {values:<36} {spec.label}"
-
-
-def settings_help() -> str:
-    """The settings `--config` accepts, derived from the table (shown by `peftstudio train --help`)."""
-    lines = ["settings (for --config, as a JSON object or file; unnamed ones keep their defaults):"]
-    lines += [describe(spec) for spec in all_settings() if spec.editable_by == "user"]
-    return "\n".join(lines)

@@ -94,7 +94,6 @@ class Store:
     def rebuild(self) -> int:
         """Runs and versions from the run folders (the truth); returns how many run folders were read."""
         from peftstudio.engine.training.run_index import known_run_folders
-        from peftstudio.engine.versions import restore_versions
 
         folders = known_run_folders(self.path.parent)  # the store lives in its data folder
         count = self._index(folders)
@@ -187,8 +186,6 @@ class Store:
         """Rebuild the runs (and missing versions) from the run folders (the source of truth)."""
         if runs_dir is None:
             return self.rebuild()
-        from peftstudio.engine.versions import restore_versions
-
         folders = sorted(p.parent for p in Path(runs_dir).glob("*/run.json"))
         count = self._index(folders)
         restore_versions(self, folders)
@@ -210,6 +207,53 @@ class Store:
             self.upsert_run({**info, "id": run.id}, run.path, config)
             count += 1
         return count
+
+
+VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config", "metrics", "checkpoint_path",
+                  "size_bytes", "parent_version")
+
+
+def restore_versions(store: Store, run_folders: list[Path]) -> int:
+    """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
+    from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
+
+    restored = 0
+    with store.connection() as db:
+        known = {r[0] for r in db.execute("SELECT id FROM versions")}
+        taken = {(r[0], r[1]) for r in db.execute("SELECT model_name, version FROM versions")}
+    for folder in run_folders:
+        try:
+            info = RunFolder(folder).info()
+            record = info.get("version_record")
+            if not isinstance(record, dict) or record.get("id") in known or \
+                    (record.get("model_name"), record.get("version")) in taken:
+                continue
+            record = {k: record[k] for k in VERSION_FIELDS}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if store.run(record["run_id"]) is None:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            store.upsert_run(info, folder, config)
+        with store.transaction() as db:
+            db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "
+                       "checkpoint_path, size_bytes, parent_version, active, archived) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,0,?)",
+                       (record["id"], record["model_name"], record["version"], record["run_id"],
+                        record["timestamp"], json.dumps(record["config"]), json.dumps(record["metrics"]),
+                        record["checkpoint_path"], record["size_bytes"], record["parent_version"],
+                        int(bool(info.get("archived")))))
+        known.add(record["id"])
+        taken.add((record["model_name"], record["version"]))
+        restored += 1
+    if restored:
+        with store.transaction() as db:  # each name's newest version is the active one, unless one already is
+            for (name,) in db.execute("SELECT DISTINCT model_name FROM versions").fetchall():
+                if db.execute("SELECT 1 FROM versions WHERE model_name=? AND active=1", (name,)).fetchone():
+                    continue
+                rows = db.execute("SELECT id, version FROM versions WHERE model_name=?", (name,)).fetchall()
+                newest = max(rows, key=lambda r: tuple(int(x) for x in r[1].split(".")))
+                db.execute("UPDATE versions SET active = 1 WHERE id = ?", (newest[0],))
+    return restored
 
 
 def _row(row: sqlite3.Row) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.store import Store
+from peftstudio.engine.store import VERSION_FIELDS, Store
 from peftstudio.engine.training.run_folder import RunFolder
 
 
@@ -90,53 +90,9 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
     return version | {"bump": bump.kind, "active": True}
 
 
-VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config", "metrics", "checkpoint_path",
-                  "size_bytes", "parent_version")
-
-
 def versions_record(version: dict) -> dict:
     """What run.json keeps of its version, enough to rebuild the store's row (see `restore_versions`)."""
     return {k: version[k] for k in VERSION_FIELDS}
-
-
-def restore_versions(store: Store, run_folders: list[Path]) -> int:
-    """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
-    restored = 0
-    with store.connection() as db:
-        known = {r[0] for r in db.execute("SELECT id FROM versions")}
-        taken = {(r[0], r[1]) for r in db.execute("SELECT model_name, version FROM versions")}
-    for folder in run_folders:
-        try:
-            info = RunFolder(folder).info()
-            record = info.get("version_record")
-            if not isinstance(record, dict) or record.get("id") in known or \
-                    (record.get("model_name"), record.get("version")) in taken:
-                continue
-            record = {k: record[k] for k in VERSION_FIELDS}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if store.run(record["run_id"]) is None:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            store.upsert_run(info, folder, config)
-        with store.transaction() as db:
-            db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "
-                       "checkpoint_path, size_bytes, parent_version, active, archived) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,0,?)",
-                       (record["id"], record["model_name"], record["version"], record["run_id"],
-                        record["timestamp"], json.dumps(record["config"]), json.dumps(record["metrics"]),
-                        record["checkpoint_path"], record["size_bytes"], record["parent_version"],
-                        int(bool(info.get("archived")))))
-        known.add(record["id"])
-        taken.add((record["model_name"], record["version"]))
-        restored += 1
-    if restored:
-        with store.transaction() as db:  # each name's newest version is the active one, unless one already is
-            for (name,) in db.execute("SELECT DISTINCT model_name FROM versions").fetchall():
-                if db.execute("SELECT 1 FROM versions WHERE model_name=? AND active=1", (name,)).fetchone():
-                    continue
-                newest = latest_version(store, name)
-                db.execute("UPDATE versions SET active = 1 WHERE id = ?", (newest["id"],))
-    return restored
 
 
 def _run_uid(run_dir: Path) -> str | None:

@@ -11,18 +11,9 @@ from peftstudio.engine import paths
 from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.errors import HELP_DIR
 from peftstudio.engine.hardware import hardware_profile
+from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs
-
-
-def hardware_summary(profile) -> str:
-    text = (f"{STRINGS['home.hardware']}: {profile.cpu_threads} CPU threads, {profile.ram_total / 2**30:.1f} GB RAM "
-            f"({profile.ram_available / 2**30:.1f} GB free), {profile.disk_free / 2**30:.0f} GB free disk")
-    if profile.gpus:
-        text += "; " + ", ".join(f"{g.name} ({g.memory_total / 2**30:.0f} GB)" for g in profile.gpus)
-    else:
-        text += "; no NVIDIA GPU: small models train on the CPU"
-    return text
 
 
 class MainWindow(QMainWindow):
@@ -241,7 +232,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings) -> None:
         from PySide6.QtWidgets import QApplication
 
-        from peftstudio.ui.app import apply_theme
+        from peftstudio.ui.theme import apply_theme
 
         self.settings = settings
         save_settings(settings)

@@ -41,7 +41,7 @@ class WelcomeDialog(QDialog):
     def __init__(self, hardware, parent=None):
         super().__init__(parent)
         from peftstudio.engine.paths import data_dir
-        from peftstudio.ui.main_window import hardware_summary
+        from peftstudio.ui.hardware_text import hardware_summary
 
         self.setObjectName("welcome")
         self.setWindowTitle(STRINGS["welcome.title"])

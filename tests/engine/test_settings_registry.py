@@ -9,7 +9,7 @@ from dataclasses import fields
 import pytest
 
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.settings import all_settings, form_settings, setting
+from peftstudio.engine.config import all_settings, form_settings, setting
 
 SETTINGS = all_settings()
 

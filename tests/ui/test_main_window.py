@@ -33,7 +33,7 @@ def test_settings_are_saved_and_the_theme_applies(qtbot):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from peftstudio.ui.app import apply_theme
+    from peftstudio.ui.theme import apply_theme
 
     from PySide6.QtGui import QPalette
 

@@ -11,7 +11,7 @@ from helpers import signature_rows
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.hardware import hardware_profile
 from peftstudio.engine.presets import Preset, load_preset, save_preset
-from peftstudio.engine.settings import form_settings, setting
+from peftstudio.engine.config import form_settings, setting
 from peftstudio.ui.wizard.wizard import TrainingWizard
 
 

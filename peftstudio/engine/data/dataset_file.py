@@ -15,24 +15,17 @@ is opened once; each further pass over it rewinds the same handle (`passes` coun
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from peftstudio.engine.data.detect import FormatInfo, check_path, sniff
 from peftstudio.engine.data.reader import BadLine, Row, iter_rows_from
 from peftstudio.engine.data.schema import Schema, guess_schema, normalize_row
+from peftstudio.engine.data.stats import DatasetStats
+from peftstudio.engine.data.tokenize import model_text
+from peftstudio.engine.data.validate import Inspection, ValidationReport, validate
 
 SCHEMA_SAMPLE = 200  # rows read to recognise the schema (they are kept, not read twice)
-
-
-@dataclass
-class Inspection:
-    """Everything the wizard and `peftstudio validate` show about a file, from one pass."""
-
-    report: "ValidationReport"  # noqa: F821 - defined in validate.py, which builds it
-    stats: "DatasetStats | None" = None  # noqa: F821 - with a tokenizer only
-    preview: list[dict] = field(default_factory=list)
 
 
 class DatasetFile:
@@ -112,7 +105,30 @@ class DatasetFile:
     # ---- the single inspection pass ------------------------------------------------------------------
     def inspect(self, tokenizer=None, max_seq_length: int | None = None, preview: int = 0,
                 min_examples: int = 50, system_prompt: str | None = None) -> Inspection:
-        from peftstudio.engine.data.validate import validate
-
         return validate(self, tokenizer=tokenizer, max_seq_length=max_seq_length, preview=preview,
                         min_examples=min_examples, system_prompt=system_prompt)
+
+
+# ---- one-call shortcuts, each a part of `inspect` ------------------------------------------------------
+def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_examples: int = 50,
+                  tokenizer=None, max_seq_length: int | None = None) -> ValidationReport:
+    with DatasetFile.open(path, column_mapping) as data:
+        return data.inspect(tokenizer, max_seq_length=max_seq_length, min_examples=min_examples).report
+
+
+def compute_stats(path: str | Path, tokenizer, column_mapping: dict | None = None) -> DatasetStats:
+    """Token statistics of a file in the chosen model's tokens."""
+    with DatasetFile.open(path, column_mapping) as data:
+        return data.inspect(tokenizer).stats or DatasetStats(rows=len(data.head))
+
+
+def preview(path: str | Path, count: int = 5, tokenizer=None, column_mapping: dict | None = None,
+            system_prompt: str | None = None) -> list[dict]:
+    """[{"row", "original", "example", "model_text"}]: the first examples as written, normalized, and (with a
+    tokenizer) exactly as the model will read them."""
+    with DatasetFile.open(path, column_mapping) as data:
+        items = data.inspect(preview=count, system_prompt=system_prompt).preview
+    if tokenizer is not None:
+        for item in items:
+            item["model_text"] = model_text(item["example"], tokenizer)
+    return items

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 PLACEHOLDER = "x"
 
@@ -119,11 +118,3 @@ def summarize(lengths: list[int], loss_tokens: int, rows: int, duplicates: int,
         stats.histogram_edges, stats.histogram_counts = histogram(ordered)
         stats.recommended_max_seq_length = recommended_length(stats.tokens_p95, model_max)
     return stats
-
-
-def compute_stats(path: str | Path, tokenizer, column_mapping: dict | None = None) -> DatasetStats:
-    """Token statistics of a file (the statistics part of `DatasetFile.inspect`)."""
-    from peftstudio.engine.data.dataset_file import DatasetFile
-
-    with DatasetFile.open(path, column_mapping) as data:
-        return data.inspect(tokenizer=tokenizer).stats or DatasetStats(rows=len(data.head))

@@ -60,3 +60,10 @@ def tokenize_examples(tokenizer, examples: list[dict], max_length: int, batch_si
 def _inside(offset: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     begin = offset[0]
     return any(s <= begin < e for s, e in spans)
+
+
+def model_text(example: dict, tokenizer) -> str:
+    """Exactly what the model reads for an example: the chat template's output, or the text and end of text."""
+    if "text" in example:
+        return example["text"] + (tokenizer.eos_token or "")
+    return tokenizer.apply_chat_template(example["messages"], tokenize=False)

@@ -1,7 +1,7 @@
 """Validating a dataset file in one streaming pass: every problem, where it is, and what to do; the same pass
-gives the preview and the token statistics (`DatasetFile.inspect`).
+gives the preview and the token statistics. Called through `DatasetFile.inspect` (and `validate_file`).
 
-`validate_file` never raises on a bad file: unreadable input gives a report with `readable=False`.
+Never raises on a bad file: unreadable input gives a report with `readable=False`.
 Memory stays flat: rows are not kept, only 8-byte hashes for duplicate detection and lengths.
 """
 from __future__ import annotations
@@ -9,15 +9,24 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from peftstudio.engine.data import checks
-from peftstudio.engine.data.dataset_file import DatasetFile, Inspection
 from peftstudio.engine.data.detect import FormatInfo
 from peftstudio.engine.data.reader import BadLine, Row
 from peftstudio.engine.data.schema import Schema, normalize_row
+from peftstudio.engine.data.stats import DatasetStats, TokenCounter, summarize
+from peftstudio.engine.data.tokenize import model_text
 
 MAX_RESULTS_PER_CODE = 200
+
+
+@dataclass
+class Inspection:
+    """Everything the wizard and `peftstudio validate` show about a file, from one pass."""
+
+    report: "ValidationReport"
+    stats: DatasetStats | None = None  # with a tokenizer only
+    preview: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -80,13 +89,7 @@ class _Collector:
             self.report.results.append(ValidationResult(code, field_, row, level, message, suggestion, fixable))
 
 
-def validate_file(path: str | Path, *, column_mapping: dict | None = None, min_examples: int = 50,
-                  tokenizer=None, max_seq_length: int | None = None) -> ValidationReport:
-    with DatasetFile.open(path, column_mapping) as data:
-        return validate(data, tokenizer=tokenizer, max_seq_length=max_seq_length, min_examples=min_examples).report
-
-
-def validate(data: DatasetFile, *, tokenizer=None, max_seq_length: int | None = None, preview: int = 0,
+def validate(data, *, tokenizer=None, max_seq_length: int | None = None, preview: int = 0,
              min_examples: int = 50, system_prompt: str | None = None) -> Inspection:
     """One pass over the file: every problem, the first `preview` examples, and (with a tokenizer) the token
     statistics and the examples longer than `max_seq_length`, each example tokenized once."""
@@ -163,8 +166,6 @@ def validate(data: DatasetFile, *, tokenizer=None, max_seq_length: int | None = 
 
 def _preview_item(row: Row, example: dict, tokenizer) -> dict:
     """A row as the user wrote it, normalized, and (with a tokenizer) as the model will read it."""
-    from peftstudio.engine.data.preview import model_text
-
     return {"row": row.line, "original": row.data, "example": example,
             "model_text": model_text(example, tokenizer) if tokenizer is not None else None}
 
@@ -307,8 +308,6 @@ class _TokenTally:
     the maximum sequence length, and its loss-carrying tokens."""
 
     def __init__(self, tokenizer, max_seq_length: int | None, batch: int = 512):
-        from peftstudio.engine.data.stats import TokenCounter
-
         self.counter = TokenCounter(tokenizer)
         self.model_max = getattr(tokenizer, "model_max_length", None)
         self.max_seq_length = max_seq_length
@@ -332,8 +331,6 @@ class _TokenTally:
         self.pending = []
 
     def finish(self, issue: _Collector, rows: int, duplicates: int):
-        from peftstudio.engine.data.stats import summarize
-
         self._flush()
         if self.too_long:
             listed = ", ".join(str(line) for line, _ in self.too_long[:10])

@@ -7,7 +7,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget, QWizardPage)
 
 from peftstudio.engine.estimates import format_duration
-from peftstudio.engine.settings import LAYER_CHOICES, Setting, form_settings
+from peftstudio.engine.config import form_settings
+from peftstudio.engine.settings import LAYER_CHOICES, Setting
 from peftstudio.ui.locales import STRINGS
 
 SPECS = {spec.name: spec for spec in form_settings()}

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from peftstudio.engine.data.detect import detect_format
 from peftstudio.engine.data.reader import Row, iter_rows
-from peftstudio.engine.data.validate import validate_file
+from peftstudio.engine.data.dataset_file import validate_file
 from dataset_writers import FORMATS, expected_format, write_dataset
 
 words = st.text(alphabet=string.ascii_letters + "éüß ,.?!'", min_size=1, max_size=40).filter(lambda s: s.strip())

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from peftstudio.engine.data.detect import detect_format
 from peftstudio.engine.data.repair import repair_file
-from peftstudio.engine.data.validate import validate_file
+from peftstudio.engine.data.dataset_file import validate_file
 from peftstudio.engine.errors import PlainError
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

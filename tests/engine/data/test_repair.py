@@ -3,7 +3,7 @@ import json
 import pytest
 
 from peftstudio.engine.data.repair import repair_file
-from peftstudio.engine.data.validate import validate_file
+from peftstudio.engine.data.dataset_file import validate_file
 from peftstudio.engine.errors import PlainError
 from dataset_writers import write_dataset
 

@@ -1,7 +1,8 @@
 import json
 
-from peftstudio.engine.data.preview import preview
-from peftstudio.engine.data.stats import compute_stats, recommended_length
+from peftstudio.engine.data.dataset_file import preview
+from peftstudio.engine.data.dataset_file import compute_stats
+from peftstudio.engine.data.stats import recommended_length
 from peftstudio.engine.data.tokenize import tokenize_examples
 
 

@@ -3,7 +3,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine.data.validate import validate_file
+from peftstudio.engine.data.dataset_file import validate_file
 
 GOOD = {"instruction": "Say hi", "input": "", "output": "Hi there"}
 

