@@ -24,14 +24,14 @@ def main() -> int:
     from peftstudio.cli import quiet_libraries
 
     quiet_libraries()
-    from peftstudio.engine.benchmark import run_micro_benchmark
+    from peftstudio.engine.planning.benchmark import run_micro_benchmark
     from peftstudio.engine.config import TrainingConfig
     from peftstudio.engine.data.dataset_file import compute_stats
-    from peftstudio.engine.hardware import hardware_profile
-    from peftstudio.engine.model_facts import model_facts
+    from peftstudio.engine.planning.hardware import hardware_profile
+    from peftstudio.engine.planning.model_facts import model_facts
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder
-    from peftstudio.engine.planner import DatasetSummary, plan
-    from peftstudio.engine.profiles import get_builtin
+    from peftstudio.engine.planning.planner import DatasetSummary, plan
+    from peftstudio.engine.planning.profiles import get_builtin
     from peftstudio.engine.training.events import read_events
     from peftstudio.engine.training.session import TrainingSession
 
@@ -49,7 +49,7 @@ def main() -> int:
     rate = run_micro_benchmark(config, hardware)
     measured_plan = plan(facts, hardware, data, profile, config, measured_tokens_per_second=rate)
     # the planner fills batch size from memory; keep the benchmarked shape for the comparison
-    from peftstudio.engine.planner import Settings, estimates_for
+    from peftstudio.engine.planning.planner import Settings, estimates_for
 
     estimate = estimates_for(facts, hardware, config, data, "fp32", Settings(), rate)
     flops = estimates_for(facts, hardware, config, data, "fp32", Settings())

@@ -49,8 +49,8 @@ print(json.dumps({"growth": hwm() - start}))
 
 
 def main() -> int:
-    from peftstudio.engine.memory_model import estimate_memory
-    from peftstudio.engine.model_facts import model_facts
+    from peftstudio.engine.planning.memory_model import estimate_memory
+    from peftstudio.engine.planning.model_facts import model_facts
     from peftstudio.engine.models import DEMO_MODEL_ID
 
     facts = model_facts(DEMO_MODEL_ID)

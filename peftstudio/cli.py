@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_store_notices() -> None:
     """Say so when the history database had to be rebuilt (only if this command opened it)."""
-    store = sys.modules.get("peftstudio.engine.store")
+    store = sys.modules.get("peftstudio.engine.history.store")
     if store is not None:
         for notice in store.take_notices():
             print(f"Note: {notice}", file=sys.stderr)

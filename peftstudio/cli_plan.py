@@ -10,7 +10,7 @@ from peftstudio.engine.errors import PlainError
 
 
 def hardware_command(args) -> int:
-    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
 
     profile = hardware_profile(max_age=0 if args.refresh else 300)
     if args.json:
@@ -33,7 +33,7 @@ def dataset_summary(dataset: Path, model: str, mapping: dict | None):
     from peftstudio.engine.data.dataset_file import DatasetFile
     from peftstudio.engine.data.stats import DatasetStats
     from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-    from peftstudio.engine.planner import DatasetSummary
+    from peftstudio.engine.planning.planner import DatasetSummary
 
     try:
         tokenizer = load_tokenizer(trainable_folder(resolve_model(model)))
@@ -63,12 +63,12 @@ def dataset_summary(dataset: Path, model: str, mapping: dict | None):
 
 def plan_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.benchmark import cached_throughput, run_micro_benchmark
+    from peftstudio.engine.planning.benchmark import cached_throughput, run_micro_benchmark
     from peftstudio.engine.config import TrainingConfig
-    from peftstudio.engine.hardware import hardware_profile
-    from peftstudio.engine.model_facts import model_facts
-    from peftstudio.engine.planner import Settings, plan, summary_line
-    from peftstudio.engine.profiles import get_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
+    from peftstudio.engine.planning.model_facts import model_facts
+    from peftstudio.engine.planning.planner import Settings, plan, summary_line
+    from peftstudio.engine.planning.profiles import get_profile
 
     try:
         profile = get_profile(args.profile)

@@ -37,8 +37,8 @@ def wrong_run_count(action: str, wanted: str, given: int) -> PlainError:
 
 
 def runs_command(args) -> int:
-    from peftstudio.engine.compare import compare_runs
-    from peftstudio.engine.store import default_store as store
+    from peftstudio.engine.history.compare import compare_runs
+    from peftstudio.engine.history.store import default_store as store
 
     try:
         if args.action == "show" and len(args.runs) != 1:
@@ -71,8 +71,8 @@ def runs_command(args) -> int:
 
 
 def versions_command(args) -> int:
-    from peftstudio.engine import versions
-    from peftstudio.engine.store import default_store as store
+    from peftstudio.engine.history import versions
+    from peftstudio.engine.history.store import default_store as store
 
     try:
         needed = {"rollback": ("model", "version"), "delete": ("model", "version"), "archive": ("model",)}

@@ -36,10 +36,10 @@ def preflight(config) -> None:
 def planned_config(config, profile_id: str):
     """The planner's settings for this machine, model, dataset and use case (explicit settings win)."""
     from peftstudio.cli_plan import dataset_summary
-    from peftstudio.engine.hardware import hardware_profile
-    from peftstudio.engine.model_facts import model_facts
-    from peftstudio.engine.planner import plan
-    from peftstudio.engine.profiles import get_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
+    from peftstudio.engine.planning.model_facts import model_facts
+    from peftstudio.engine.planning.planner import plan
+    from peftstudio.engine.planning.profiles import get_profile
 
     profile = get_profile(profile_id)
     model = config.model_path or config.model_name

@@ -62,3 +62,11 @@ def test_the_layer_contracts_hold():
     result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_every_engine_subpackage_exports_its_public_names():
+    for name in ("data", "planning", "training", "history", "export"):
+        package = importlib.import_module(f"peftstudio.engine.{name}")
+        assert package.__all__, name
+        for public in package.__all__:
+            assert getattr(package, public) is not None, (name, public)

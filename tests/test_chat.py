@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peftstudio.engine.inference import ChatModel, Sampling, example_prompts, word_diff
-from peftstudio.engine.profiles import BUILTIN_PROFILES
+from peftstudio.engine.planning.profiles import BUILTIN_PROFILES
 
 
 def test_chat_compare_base_shows_the_learned_behaviour(signed_run):

@@ -44,7 +44,7 @@ def diagnostics(tail_lines: int = 40) -> str:
 
     from peftstudio import __version__
     from peftstudio.engine import paths
-    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
 
     lines = [f"PEFT Studio {__version__}", f"Python {platform.python_version()} on {platform.platform()}",
              f"Frozen build: {bool(getattr(sys, 'frozen', False))}"]

@@ -176,7 +176,7 @@ def word_diff(base: str, tuned: str) -> list[dict]:
 
 def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_data: int = 3) -> list[dict]:
     """Property 14: at least 3 prompts for the use case, plus prompts from the run's own validation split."""
-    from peftstudio.engine.profiles import get_profile
+    from peftstudio.engine.planning.profiles import get_profile
 
     try:
         prompts = [{"source": "use case", "prompt": p} for p in get_profile(profile_id).example_prompts]

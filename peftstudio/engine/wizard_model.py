@@ -17,13 +17,13 @@ import functools
 import os
 from dataclasses import dataclass, field, replace
 
-from peftstudio.engine.catalog import CATALOG, catalog_entry
+from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.architectures import exportable
-from peftstudio.engine.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
-from peftstudio.engine.presets import Preset, load_preset, save_preset
-from peftstudio.engine.profiles import get_profile
+from peftstudio.engine.planning.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
+from peftstudio.engine.history.presets import Preset, load_preset, save_preset
+from peftstudio.engine.planning.profiles import get_profile
 
 DEFAULT_DATA = DatasetSummary(examples=500, tokens_mean=200, tokens_p95=400, loss_tokens_per_epoch=50_000)
 
@@ -52,7 +52,7 @@ def _tokenizer(model_id: str):
 
 @functools.lru_cache(maxsize=16)
 def _facts_of(model_id: str):
-    from peftstudio.engine.model_facts import model_facts
+    from peftstudio.engine.planning.model_facts import model_facts
 
     entry = catalog_entry(model_id)  # exact and instant; local files need the hub library
     return entry.facts if entry is not None else model_facts(model_id)
@@ -104,7 +104,7 @@ class WizardModel:
 
     def local_model_row(self, path: str) -> dict:
         """A model folder or .gguf file the user picked: its facts, fit and notes (PlainError if unusable)."""
-        from peftstudio.engine.model_facts import model_facts
+        from peftstudio.engine.planning.model_facts import model_facts
         from peftstudio.engine.models import has_chat_template
 
         facts = model_facts(path)

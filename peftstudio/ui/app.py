@@ -38,7 +38,7 @@ def run_gui() -> int:
     server = InstanceServer(app)
     server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
-    from peftstudio.engine.store import take_notices
+    from peftstudio.engine.history.store import take_notices
 
     for notice in take_notices():  # e.g. the history had to be rebuilt from the run folders
         notice_box("History rebuilt", notice, window).open()

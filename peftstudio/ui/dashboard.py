@@ -12,7 +12,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QMessageBox, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from peftstudio.engine.estimates import format_duration
+from peftstudio.engine.planning.estimates import format_duration
 from peftstudio.engine.monitoring import (ACCEPTABLE_FACTOR, MilestoneTracker, RunSeries, error_notification,
                                           loss_zone, milestone_message)
 from peftstudio.engine.training.events import read_events

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from peftstudio.engine.store import Store
+from peftstudio.engine.history.store import Store
 from peftstudio.ui.locales import STRINGS
 
 

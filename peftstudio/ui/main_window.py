@@ -10,7 +10,7 @@ from peftstudio import __version__
 from peftstudio.engine import paths
 from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.errors import HELP_DIR
-from peftstudio.engine.hardware import hardware_profile
+from peftstudio.engine.planning.hardware import hardware_profile
 from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         return playground
 
     def open_history(self):
-        from peftstudio.engine.store import default_store as store
+        from peftstudio.engine.history.store import default_store as store
         from peftstudio.ui.history import HistoryPage
 
         store().reindex()  # runs made by the CLI or another process appear too
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         return page
 
     def open_versions(self):
-        from peftstudio.engine.store import default_store as store
+        from peftstudio.engine.history.store import default_store as store
         from peftstudio.ui.versions import VersionsPage
 
         page = VersionsPage(store())
@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
 
     # ---- the wizard and launching ----------------------------------------------------------------
     def new_fine_tune(self):
-        from peftstudio.engine.planner import Settings
+        from peftstudio.engine.planning.planner import Settings
         from peftstudio.ui.wizard.wizard import TrainingWizard
 
         self.wizard = TrainingWizard(self.hardware, Settings(self.settings.electricity_price,
@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         return self.wizard
 
     def load_preset(self) -> None:
-        from peftstudio.engine.presets import list_presets
+        from peftstudio.engine.history.presets import list_presets
 
         names = list_presets()
         if not names:

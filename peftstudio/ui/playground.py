@@ -193,7 +193,7 @@ class PlaygroundWidget(QWidget):
 
     def save(self) -> int:
         from peftstudio.engine.inference import save_conversation
-        from peftstudio.engine.store import default_store
+        from peftstudio.engine.history.store import default_store
 
         title = self.history[0]["content"][:60] if self.history else "conversation"
         return save_conversation(default_store(), self.run_dir.name, title, self.history)

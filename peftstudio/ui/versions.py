@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageB
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from peftstudio.engine import paths, versions
-from peftstudio.engine.store import Store
+from peftstudio.engine.history.store import Store
 
 LOW_DISK_BYTES = 10 * 2**30
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine import hardware as hw_module
-from peftstudio.engine.hardware import detect_hardware, hardware_profile
+from peftstudio.engine.planning import hardware as hw_module
+from peftstudio.engine.planning.hardware import detect_hardware, hardware_profile
 
 
 class FakeNVML:

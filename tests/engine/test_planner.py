@@ -3,12 +3,12 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine.catalog import CATALOG, catalog_entry
-from peftstudio.engine.hardware import GPUInfo, HardwareProfile
-from peftstudio.engine.memory_model import weight_bytes
-from peftstudio.engine.model_facts import ModelFacts
-from peftstudio.engine.planner import BUDGET_SHARE, DatasetSummary, Settings, plan
-from peftstudio.engine.profiles import BUILTIN_PROFILES, get_builtin
+from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
+from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile
+from peftstudio.engine.planning.memory_model import weight_bytes
+from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.planner import BUDGET_SHARE, DatasetSummary, Settings, plan
+from peftstudio.engine.planning.profiles import BUILTIN_PROFILES, get_builtin
 
 GB = 2**30
 GPU_NAMES = ["NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-40GB", "NVIDIA GeForce RTX 4090", "Tesla T4",

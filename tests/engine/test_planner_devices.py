@@ -4,13 +4,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine.catalog import CATALOG
+from peftstudio.engine.planning.catalog import CATALOG
 from peftstudio.engine.config import DISTRIBUTED_STRATEGIES, TrainingConfig
-from peftstudio.engine.estimates import SCALING_EFFICIENCY, parallel_speedup
-from peftstudio.engine.hardware import GPUInfo, HardwareProfile
-from peftstudio.engine.memory_model import estimate_memory
-from peftstudio.engine.planner import BUDGET_SHARE, DatasetSummary, device_budget, plan
-from peftstudio.engine.profiles import BUILTIN_PROFILES
+from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY, parallel_speedup
+from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile
+from peftstudio.engine.planning.memory_model import estimate_memory
+from peftstudio.engine.planning.planner import BUDGET_SHARE, DatasetSummary, device_budget, plan
+from peftstudio.engine.planning.profiles import BUILTIN_PROFILES
 
 GB = 2**30
 

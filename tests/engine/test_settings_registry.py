@@ -59,7 +59,7 @@ def test_validation_knows_every_setting(spec):
 def test_the_form_shows_every_user_setting_with_its_declared_range_and_help(qtbot):
     from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
-    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
     from peftstudio.ui.wizard.wizard import TrainingWizard
 
     wizard = TrainingWizard(hardware_profile())
@@ -89,7 +89,7 @@ def test_the_cli_knows_every_user_setting():
 
 
 def test_the_planner_keeps_every_number_inside_its_declared_range():
-    from peftstudio.engine.planner import within_declared_ranges
+    from peftstudio.engine.planning.planner import within_declared_ranges
 
     config = TrainingConfig()
     for spec in SETTINGS:

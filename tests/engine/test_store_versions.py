@@ -7,11 +7,11 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peftstudio.engine.compare import METRICS, compare_runs, config_diff
+from peftstudio.engine.history.compare import METRICS, compare_runs, config_diff
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.store import MIGRATIONS, Store
+from peftstudio.engine.history.store import MIGRATIONS, Store
 from run_folders import write_run
-from peftstudio.engine.versions import (archive, cleanup_prompt, create_version, delete_version, list_versions,
+from peftstudio.engine.history.versions import (archive, cleanup_prompt, create_version, delete_version, list_versions,
                                         rollback)
 
 FUNCTION_SCOPED = settings(max_examples=100, deadline=None,
@@ -121,7 +121,7 @@ def test_the_diff_lists_exactly_the_differing_settings(a, b):
 def test_a_process_killed_while_writing_leaves_a_complete_database(tmp_path):
     db = tmp_path / "store.sqlite3"
     writer = (
-        "import sys; from pathlib import Path; from peftstudio.engine.store import Store\n"
+        "import sys; from pathlib import Path; from peftstudio.engine.history.store import Store\n"
         "store = Store(Path(sys.argv[1]))\n"
         "for i in range(100000):\n"
         "    store.upsert_run({'id': f'run{i}', 'model_name': 'm' * 2000, 'status': 'completed',"
@@ -163,8 +163,8 @@ def test_reindex_rebuilds_the_runs_from_their_folders(tmp_path):
 
 
 def test_saved_presets_are_indexed_in_the_store():
-    from peftstudio.engine.presets import Preset, save_preset
-    from peftstudio.engine.store import default_store
+    from peftstudio.engine.history.presets import Preset, save_preset
+    from peftstudio.engine.history.store import default_store
 
     save_preset(Preset("indexed preset", "chatbot", TrainingConfig(lora_r=24)))
     [row] = [p for p in default_store().presets() if p["name"] == "indexed preset"]

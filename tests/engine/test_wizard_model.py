@@ -5,11 +5,11 @@ import json
 from dataclasses import replace
 
 from helpers import signature_rows
-from peftstudio.engine.catalog import CATALOG
+from peftstudio.engine.planning.catalog import CATALOG
 from peftstudio.engine.data.dataset_file import DatasetFile
 from peftstudio.engine.export.architectures import exportable
-from peftstudio.engine.hardware import hardware_profile
-from peftstudio.engine.planner import BUDGET_SHARE, FITS, TOO_LARGE, device_budget, fit_badge
+from peftstudio.engine.planning.hardware import hardware_profile
+from peftstudio.engine.planning.planner import BUDGET_SHARE, FITS, TOO_LARGE, device_budget, fit_badge
 from peftstudio.engine.wizard_model import DEFAULT_DATA, WizardModel
 
 

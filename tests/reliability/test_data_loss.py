@@ -11,10 +11,10 @@ import pytest
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.store import default_store
+from peftstudio.engine.history.store import default_store
 from peftstudio.engine.training.events import Status, last_status
 from peftstudio.engine.training.session import TrainingSession
-from peftstudio.engine.versions import create_version, delete_version, list_versions, versions_record
+from peftstudio.engine.history.versions import create_version, delete_version, list_versions, versions_record
 
 
 def cli(*args, cwd=None, env=None, timeout=300):

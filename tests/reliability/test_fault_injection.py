@@ -84,8 +84,8 @@ def assert_consistent(world, run_dir: Path, writes: Path, allowed: list[Path]) -
 
 
 def _versions(world) -> list[dict]:
-    from peftstudio.engine.store import Store
-    from peftstudio.engine.versions import list_versions
+    from peftstudio.engine.history.store import Store
+    from peftstudio.engine.history.versions import list_versions
 
     return list_versions(Store(world["root"] / "data" / "peftstudio.sqlite3"))
 

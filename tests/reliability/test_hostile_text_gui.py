@@ -90,7 +90,7 @@ def test_the_export_report_shows_a_hostile_model_answer_as_text(qtbot, tmp_path)
 
 
 def test_the_wizard_shows_hostile_file_names_and_rows_as_text(qtbot, tmp_path):
-    from peftstudio.engine.hardware import hardware_profile
+    from peftstudio.engine.planning.hardware import hardware_profile
     from peftstudio.ui.wizard.wizard import TrainingWizard
 
     dataset = tmp_path / "<img src=x onerror=alert(1)><a href=file:x>data.jsonl"

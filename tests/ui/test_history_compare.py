@@ -1,7 +1,7 @@
 """History and Compare with run folders written by the tests (real events files, real store)."""
 
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.store import Store
+from peftstudio.engine.history.store import Store
 from peftstudio.ui.history import HistoryPage
 from run_folders import write_run
 
@@ -39,7 +39,7 @@ def test_history_filters_and_compare_highlights_the_best(qtbot, tmp_path):
 
 
 def test_versions_page_rolls_back_archives_and_prompts_on_low_disk(qtbot, tmp_path):
-    from peftstudio.engine.versions import create_version
+    from peftstudio.engine.history.versions import create_version
     from peftstudio.ui.versions import VersionsPage
 
     store = Store(tmp_path / "db.sqlite3")

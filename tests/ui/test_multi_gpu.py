@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from helpers import signature_rows, small_config
-from peftstudio.engine.hardware import GPUInfo, HardwareProfile, hardware_profile
+from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile, hardware_profile
 from peftstudio.engine.training.events import Status
 from peftstudio.engine.training.session import TrainingSession
 from peftstudio.ui.dashboard import DashboardWidget

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, Q
 
 from helpers import signature_rows
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.hardware import hardware_profile
-from peftstudio.engine.presets import Preset, load_preset, save_preset
+from peftstudio.engine.planning.hardware import hardware_profile
+from peftstudio.engine.history.presets import Preset, load_preset, save_preset
 from peftstudio.engine.config import form_settings, setting
 from peftstudio.ui.wizard.wizard import TrainingWizard
 

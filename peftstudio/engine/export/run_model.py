@@ -43,7 +43,7 @@ class ExportableRun:
 
     @property
     def parameters(self) -> int:
-        from peftstudio.engine.model_facts import facts_from_folder
+        from peftstudio.engine.planning.model_facts import facts_from_folder
 
         return facts_from_folder(self.base_folder).total_parameters
 

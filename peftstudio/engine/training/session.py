@@ -22,7 +22,7 @@ from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.errors import PlainError, from_exception
-from peftstudio.engine.store import default_store as store
+from peftstudio.engine.history.store import default_store as store
 from peftstudio.engine.training import distributed
 from peftstudio.engine.training import run_lock
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
@@ -440,7 +440,7 @@ class TrainingSession:
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
             "quality": quality,
         }
-        from peftstudio.engine.versions import create_version, versions_record
+        from peftstudio.engine.history.versions import create_version, versions_record
 
         version = create_version(store(), self.run_dir, self.config, self.summary)
         self.summary["version"] = f"{version['model_name']} v{version['version']}"

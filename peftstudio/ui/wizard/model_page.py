@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPus
                                QTableWidgetItem, QVBoxLayout, QWizardPage)
 
 from peftstudio.engine.models import hub_search
-from peftstudio.engine.planner import FITS, NEEDS_4BIT, TOO_LARGE
+from peftstudio.engine.planning.planner import FITS, NEEDS_4BIT, TOO_LARGE
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
 

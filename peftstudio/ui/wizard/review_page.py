@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage)
 
-from peftstudio.engine.estimates import format_duration
-from peftstudio.engine.profiles import get_profile
+from peftstudio.engine.planning.estimates import format_duration
+from peftstudio.engine.planning.profiles import get_profile
 from peftstudio.ui.locales import STRINGS
 
 

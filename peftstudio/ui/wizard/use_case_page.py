@@ -5,8 +5,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton, QStyle,
                                QToolButton, QVBoxLayout, QWizardPage)
 
-from peftstudio.engine.estimates import format_duration
-from peftstudio.engine.profiles import OptimizationProfile, all_profiles, save_user_profile
+from peftstudio.engine.planning.estimates import format_duration
+from peftstudio.engine.planning.profiles import OptimizationProfile, all_profiles, save_user_profile
 from peftstudio.ui.locales import STRINGS
 
 

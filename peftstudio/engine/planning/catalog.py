@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peftstudio.engine.facts import ModelFacts
+from peftstudio.engine.planning.facts import ModelFacts
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.hardware import HardwareProfile
+from peftstudio.engine.planning.hardware import HardwareProfile
 
 SPEED_FIELDS = ("model_name", "model_path", "batch_size", "max_seq_length", "lora_r", "target_modules",
                 "precision", "quantization", "gradient_checkpointing", "packing")

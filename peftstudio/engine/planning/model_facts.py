@@ -9,9 +9,9 @@ import json
 import struct
 from pathlib import Path
 
-from peftstudio.engine.catalog import catalog_entry
+from peftstudio.engine.planning.catalog import catalog_entry
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.facts import ModelFacts  # noqa: F401 - re-exported: the readers below return it
+from peftstudio.engine.planning.facts import ModelFacts  # noqa: F401 - re-exported: the readers below return it
 
 
 def facts_from_config(config: dict, model_id: str, parameters: int = 0) -> ModelFacts:

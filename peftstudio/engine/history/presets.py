@@ -53,7 +53,7 @@ def _file_for(name: str) -> Path:
 
 def save_preset(preset: Preset) -> Path:
     path = atomic.write_json(_file_for(preset.name), preset.to_dict(), sort_keys=True)
-    from peftstudio.engine.store import default_store
+    from peftstudio.engine.history.store import default_store
 
     default_store().index_preset(preset.name, preset.profile_id, preset.config.to_dict())
     return path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.store import VERSION_FIELDS, Store
+from peftstudio.engine.history.store import VERSION_FIELDS, Store
 from peftstudio.engine.training.run_folder import RunFolder
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from peftstudio.engine.catalog import smaller_models
+from peftstudio.engine.planning.catalog import smaller_models
 from peftstudio.engine.config import TrainingConfig, all_settings
-from peftstudio.engine.estimates import TrainingEstimates, estimate, format_duration
-from peftstudio.engine.hardware import HardwareProfile
-from peftstudio.engine.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
-from peftstudio.engine.model_facts import ModelFacts
-from peftstudio.engine.profiles import OptimizationProfile
+from peftstudio.engine.planning.estimates import TrainingEstimates, estimate, format_duration
+from peftstudio.engine.planning.hardware import HardwareProfile
+from peftstudio.engine.planning.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
+from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.profiles import OptimizationProfile
 
 BUDGET_SHARE = 0.85
 WEIGHTS_SHARE = 0.6
@@ -177,7 +177,7 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     reasons["gradient_accumulation"] = (f"{config.gradient_accumulation} x {config.batch_size}{on_devices} = "
                                         f"{config.effective_batch_size} examples per update, the profile's target.")
     if devices > 1:
-        from peftstudio.engine.estimates import SCALING_EFFICIENCY
+        from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY
 
         share = {"ddp": "each device holds the whole model", "zero2": "gradients and optimizer state are split "
                  "across devices", "fsdp": "weights, gradients and optimizer state are split across devices",
