@@ -5,13 +5,13 @@ import json
 import sys
 
 from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.cli_runs import resolve_run_dir
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.inference import ChatModel, Sampling
 
 
 def chat_command(args) -> int:
     quiet_libraries()
-    from peftstudio.cli_runs import resolve_run_dir
-    from peftstudio.engine.inference import ChatModel, Sampling
 
     sampling = Sampling(temperature=args.temperature, max_new_tokens=args.max_new_tokens,
                         system_prompt=args.system)

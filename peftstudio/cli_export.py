@@ -5,15 +5,16 @@ import json
 import sys
 
 from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.cli_runs import resolve_run_dir
+from peftstudio.engine.errors import PlainError, from_exception
+from peftstudio.engine.export.exporter import export_run
+from peftstudio.engine.export.push import push_to_hub
+from peftstudio.engine.paths import data_dir
 
 
 def export_command(args) -> int:
     from tqdm import tqdm
 
-    from peftstudio.cli_runs import resolve_run_dir
-    from peftstudio.engine.errors import PlainError, from_exception
-    from peftstudio.engine.export.exporter import export_run
-    from peftstudio.engine.paths import data_dir
 
     quiet_libraries()
     bar = tqdm(total=100, unit="%", file=sys.stderr, desc="Export", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
@@ -37,8 +38,6 @@ def export_command(args) -> int:
                             overwrite=args.overwrite, progress=progress, name=args.name)
         pushed = None
         if args.push:
-            from peftstudio.engine.export.push import push_to_hub
-
             pushed = push_to_hub(result.folder, args.push)
     except Exception as exc:  # noqa: BLE001 - every failure is shown as a plain error
         bar.close()

@@ -6,12 +6,19 @@ import sys
 from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.data.dataset_file import DatasetFile
+from peftstudio.engine.data.stats import DatasetStats
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.planning.benchmark import cached_throughput, run_micro_benchmark
+from peftstudio.engine.planning.hardware import hardware_profile
+from peftstudio.engine.planning.model_facts import model_facts
+from peftstudio.engine.planning.planner import DatasetSummary, Settings, plan, summary_line
+from peftstudio.engine.planning.profiles import get_profile
 
 
 def hardware_command(args) -> int:
-    from peftstudio.engine.planning.hardware import hardware_profile
-
     profile = hardware_profile(max_age=0 if args.refresh else 300)
     if args.json:
         print(json.dumps(profile.to_dict()))
@@ -30,11 +37,6 @@ def hardware_command(args) -> int:
 
 def dataset_summary(dataset: Path, model: str, mapping: dict | None):
     """Token statistics with the model's tokenizer when the model is on this machine, else ~4 chars/token."""
-    from peftstudio.engine.data.dataset_file import DatasetFile
-    from peftstudio.engine.data.stats import DatasetStats
-    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-    from peftstudio.engine.planning.planner import DatasetSummary
-
     try:
         tokenizer = load_tokenizer(trainable_folder(resolve_model(model)))
     except PlainError:
@@ -63,12 +65,6 @@ def dataset_summary(dataset: Path, model: str, mapping: dict | None):
 
 def plan_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.planning.benchmark import cached_throughput, run_micro_benchmark
-    from peftstudio.engine.config import TrainingConfig
-    from peftstudio.engine.planning.hardware import hardware_profile
-    from peftstudio.engine.planning.model_facts import model_facts
-    from peftstudio.engine.planning.planner import Settings, plan, summary_line
-    from peftstudio.engine.planning.profiles import get_profile
 
     try:
         profile = get_profile(args.profile)

@@ -5,12 +5,15 @@ import json
 from pathlib import Path
 
 from peftstudio.cli import print_error
+from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history import versions
+from peftstudio.engine.history.compare import compare_runs
+from peftstudio.engine.history.store import default_store as store
+from peftstudio.engine.training.run_folder import RunFolder
 
 
 def resolve_run_dir(ref: str) -> Path:
-    from peftstudio.engine import paths
-
     path = Path(ref).expanduser()
     if ref and (path / "config.json").is_file():
         return path.resolve()
@@ -37,9 +40,6 @@ def wrong_run_count(action: str, wanted: str, given: int) -> PlainError:
 
 
 def runs_command(args) -> int:
-    from peftstudio.engine.history.compare import compare_runs
-    from peftstudio.engine.history.store import default_store as store
-
     try:
         if args.action == "show" and len(args.runs) != 1:
             raise wrong_run_count("show", "exactly one run", len(args.runs))
@@ -52,8 +52,6 @@ def runs_command(args) -> int:
             result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")} for r in rows]
             text = "\n".join(f"{r['id']}  {r['status']:<10} {r['model_name']}" for r in rows) or "No runs yet."
         elif args.action == "show":
-            from peftstudio.engine.training.run_folder import RunFolder
-
             folder = RunFolder.open(resolve_run_dir(args.runs[0]))
             result = {"run": folder.info(), "config": folder.config().to_dict()}
             text = json.dumps(result, indent=2)
@@ -71,9 +69,6 @@ def runs_command(args) -> int:
 
 
 def versions_command(args) -> int:
-    from peftstudio.engine.history import versions
-    from peftstudio.engine.history.store import default_store as store
-
     try:
         needed = {"rollback": ("model", "version"), "delete": ("model", "version"), "archive": ("model",)}
         missing = [f"--{name}" for name in needed.get(args.action, ()) if not getattr(args, name)]

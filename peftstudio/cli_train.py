@@ -8,17 +8,29 @@ import sys
 from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries, read_config_argument
+from peftstudio.cli_plan import dataset_summary
+from peftstudio.engine import paths
+from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.consent import grant
+from peftstudio.engine.data.formats import read_rows
+from peftstudio.engine.data.schema import detect_schema
 from peftstudio.engine.errors import PlainError, disk_full
+from peftstudio.engine.models import resolve_model
+from peftstudio.engine.planning.hardware import hardware_profile
+from peftstudio.engine.planning.model_facts import model_facts
+from peftstudio.engine.planning.planner import plan
+from peftstudio.engine.planning.profiles import get_profile
+from peftstudio.engine.training import distributed
+from peftstudio.engine.training.events import Status
+from peftstudio.engine.training.launcher import LaunchPlan, cluster_command
+from peftstudio.engine.training.runner import Runner
+from peftstudio.engine.training.session import TrainingSession
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
 
 
 def preflight(config) -> None:
     """Everything that can be checked before a run folder exists: nothing half-made on bad input."""
-    from peftstudio.engine.data.formats import read_rows
-    from peftstudio.engine.data.schema import detect_schema
-    from peftstudio.engine.models import resolve_model
-
     config.check()
     if not config.dataset_path:
         raise PlainError(
@@ -35,12 +47,6 @@ def preflight(config) -> None:
 
 def planned_config(config, profile_id: str):
     """The planner's settings for this machine, model, dataset and use case (explicit settings win)."""
-    from peftstudio.cli_plan import dataset_summary
-    from peftstudio.engine.planning.hardware import hardware_profile
-    from peftstudio.engine.planning.model_facts import model_facts
-    from peftstudio.engine.planning.planner import plan
-    from peftstudio.engine.planning.profiles import get_profile
-
     profile = get_profile(profile_id)
     model = config.model_path or config.model_name
     data = dataset_summary(Path(config.dataset_path), model, config.column_mapping or None)
@@ -108,10 +114,6 @@ class ProgressBar:
 
 def train_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.config import TrainingConfig
-    from peftstudio.engine.consent import grant
-    from peftstudio.engine.training.events import Status
-    from peftstudio.engine.training.session import TrainingSession
 
     progress = ProgressBar()
     try:
@@ -149,7 +151,6 @@ def train_command(args) -> int:
             if args.profile:
                 config = planned_config(config, args.profile).merged(overrides)
             out = Path(args.out).expanduser() if args.out else None
-            from peftstudio.engine import paths
 
             check_free_space(out or paths.runs_dir())
             session = TrainingSession.create(config, out, listeners=[progress])
@@ -157,9 +158,6 @@ def train_command(args) -> int:
     except PlainError as error:
         print_error(error, args.json)
         return 1
-    from peftstudio.engine.training import distributed
-    from peftstudio.engine.training.launcher import LaunchPlan, cluster_command
-    from peftstudio.engine.training.runner import Runner
 
     # several devices, or an explicit --processes (also 1: the same launch path, e.g. to reproduce a cluster run)
     runner = Runner(session, progress, force_launch=bool(getattr(args, "processes", None)))

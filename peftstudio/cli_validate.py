@@ -5,21 +5,20 @@ import json
 import sys
 
 from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.engine.data.dataset_file import DatasetFile
+from peftstudio.engine.data.repair import repair_file
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
 
 LEVEL_MARK = {"error": "ERROR  ", "warning": "warning", "info": "info   "}
 
 
 def _tokenizer_for(model: str):
-    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-
     return load_tokenizer(trainable_folder(resolve_model(model)))
 
 
 def validate_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.data.dataset_file import DatasetFile
-    from peftstudio.engine.data.repair import repair_file
 
     try:
         mapping = json.loads(args.mapping) if args.mapping else None

@@ -11,6 +11,11 @@ import platform
 import sys
 from pathlib import Path
 
+from peftstudio import __version__
+from peftstudio.engine import paths
+from peftstudio.engine.paths import log_dir
+from peftstudio.engine.planning.hardware import hardware_profile
+
 LOG_FILE = "peftstudio.log"
 MAX_BYTES = 2 * 2**20
 BACKUPS = 5
@@ -19,8 +24,6 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def setup_logging() -> Path:
     """Attach the rotating file handler once; returns the log file's path."""
-    from peftstudio.engine.paths import log_dir
-
     path = log_dir() / LOG_FILE
     root = logging.getLogger()
     for handler in root.handlers:
@@ -42,9 +45,6 @@ def diagnostics(tail_lines: int = 40) -> str:
     """Versions, machine, folders and the end of the log: what a bug report needs, nothing private."""
     from importlib import metadata
 
-    from peftstudio import __version__
-    from peftstudio.engine import paths
-    from peftstudio.engine.planning.hardware import hardware_profile
 
     lines = [f"PEFT Studio {__version__}", f"Python {platform.python_version()} on {platform.platform()}",
              f"Frozen build: {bool(getattr(sys, 'frozen', False))}"]

@@ -18,10 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from peftstudio.engine.training.run_folder import RunFolder
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.errors import PlainError
+from peftstudio.engine.data.prepare import normalized_examples, split_indices
+from peftstudio.engine.data.tokenize import tokenize_examples
+from peftstudio.engine.errors import PlainError, from_exception
+from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.planning.profiles import get_profile
 from peftstudio.engine.quality import repetition_rate
+from peftstudio.engine.training.run_folder import RunFolder
 
 
 @dataclass
@@ -59,7 +63,6 @@ class ChatModel:
     def _attach(self, adapter: Path):
         from peft import PeftModel
 
-        from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 
         folder = str(trainable_folder(resolve_model(self.config.model_path or self.config.model_name)))
         if folder not in _BASES:
@@ -125,8 +128,6 @@ class ChatModel:
                 on_token(piece)
         thread.join()
         if errors:
-            from peftstudio.engine.errors import from_exception
-
             raise from_exception(errors[0], self.run_dir)
         return "".join(pieces).strip()
 
@@ -135,7 +136,6 @@ class ChatModel:
 
         import torch
 
-        from peftstudio.engine.data.tokenize import tokenize_examples
         from peftstudio.engine.data.packing import PaddedCollator
         from peftstudio.engine.training.loss_trainer import selected_token_loss
 
@@ -176,8 +176,6 @@ def word_diff(base: str, tuned: str) -> list[dict]:
 
 def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_data: int = 3) -> list[dict]:
     """Property 14: at least 3 prompts for the use case, plus prompts from the run's own validation split."""
-    from peftstudio.engine.planning.profiles import get_profile
-
     try:
         prompts = [{"source": "use case", "prompt": p} for p in get_profile(profile_id).example_prompts]
     except PlainError:
@@ -193,8 +191,6 @@ def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_dat
 
 def validation_prompts(run_dir: Path, count: int) -> list[str]:
     """User turns of the run's held-back examples: what did it learn?"""
-    from peftstudio.engine.data.prepare import normalized_examples, split_indices
-
     config = TrainingConfig.from_json((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
     try:
         examples, _ = normalized_examples(config)

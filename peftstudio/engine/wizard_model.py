@@ -17,12 +17,14 @@ import functools
 import os
 from dataclasses import dataclass, field, replace
 
-from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.architectures import exportable
-from peftstudio.engine.planning.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
 from peftstudio.engine.history.presets import Preset, load_preset, save_preset
+from peftstudio.engine.models import has_chat_template, load_tokenizer, local_models, resolve_model, trainable_folder
+from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
+from peftstudio.engine.planning.model_facts import model_facts
+from peftstudio.engine.planning.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
 from peftstudio.engine.planning.profiles import get_profile
 
 DEFAULT_DATA = DatasetSummary(examples=500, tokens_mean=200, tokens_p95=400, loss_tokens_per_epoch=50_000)
@@ -44,16 +46,12 @@ class WizardState:
 
 @functools.lru_cache(maxsize=4)
 def _tokenizer(model_id: str):
-    from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-
     # local only: a model not on this machine is not downloaded just to count tokens
     return load_tokenizer(trainable_folder(resolve_model(model_id, allow_download=False)))
 
 
 @functools.lru_cache(maxsize=16)
 def _facts_of(model_id: str):
-    from peftstudio.engine.planning.model_facts import model_facts
-
     entry = catalog_entry(model_id)  # exact and instant; local files need the hub library
     return entry.facts if entry is not None else model_facts(model_id)
 
@@ -80,8 +78,6 @@ class WizardModel:
 
     def model_rows(self) -> list[dict]:
         """The catalog (with what fits this machine, by the planner's own budget) and the models already here."""
-        from peftstudio.engine.models import local_models
-
         stats = self.state.dataset_stats
         seq = max(128, min(2048, getattr(stats, "recommended_max_seq_length", 0) or 512))
         rows = []
@@ -104,9 +100,6 @@ class WizardModel:
 
     def local_model_row(self, path: str) -> dict:
         """A model folder or .gguf file the user picked: its facts, fit and notes (PlainError if unusable)."""
-        from peftstudio.engine.planning.model_facts import model_facts
-        from peftstudio.engine.models import has_chat_template
-
         facts = model_facts(path)
         badge, need = fit_badge(facts, self.hardware)
         notes = ["on this machine"]

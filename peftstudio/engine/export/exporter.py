@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export import safety
+from peftstudio.engine.export import lmstudio, ollama, safety
+from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
+from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
 from peftstudio.engine.export.verify import VerificationReport, reference, save_report, verify_gguf, verify_hf
+from peftstudio.engine.training.run_folder import RunFolder
 
 FORMATS = ("hf", "hf-merged", "gguf", "ollama", "lmstudio")
 GGUF_FORMATS = ("gguf", "ollama", "lmstudio")
@@ -108,8 +111,6 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8
 
 
 def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, say: Progress) -> None:
-    from peftstudio.engine.export.model_card import model_card
-
     say(0.3, "Writing the Hugging Face files")
     if fmt == "hf":
         for item in run.adapter_dir.iterdir():
@@ -129,8 +130,6 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
 
 def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, quant: str,
                         model_name: str, publisher: str, say: Progress) -> tuple[Path, dict]:
-    from peftstudio.engine.export import lmstudio, ollama
-    from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
     from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
 
     file_name = f"{model_name}-{quant}.gguf"
@@ -161,8 +160,6 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
 
 def _record(run: ExportableRun, result: ExportResult) -> None:
     """Remember the export in the run's run.json (the run folder stays the single source of truth)."""
-    from peftstudio.engine.training.run_folder import RunFolder
-
     RunFolder(run.run_dir).record_export({
         "format": result.format, "folder": str(result.folder), "verified": result.report.passed
         if result.report else None, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})

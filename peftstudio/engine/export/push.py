@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from peftstudio.engine.app_settings import load_settings
 from peftstudio.engine.errors import PlainError
 
 
@@ -20,8 +21,6 @@ def _cannot_push(what: str, why: str) -> PlainError:
 
 
 def push_to_hub(folder: Path, repo_id: str, token: str | None = None) -> str:
-    from peftstudio.engine.app_settings import load_settings
-
     token = token or os.environ.get("HF_TOKEN") or load_settings().hf_token
     if not token:
         raise _cannot_push(f"Uploading to {repo_id} needs a Hugging Face token.", "No token is set.")

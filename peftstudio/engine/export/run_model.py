@@ -4,9 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.export.safety import safe_name
+from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.planning.model_facts import facts_from_folder
 from peftstudio.engine.training.events import read_events
 from peftstudio.engine.training.run_folder import RunFolder
 
@@ -36,15 +39,11 @@ class ExportableRun:
 
     @property
     def name(self) -> str:
-        from peftstudio.engine.export.safety import safe_name
-
         version = (self.info.get("summary") or {}).get("version", "")
         return safe_name(version.replace(" v", "-v") if version else self.run_dir.name)
 
     @property
     def parameters(self) -> int:
-        from peftstudio.engine.planning.model_facts import facts_from_folder
-
         return facts_from_folder(self.base_folder).total_parameters
 
 
@@ -57,8 +56,6 @@ def is_hub_id(ref: str) -> bool:
 
 
 def open_run(run_dir: Path) -> ExportableRun:
-    from peftstudio.engine.models import resolve_model, trainable_folder
-
     run_dir = Path(run_dir)
     if not (run_dir / "adapter" / "adapter_config.json").exists():
         raise PlainError(
@@ -83,8 +80,6 @@ def open_run(run_dir: Path) -> ExportableRun:
 
 
 def load_tokenizer_for(run: ExportableRun):
-    from peftstudio.engine.models import load_tokenizer
-
     return load_tokenizer(run.base_folder, allowed_remote_code(run.config))
 
 
@@ -92,7 +87,6 @@ def load_merged_model(run: ExportableRun):
     """Base weights (never quantized: QLoRA runs merge into the full-precision base) plus the adapter."""
     from peft import PeftModel
 
-    from peftstudio.engine.models import load_causal_lm
 
     base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=allowed_remote_code(run.config))
     merged = PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()

@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from peftstudio.engine.export.safety import write_text_atomic
+
 PROMPT = "What is the capital of France?"
 CONTINUATION_TOKENS = 16
 # Largest acceptable max |logit difference| per format; q8_0 is lossy by design, so it must only keep
@@ -152,7 +154,5 @@ def verify_gguf(path: Path, ref: Reference, fmt: str, quant: str) -> Verificatio
 
 
 def save_report(folder: Path, report: VerificationReport) -> None:
-    from peftstudio.engine.export.safety import write_text_atomic
-
     write_text_atomic(folder / "verification.json", json.dumps(report.to_dict(), indent=2))
     write_text_atomic(folder / "VERIFICATION.md", report.markdown())

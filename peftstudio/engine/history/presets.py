@@ -14,6 +14,7 @@ from pathlib import Path
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history.store import default_store
 
 
 @dataclass
@@ -53,7 +54,6 @@ def _file_for(name: str) -> Path:
 
 def save_preset(preset: Preset) -> Path:
     path = atomic.write_json(_file_for(preset.name), preset.to_dict(), sort_keys=True)
-    from peftstudio.engine.history.store import default_store
 
     default_store().index_preset(preset.name, preset.profile_id, preset.config.to_dict())
     return path

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peftstudio.engine import paths
+from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
+from peftstudio.engine.training.run_index import known_run_folders
 
 MIGRATIONS = [
     # 1: runs and versions
@@ -93,8 +95,6 @@ class Store:
 
     def rebuild(self) -> int:
         """Runs and versions from the run folders (the truth); returns how many run folders were read."""
-        from peftstudio.engine.training.run_index import known_run_folders
-
         folders = known_run_folders(self.path.parent)  # the store lives in its data folder
         count = self._index(folders)
         restore_versions(self, folders)
@@ -192,8 +192,6 @@ class Store:
         return count
 
     def _index(self, folders: list[Path]) -> int:
-        from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
-
         count = 0
         for folder in folders:
             run = RunFolder(folder)
@@ -215,8 +213,6 @@ VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config"
 
 def restore_versions(store: Store, run_folders: list[Path]) -> int:
     """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
-    from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
-
     restored = 0
     with store.connection() as db:
         known = {r[0] for r in db.execute("SELECT id FROM versions")}

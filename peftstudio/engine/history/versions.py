@@ -22,6 +22,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history.store import VERSION_FIELDS, Store
 from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.training.run_lock import is_locked_elsewhere, run_in_use
 
 
 @dataclass
@@ -192,8 +193,6 @@ def delete_version(store: Store, model_name: str, version: str, confirmed: bool)
         )
     run_dir = verified_run_folder(target)
     if run_dir is not None:
-        from peftstudio.engine.training.run_lock import is_locked_elsewhere, run_in_use
-
         if is_locked_elsewhere(run_dir):
             raise run_in_use(run_dir)
         shutil.rmtree(run_dir)

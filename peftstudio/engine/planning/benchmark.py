@@ -15,6 +15,8 @@ from pathlib import Path
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.planning.hardware import HardwareProfile
+from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.training.session import TrainingSession
 
 SPEED_FIELDS = ("model_name", "model_path", "batch_size", "max_seq_length", "lora_r", "target_modules",
                 "precision", "quantization", "gradient_checkpointing", "packing")
@@ -47,9 +49,6 @@ def run_micro_benchmark(config: TrainingConfig, hardware: HardwareProfile, steps
 
     All tokens rather than loss-carrying ones: compute is spent on every token, so this rate is steady
     from batch to batch, while the share of loss tokens varies with each batch's examples."""
-    from peftstudio.engine.training.events import Status, read_events
-    from peftstudio.engine.training.session import TrainingSession
-
     folder = Path(tempfile.mkdtemp(prefix="peftstudio-benchmark-"))
     try:
         trial = replace(config, max_steps=steps, save_steps=10**6, eval_strategy="no", validation_split=0.0)

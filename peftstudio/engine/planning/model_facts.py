@@ -9,8 +9,9 @@ import json
 import struct
 from pathlib import Path
 
-from peftstudio.engine.planning.catalog import catalog_entry
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.models import converted_path, is_converted, resolve_model
+from peftstudio.engine.planning.catalog import catalog_entry
 from peftstudio.engine.planning.facts import ModelFacts  # noqa: F401 - re-exported: the readers below return it
 
 
@@ -77,8 +78,6 @@ def facts_from_gguf(path: Path, model_id: str | None = None) -> ModelFacts:
 
 def model_facts(ref: str) -> ModelFacts:
     """Facts for a model id, folder or .gguf file: local files first, then the curated catalog."""
-    from peftstudio.engine.models import converted_path, is_converted, resolve_model
-
     entry = catalog_entry(ref)
     try:
         source = resolve_model(ref)

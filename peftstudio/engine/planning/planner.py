@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from peftstudio.engine.planning.catalog import smaller_models
 from peftstudio.engine.config import TrainingConfig, all_settings
-from peftstudio.engine.planning.estimates import TrainingEstimates, estimate, format_duration
+from peftstudio.engine.data.stats import recommended_length
+from peftstudio.engine.planning.catalog import smaller_models
+from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY, TrainingEstimates, estimate, format_duration
 from peftstudio.engine.planning.hardware import HardwareProfile
 from peftstudio.engine.planning.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
 from peftstudio.engine.planning.model_facts import ModelFacts
@@ -150,7 +151,6 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
 
     # 4. sequence length
     limit = facts.max_position if facts.max_position else 131072
-    from peftstudio.engine.data.stats import recommended_length
 
     config.max_seq_length = min(recommended_length(data.tokens_p95), limit) if data.tokens_p95 else p.max_seq_length
     reasons["max_seq_length"] = (f"95% of your examples are at most {data.tokens_p95} tokens long; "
@@ -177,8 +177,6 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     reasons["gradient_accumulation"] = (f"{config.gradient_accumulation} x {config.batch_size}{on_devices} = "
                                         f"{config.effective_batch_size} examples per update, the profile's target.")
     if devices > 1:
-        from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY
-
         share = {"ddp": "each device holds the whole model", "zero2": "gradients and optimizer state are split "
                  "across devices", "fsdp": "weights, gradients and optimizer state are split across devices",
                  "zero3": "weights, gradients and optimizer state are split across devices"}[config.distributed_strategy]

@@ -8,6 +8,8 @@ import time
 from transformers import TrainerCallback
 
 from peftstudio.engine.resources import resource_readings
+from peftstudio.engine.training import distributed
+from peftstudio.engine.training.anomalies import AnomalyDetector
 from peftstudio.engine.training.checkpoints import mark_complete
 from peftstudio.engine.training.events import EventLog
 
@@ -38,7 +40,6 @@ class SessionCallback(TrainerCallback):
         self._window_start = time.perf_counter()
         self._window_tokens = 0
         self._window_examples = 0
-        from peftstudio.engine.training.anomalies import AnomalyDetector
 
         self.detector = AnomalyDetector()
         self.recovery_request = None  # an auto-recoverable Anomaly: the session recovers after the loop ends
@@ -73,8 +74,6 @@ class SessionCallback(TrainerCallback):
         Requests come from this process (GUI thread, signal) or from the run folder's control file
         (a launcher in another process); under a multi-process launch rank 0 decides for every rank.
         """
-        from peftstudio.engine.training import distributed
-
         action = "stop" if self.controls.stop_requested.is_set() else \
             "pause" if self.controls.pause_requested.is_set() else None
         if action is None and self.run_dir is not None and distributed.is_main():
@@ -155,7 +154,6 @@ class SessionCallback(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         from pathlib import Path
 
-        from peftstudio.engine.training import distributed
 
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         distributed.barrier()  # every rank has written its part (RNG state) before the checkpoint is complete

@@ -12,6 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterable
 
+from peftstudio.engine.training.distributed import is_main
+
 Listener = Callable[[dict], None]
 
 
@@ -46,8 +48,6 @@ class EventLog:
     """Appends events to `events.jsonl` (flushed per line) and hands each to the listeners."""
 
     def __init__(self, path: Path, listeners: Iterable[Listener] = ()):
-        from peftstudio.engine.training.distributed import is_main
-
         self.path = path
         self.listeners = list(listeners)
         self.writes = is_main()  # under a multi-process launch only rank 0 writes the run's events

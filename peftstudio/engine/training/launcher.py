@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training import distributed
+from peftstudio.engine.training.events import last_status
 
 ACCELERATE_CONFIG = "accelerate_config.yaml"
 LAUNCH_SCRIPT = "launch.sh"
@@ -171,8 +174,6 @@ class LaunchedRun:
 
 def neutral_folder() -> str:
     """A working folder for launched processes that holds no importable code of anyone's."""
-    from peftstudio.engine import paths
-
     folder = paths.cache_dir() / "launch"
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
@@ -182,8 +183,6 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
     """Launch the run's processes; their output goes to launcher.log in the run folder."""
     run_dir = Path(run_dir)
     if getattr(sys, "frozen", False):
-        from peftstudio.engine.errors import PlainError
-
         raise PlainError(
             title="Several GPUs need the installed version",
             what="This one-file build of PEFT Studio trains on one device.",
@@ -205,8 +204,6 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
 
 
 def final_status(run_dir: Path) -> str | None:
-    from peftstudio.engine.training.events import last_status
-
     return last_status(Path(run_dir) / "events.jsonl")
 
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from transformers import Trainer
 
 from peftstudio.engine.data.tokenize import IGNORE_INDEX
+from peftstudio.engine.training.distributed import all_reduce_sum
 
 
 def causal_lm_of(model):
@@ -80,8 +81,6 @@ class LossTokenTrainer(Trainer):
             # so the update is the mean over all tokens, exactly as in one process (as Trainer.compute_loss does)
             loss = loss * self.accelerator.num_processes
         if model.training:
-            from peftstudio.engine.training.distributed import all_reduce_sum
-
             local = [int(count), int(tokens) if tokens is not None else int(inputs["input_ids"].numel()),
                      int(examples) if examples is not None else int(inputs["input_ids"].shape[0])]
             loss_tokens, input_tokens, seen = all_reduce_sum(local)  # totals over every rank

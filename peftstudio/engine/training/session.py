@@ -21,13 +21,24 @@ from typing import Iterable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
+from peftstudio.engine.data.prepare import prepare
+from peftstudio.engine.data.tokenize import IGNORE_INDEX
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.history.store import default_store as store
-from peftstudio.engine.training import distributed
-from peftstudio.engine.training import run_lock
+from peftstudio.engine.history.versions import create_version, versions_record
+from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.quality import quality_report, repetition_rate
+from peftstudio.engine.training import distributed, run_lock
+from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
-from peftstudio.engine.training.events import (EventLog, Listener, Status, can_transition, last_status,
-                                               read_events)
+from peftstudio.engine.training.device import (
+    bitsandbytes_config,
+    check_quantization,
+    detect_device,
+    resolve_precision,
+    torch_dtype,
+)
+from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, last_status, read_events
 from peftstudio.engine.training.run_folder import RunFolder
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
@@ -204,8 +215,6 @@ class TrainingSession:
 
     def _train_with_recovery(self):
         """Train; on an auto-recoverable anomaly or out-of-memory error, adjust and continue (bounded)."""
-        from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
-
         recoveries = 0
         while True:
             trainer, resume_from = self._prepare()
@@ -245,10 +254,6 @@ class TrainingSession:
                              anomaly_type=request.anomaly_type, recoveries=recoveries)
 
     def _prepare(self):
-        from peftstudio.engine.data.prepare import prepare
-        from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-        from peftstudio.engine.training.device import check_quantization, detect_device, resolve_precision
-
         config = self.config
         trust_code = allowed_remote_code(config)  # first: a run folder's own setting is not the user's consent
         device, bf16_ok = detect_device()
@@ -313,8 +318,6 @@ class TrainingSession:
         """Share of repeated 3-grams in a greedy answer to the first validation prompt."""
         import torch
 
-        from peftstudio.engine.data.tokenize import IGNORE_INDEX
-        from peftstudio.engine.quality import repetition_rate
 
         if not self._data.validation:
             return None
@@ -330,8 +333,6 @@ class TrainingSession:
     def _load_peft_model(self, folder: Path, precision: str):
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-        from peftstudio.engine.models import load_causal_lm
-        from peftstudio.engine.training.device import bitsandbytes_config, torch_dtype
 
         config = self.config
         quantization = bitsandbytes_config(config, precision)
@@ -428,7 +429,6 @@ class TrainingSession:
         self._tokenizer.save_pretrained(staging)
         shutil.rmtree(self.adapter_dir, ignore_errors=True)
         os.replace(staging, self.adapter_dir)
-        from peftstudio.engine.quality import quality_report
 
         eval_losses = [e["eval_loss"] for e in read_events(self.events.path) if e["type"] == "eval"]
         quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, self._sample_repetition())
@@ -440,7 +440,6 @@ class TrainingSession:
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
             "quality": quality,
         }
-        from peftstudio.engine.history.versions import create_version, versions_record
 
         version = create_version(store(), self.run_dir, self.config, self.summary)
         self.summary["version"] = f"{version['model_name']} v{version['version']}"
