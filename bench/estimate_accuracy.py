@@ -28,7 +28,7 @@ def main() -> int:
     from peftstudio.engine.config import TrainingConfig
     from peftstudio.engine.data.dataset_file import compute_stats
     from peftstudio.engine.planning.hardware import hardware_profile
-    from peftstudio.engine.planning.model_facts import model_facts
+    from peftstudio.engine.planning.facts_reader import model_facts
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder
     from peftstudio.engine.planning.planner import DatasetSummary, plan
     from peftstudio.engine.planning.profiles import get_builtin

@@ -93,7 +93,7 @@ HELD_OUT = (("demo", 2, 2048, "none"), ("big", 1, 4096, "none"), ("big", 16, 256
 
 def memory_accuracy(models: dict[str, Path], shapes) -> None:
     from peftstudio.engine.planning.memory_model import CUDA_CONTEXT, estimate_memory
-    from peftstudio.engine.planning.model_facts import facts_from_folder
+    from peftstudio.engine.planning.facts_reader import facts_from_folder
 
     for name, batch, seq, quant in shapes:
         facts = facts_from_folder(models[name])

@@ -50,7 +50,7 @@ print(json.dumps({"growth": hwm() - start}))
 
 def main() -> int:
     from peftstudio.engine.planning.memory_model import estimate_memory
-    from peftstudio.engine.planning.model_facts import model_facts
+    from peftstudio.engine.planning.facts_reader import model_facts
     from peftstudio.engine.models import DEMO_MODEL_ID
 
     facts = model_facts(DEMO_MODEL_ID)

@@ -7,8 +7,7 @@ import sys
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
 from peftstudio.engine.errors import PlainError, from_exception
-from peftstudio.engine.export.exporter import export_run
-from peftstudio.engine.export.push import push_to_hub
+from peftstudio.engine.export import export_run, push_to_hub
 from peftstudio.engine.paths import data_dir
 
 

@@ -7,15 +7,20 @@ from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.data.dataset_file import DatasetFile
-from peftstudio.engine.data.stats import DatasetStats
+from peftstudio.engine.data import DatasetFile, DatasetStats
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
-from peftstudio.engine.planning.benchmark import cached_throughput, run_micro_benchmark
-from peftstudio.engine.planning.hardware import hardware_profile
-from peftstudio.engine.planning.model_facts import model_facts
-from peftstudio.engine.planning.planner import DatasetSummary, Settings, plan, summary_line
-from peftstudio.engine.planning.profiles import get_profile
+from peftstudio.engine.planning import (
+    DatasetSummary,
+    Settings,
+    cached_throughput,
+    get_profile,
+    hardware_profile,
+    model_facts,
+    plan,
+    run_micro_benchmark,
+    summary_line,
+)
 
 
 def hardware_command(args) -> int:

@@ -7,10 +7,9 @@ from pathlib import Path
 from peftstudio.cli import print_error
 from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.history import versions
-from peftstudio.engine.history.compare import compare_runs
-from peftstudio.engine.history.store import default_store as store
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.history import archive, compare_runs, delete_version, list_versions, rollback
+from peftstudio.engine.history import default_store as store
+from peftstudio.engine.training import RunFolder
 
 
 def resolve_run_dir(ref: str) -> Path:
@@ -82,18 +81,18 @@ def versions_command(args) -> int:
                 help_topic="runs",
             )
         if args.action == "list":
-            result = versions.list_versions(store(), args.model)
+            result = list_versions(store(), args.model)
             text = "\n".join(f"{v['model_name']} v{v['version']}{' (active)' if v['active'] else ''}"
                              f"{' [archived]' if v['archived'] else ''}  run {v['run_id']}  "
                              f"{v['size_bytes'] / 2**20:.0f} MB" for v in result) or "No versions yet."
         elif args.action == "rollback":
-            result = versions.rollback(store(), args.model, args.version)
+            result = rollback(store(), args.model, args.version)
             text = f"{args.model} v{result['version']} is now the active version."
         elif args.action == "archive":
-            result = versions.archive(store(), args.model, args.keep)
+            result = archive(store(), args.model, args.keep)
             text = f"Archived {len(result)} version(s) of {args.model}; their adapters are kept."
         else:
-            result = versions.delete_version(store(), args.model, args.version, args.yes)
+            result = delete_version(store(), args.model, args.version, args.yes)
             text = f"Deleted {args.model} v{result['version']}." + (
                 f" {result['files_kept']}." if result.get("files_kept") else "")
     except PlainError as error:

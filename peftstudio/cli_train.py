@@ -12,19 +12,11 @@ from peftstudio.cli_plan import dataset_summary
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant
-from peftstudio.engine.data.formats import read_rows
-from peftstudio.engine.data.schema import detect_schema
+from peftstudio.engine.data import detect_schema, read_rows
 from peftstudio.engine.errors import PlainError, disk_full
 from peftstudio.engine.models import resolve_model
-from peftstudio.engine.planning.hardware import hardware_profile
-from peftstudio.engine.planning.model_facts import model_facts
-from peftstudio.engine.planning.planner import plan
-from peftstudio.engine.planning.profiles import get_profile
-from peftstudio.engine.training import distributed
-from peftstudio.engine.training.events import Status
-from peftstudio.engine.training.launcher import LaunchPlan, cluster_command
-from peftstudio.engine.training.runner import Runner
-from peftstudio.engine.training.session import TrainingSession
+from peftstudio.engine.planning import get_profile, hardware_profile, model_facts, plan
+from peftstudio.engine.training import LaunchPlan, Runner, Status, TrainingSession, cluster_command, is_main
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
 
@@ -182,7 +174,7 @@ def train_command(args) -> int:
         signal.signal(signal.SIGINT, previous)
         progress.close()
 
-    if not distributed.is_main():  # rank 0 reports for every process of a launched run
+    if not is_main():  # rank 0 reports for every process of a launched run
         return 1 if status == Status.FAILED else 0
     summary = runner.summary
     result = {"ok": status != Status.FAILED, "status": status.value, "run_dir": str(session.run_dir),

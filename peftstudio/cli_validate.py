@@ -5,8 +5,7 @@ import json
 import sys
 
 from peftstudio.cli import print_error, quiet_libraries
-from peftstudio.engine.data.dataset_file import DatasetFile
-from peftstudio.engine.data.repair import repair_file
+from peftstudio.engine.data import DatasetFile, repair_file
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
 

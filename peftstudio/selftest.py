@@ -54,7 +54,7 @@ def run_self_test() -> int:
         return {"window": title, "wizard_pages": len(pages), "window_seconds_after_launch": window_after}
 
     def dataset():
-        from peftstudio.engine.data.dataset_file import validate_file
+        from peftstudio.engine.data import validate_file
 
         report = validate_file(SAMPLE, min_examples=10)
         if report.errors:

@@ -70,3 +70,11 @@ def test_every_engine_subpackage_exports_its_public_names():
         assert package.__all__, name
         for public in package.__all__:
             assert getattr(package, public) is not None, (name, public)
+
+
+def test_the_windows_never_write_run_files():
+    """Run files are written by RunFolder only, which the windows reach through the session and the runner."""
+    writers = ("RunFolder", "update_info", "write_config", "record_export", "engine.atomic", "write_json_atomic")
+    for path in (REPO / "peftstudio" / "ui").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not [w for w in writers if w in text], path

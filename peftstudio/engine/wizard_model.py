@@ -23,7 +23,7 @@ from peftstudio.engine.export.architectures import exportable
 from peftstudio.engine.history.presets import Preset, load_preset, save_preset
 from peftstudio.engine.models import has_chat_template, load_tokenizer, local_models, resolve_model, trainable_folder
 from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
-from peftstudio.engine.planning.model_facts import model_facts
+from peftstudio.engine.planning.facts_reader import model_facts
 from peftstudio.engine.planning.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
 from peftstudio.engine.planning.profiles import get_profile
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from peftstudio.engine.app_log import setup_logging
 from peftstudio.engine.app_settings import load_settings
-from peftstudio.engine.history.store import take_notices
+from peftstudio.engine.history import take_notices
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "peftstudio-256.png"
 

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from peftstudio.engine.history.compare import METRICS, compare_runs
+from peftstudio.engine.history import METRICS, compare_runs
 
 COLORS = ["#2a6fdb", "#d2691e", "#1b7f3b", "#7b3fb5", "#b00020"]
 

@@ -9,13 +9,28 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QListWidget, QMessageBox, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from peftstudio.engine.planning.estimates import format_duration
-from peftstudio.engine.monitoring import (ACCEPTABLE_FACTOR, MilestoneTracker, RunSeries, error_notification,
-                                          loss_zone, milestone_message)
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.monitoring import (
+    ACCEPTABLE_FACTOR,
+    MilestoneTracker,
+    RunSeries,
+    error_notification,
+    loss_zone,
+    milestone_message,
+)
+from peftstudio.engine.planning import format_duration
+from peftstudio.engine.training import read_events
 from peftstudio.ui.notifications import Notifier
 from peftstudio.ui.progress_ring import ProgressRing
 from peftstudio.ui.toast import Toast

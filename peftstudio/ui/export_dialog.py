@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from peftstudio.engine.errors import from_exception
-from peftstudio.engine.export.exporter import GGUF_FORMATS, export_run
-from peftstudio.engine.export.push import push_to_hub
+from peftstudio.engine.export import GGUF_FORMATS, export_run, push_to_hub
 from peftstudio.engine.paths import data_dir
 from peftstudio.ui.locales import STRINGS
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.history.store import Store
+from peftstudio.engine.history import Store
 from peftstudio.ui.locales import STRINGS
 
 

@@ -22,11 +22,10 @@ from peftstudio.engine import consent, paths
 from peftstudio.engine.app_log import diagnostics
 from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.errors import HELP_DIR
-from peftstudio.engine.history.presets import list_presets
-from peftstudio.engine.history.store import default_store as store
-from peftstudio.engine.planning.hardware import hardware_profile
-from peftstudio.engine.planning.planner import Settings
-from peftstudio.engine.training.session import TrainingSession
+from peftstudio.engine.history import default_store as store
+from peftstudio.engine.history import list_presets
+from peftstudio.engine.planning import Settings, hardware_profile
+from peftstudio.engine.training import TrainingSession
 from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs

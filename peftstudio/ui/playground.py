@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from peftstudio.engine.history.store import default_store
+from peftstudio.engine.history import default_store
 from peftstudio.engine.inference import (
     ChatModel,
     Sampling,

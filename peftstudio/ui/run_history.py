@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.training import read_run_info
 
 
 def recent_runs(runs_dir: Path, limit: int = 20) -> list[dict]:
     runs = []
     if runs_dir.exists():
         for info_file in runs_dir.glob("*/run.json"):
-            info = RunFolder(info_file.parent).info()
+            info = read_run_info(info_file.parent)
             if info:
                 runs.append(info)
     runs.sort(key=lambda r: r.get("created", ""), reverse=True)

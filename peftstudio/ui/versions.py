@@ -4,11 +4,21 @@ from __future__ import annotations
 import shutil
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from peftstudio.engine import paths, versions
-from peftstudio.engine.history.store import Store
+from peftstudio.engine.history import Store
 
 LOW_DISK_BYTES = 10 * 2**30
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QThread, Signal
 
 from peftstudio.engine.errors import from_exception
-from peftstudio.engine.training.events import Status
-from peftstudio.engine.training.runner import Runner
-from peftstudio.engine.training.session import TrainingSession
+from peftstudio.engine.training import Runner, Status, TrainingSession
 
 
 class TrainingWorker(QThread):

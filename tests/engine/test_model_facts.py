@@ -4,7 +4,7 @@ import pytest
 
 from peftstudio.engine.planning.catalog import CATALOG, catalog_entry, smaller_models
 from peftstudio.engine.planning.memory_model import lora_parameters
-from peftstudio.engine.planning.model_facts import facts_from_folder, facts_from_gguf, model_facts
+from peftstudio.engine.planning.facts_reader import facts_from_folder, facts_from_gguf, model_facts
 from peftstudio.engine.models import DEMO_MODEL_ID, demo_gguf_path
 from peftstudio.engine.planning.profiles import OptimizationProfile, all_profiles, get_builtin, get_profile, save_user_profile
 

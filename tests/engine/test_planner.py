@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
 from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile
 from peftstudio.engine.planning.memory_model import weight_bytes
-from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.facts_reader import ModelFacts
 from peftstudio.engine.planning.planner import BUDGET_SHARE, DatasetSummary, Settings, plan
 from peftstudio.engine.planning.profiles import BUILTIN_PROFILES, get_builtin
 

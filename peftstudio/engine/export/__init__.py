@@ -2,7 +2,8 @@
 from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
-    "exporter": ["export_run", "ExportResult", "FORMATS"],
+    "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS"],
     "architectures": ["exportable", "ARCHITECTURES"],
     "safety": ["check_destination", "EXPORT_MARKER"],
+    "push": ["push_to_hub"],
 })

@@ -9,7 +9,7 @@ from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.safety import safe_name
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
-from peftstudio.engine.planning.model_facts import facts_from_folder
+from peftstudio.engine.planning.facts_reader import facts_from_folder
 from peftstudio.engine.training.events import read_events
 from peftstudio.engine.training.run_folder import RunFolder
 

@@ -5,6 +5,6 @@ __all__, __getattr__ = lazy(__name__, {
     "store": ["Store", "default_store", "take_notices"],
     "versions": ["create_version", "list_versions", "latest_version", "find_version", "rollback", "archive",
                  "delete_version", "cleanup_prompt", "verified_run_folder"],
-    "compare": ["compare_runs", "config_diff", "run_series"],
+    "compare": ["compare_runs", "config_diff", "run_series", "METRICS"],
     "presets": ["Preset", "save_preset", "load_preset", "list_presets"],
 })

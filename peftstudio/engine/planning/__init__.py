@@ -6,10 +6,11 @@ __all__, __getattr__ = lazy(__name__, {
     "profiles": ["OptimizationProfile", "all_profiles", "get_profile", "save_user_profile"],
     "catalog": ["CatalogEntry", "CATALOG", "catalog_entry", "smaller_models"],
     "facts": ["ModelFacts"],
-    "model_facts": ["model_facts", "facts_from_folder", "facts_from_gguf", "facts_from_config"],
+    "facts_reader": ["model_facts", "facts_from_folder", "facts_from_gguf", "facts_from_config"],
     "memory_model": ["MemoryBreakdown", "estimate_memory", "weight_bytes", "lora_parameters"],
     "estimates": ["TrainingEstimates", "estimate", "format_duration"],
     "planner": ["Plan", "Alternative", "DatasetSummary", "Settings", "plan", "estimates_for", "precision_for",
-                "device_budget", "fit_badge", "within_declared_ranges", "FITS", "NEEDS_4BIT", "TOO_LARGE"],
+                "device_budget", "fit_badge", "within_declared_ranges", "FITS", "NEEDS_4BIT", "TOO_LARGE",
+                "summary_line"],
     "benchmark": ["run_micro_benchmark", "cached_throughput"],
 })

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from peftstudio.engine.planning.hardware import HardwareProfile
-from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.facts_reader import ModelFacts
 
 CPU_FLOPS_PER_CORE = 50e9  # sustained fp32 training throughput per physical core (measured: ~100 GFLOP/s on 2)
 CPU_WATTS_PER_CORE = 15.0

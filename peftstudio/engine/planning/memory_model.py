@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.facts_reader import ModelFacts
 
 BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
 QUANT_BYTES = {"8bit": 1.0, "4bit": 0.52}

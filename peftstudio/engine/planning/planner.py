@@ -24,7 +24,7 @@ from peftstudio.engine.planning.catalog import smaller_models
 from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY, TrainingEstimates, estimate, format_duration
 from peftstudio.engine.planning.hardware import HardwareProfile
 from peftstudio.engine.planning.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
-from peftstudio.engine.planning.model_facts import ModelFacts
+from peftstudio.engine.planning.facts_reader import ModelFacts
 from peftstudio.engine.planning.profiles import OptimizationProfile
 
 BUDGET_SHARE = 0.85

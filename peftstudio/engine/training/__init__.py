@@ -9,5 +9,7 @@ __all__, __getattr__ = lazy(__name__, {
     "events": ["Status", "EventLog", "read_events", "last_status"],
     "run_lock": ["lock_run", "run_in_use"],
     "checkpoints": ["latest_checkpoint", "complete_checkpoints"],
-    "run_index": ["known_run_folders"],
+    "run_index": ["known_run_folders", "read_run_info"],
+    "launcher": ["LaunchPlan", "cluster_command"],
+    "distributed": ["is_main"],
 })

@@ -14,7 +14,6 @@ store (history/) is an index of these folders and can always be rebuilt from the
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import uuid
 from datetime import datetime, timezone
@@ -24,7 +23,7 @@ from peftstudio.engine import atomic
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training import run_lock
-from peftstudio.engine.training.run_index import remember_run_folder
+from peftstudio.engine.training.run_index import read_run_info, remember_run_folder
 
 CONFIG_FILE = "config.json"
 INFO_FILE = "run.json"
@@ -124,11 +123,7 @@ class RunFolder:
 
     def info(self) -> dict:
         """run.json as a dict ({} when it is missing or unreadable: the folder may predate it)."""
-        try:
-            info = json.loads(self.info_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return info if isinstance(info, dict) else {}
+        return read_run_info(self.path)
 
     @property
     def uid(self) -> str | None:

@@ -5,6 +5,7 @@ in `run-folders.txt` when they are created. The store (`history`) is an index of
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from peftstudio.engine import paths
@@ -36,3 +37,12 @@ def known_run_folders(data_dir: Path | None = None) -> list[Path]:
         if line and folder.is_absolute() and (folder / "run.json").is_file() and folder not in found:
             found.append(folder)
     return found
+
+
+def read_run_info(folder: str | Path) -> dict:
+    """A run folder's run.json as a dict ({} when it is missing or unreadable). Read-only: RunFolder writes it."""
+    try:
+        info = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}

@@ -3,11 +3,25 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget, QWizardPage)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
-from peftstudio.engine.planning.estimates import format_duration
 from peftstudio.engine.config import form_settings
+from peftstudio.engine.planning import format_duration
 from peftstudio.engine.settings import LAYER_CHOICES, Setting
 from peftstudio.ui.locales import STRINGS
 

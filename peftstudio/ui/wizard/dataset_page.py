@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from peftstudio.engine.data.dataset_file import DatasetFile
-from peftstudio.engine.data.repair import repair_file
+from peftstudio.engine.data import DatasetFile, repair_file
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
 

@@ -8,13 +8,23 @@ import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
 
 from peftstudio.engine.models import hub_search
-from peftstudio.engine.planning.planner import FITS, NEEDS_4BIT, TOO_LARGE
+from peftstudio.engine.planning import FITS, NEEDS_4BIT, TOO_LARGE
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
+
 
 class ModelPage(QWizardPage):
     COLUMNS = ["Model", "Parameters", "Memory to train", "On this machine", "Notes"]

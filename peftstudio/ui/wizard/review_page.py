@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from html import escape
-
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage)
+from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage
 
-from peftstudio.engine.planning.estimates import format_duration
-from peftstudio.engine.planning.profiles import get_profile
+from peftstudio.engine.planning import format_duration, get_profile
 from peftstudio.ui.locales import STRINGS
 
 

@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QPushButton, QStyle,
-                               QToolButton, QVBoxLayout, QWizardPage)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWizardPage,
+)
 
-from peftstudio.engine.planning.estimates import format_duration
-from peftstudio.engine.planning.profiles import OptimizationProfile, all_profiles, save_user_profile
+from peftstudio.engine.planning import OptimizationProfile, all_profiles, format_duration, save_user_profile
 from peftstudio.ui.locales import STRINGS
-
 
 # the platform's own icons, so cards look native everywhere without shipping image files
 ICONS = {"chat": QStyle.SP_MessageBoxQuestion, "code": QStyle.SP_ComputerIcon, "summary": QStyle.SP_FileDialogDetailedView,

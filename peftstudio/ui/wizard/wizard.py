@@ -10,7 +10,7 @@ from dataclasses import replace
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWizard
 
-from peftstudio.engine.planning.planner import Settings
+from peftstudio.engine.planning import Settings
 from peftstudio.engine.wizard_model import WizardModel
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.wizard.config_page import ConfigPage
