@@ -4,10 +4,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from peftstudio.engine.app_log import setup_logging
-from peftstudio.engine.app_settings import load_settings
-from peftstudio.engine.history import take_notices
-
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "peftstudio-256.png"
 
 
@@ -15,6 +11,8 @@ def run_gui() -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from peftstudio.engine.app_log import setup_logging
+    from peftstudio.engine.app_settings import load_settings
     from peftstudio.ui.error_dialog import install_excepthook, notice_box
 
     install_excepthook()  # from here on, no stack trace reaches the user
@@ -40,6 +38,7 @@ def run_gui() -> int:
     server = InstanceServer(app)
     server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
+    from peftstudio.engine.history import take_notices
 
     for notice in take_notices():  # e.g. the history had to be rebuilt from the run folders
         notice_box("History rebuilt", notice, window).open()

@@ -12,9 +12,6 @@ import sys
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from peftstudio.engine.errors import from_exception
-from peftstudio.engine.paths import log_dir
-
 log = logging.getLogger(__name__)
 shown: list[QMessageBox] = []  # the open error boxes (kept referenced until closed)
 
@@ -44,6 +41,9 @@ def notice_box(title: str, text: str, parent=None) -> QMessageBox:
 
 def handle_unexpected(exc_type, exc, tb) -> None:
     """sys.excepthook for the GUI: log, save the details, show the plain message (once at a time)."""
+    from peftstudio.engine.errors import from_exception
+    from peftstudio.engine.paths import log_dir
+
     if issubclass(exc_type, KeyboardInterrupt):
         QApplication.quit()
         return

@@ -5,27 +5,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QFileDialog,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QTextBrowser,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTextBrowser,
+                               QVBoxLayout)
 
-from peftstudio.engine.errors import from_exception
-from peftstudio.engine.export import GGUF_FORMATS, export_run, push_to_hub
-from peftstudio.engine.paths import data_dir
+from peftstudio.engine.export import GGUF_FORMATS, export_run
 from peftstudio.ui.locales import STRINGS
 
 # format -> (card title, one-line description)
@@ -51,12 +35,17 @@ class ExportWorker(QThread):
         self.push_to = push_to.strip()
 
     def run(self):
+        from peftstudio.engine.errors import from_exception
+        from peftstudio.engine.paths import data_dir
+
         try:
             result = export_run(*self.args, progress=lambda f, m: self.progress.emit(f, m), **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - shown in the dialog as a plain error
             self.failed.emit(from_exception(exc, data_dir() / "diagnostics"))
             return
         if self.push_to and result.format in ("hf", "hf-merged") and result.ok:
+            from peftstudio.engine.export import push_to_hub
+
             self.progress.emit(1.0, f"Uploading to {self.push_to}")
             try:  # the export on disk is complete either way; the report says what happened to the upload
                 result.details["pushed"] = push_to_hub(result.folder, self.push_to)

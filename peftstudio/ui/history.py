@@ -4,20 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import Store
 from peftstudio.ui.locales import STRINGS
 
@@ -122,6 +111,7 @@ class HistoryPage(QWidget):
         return dialog
 
     def compare_selected(self):
+        from peftstudio.engine.errors import PlainError
         from peftstudio.ui.compare import CompareView
 
         try:

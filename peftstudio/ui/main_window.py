@@ -3,29 +3,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from peftstudio import __version__
-from peftstudio.engine import consent, paths
-from peftstudio.engine.app_log import diagnostics
+from peftstudio.engine import paths
 from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.errors import HELP_DIR
-from peftstudio.engine.history import default_store as store
-from peftstudio.engine.history import list_presets
-from peftstudio.engine.planning import Settings, hardware_profile
-from peftstudio.engine.training import TrainingSession
+from peftstudio.engine.planning import hardware_profile
 from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs
@@ -132,6 +117,7 @@ class MainWindow(QMainWindow):
         return playground
 
     def open_history(self):
+        from peftstudio.engine.history import default_store as store
         from peftstudio.ui.history import HistoryPage
 
         store().reindex()  # runs made by the CLI or another process appear too
@@ -142,6 +128,7 @@ class MainWindow(QMainWindow):
         return page
 
     def open_versions(self):
+        from peftstudio.engine.history import default_store as store
         from peftstudio.ui.versions import VersionsPage
 
         page = VersionsPage(store())
@@ -166,6 +153,7 @@ class MainWindow(QMainWindow):
 
     # ---- the wizard and launching ----------------------------------------------------------------
     def new_fine_tune(self):
+        from peftstudio.engine.planning import Settings
         from peftstudio.ui.wizard.wizard import TrainingWizard
 
         self.wizard = TrainingWizard(self.hardware, Settings(self.settings.electricity_price,
@@ -175,6 +163,8 @@ class MainWindow(QMainWindow):
         return self.wizard
 
     def load_preset(self) -> None:
+        from peftstudio.engine.history import list_presets
+
         names = list_presets()
         if not names:
             QMessageBox.information(self, STRINGS["menu.load_preset"], "No presets saved yet.")
@@ -184,6 +174,7 @@ class MainWindow(QMainWindow):
             self.new_fine_tune().load_preset(name)
 
     def launch(self, config) -> None:
+        from peftstudio.engine.training import TrainingSession
         from peftstudio.ui.dashboard import DashboardWidget
         from peftstudio.ui.worker import worker_for
 
@@ -209,6 +200,8 @@ class MainWindow(QMainWindow):
     def code_consent(self, config) -> bool:
         """Settings that ask to run the model's own code (a preset, a copied run) need the user's yes, once
         per model; the answer is remembered by the engine, not by the settings."""
+        from peftstudio.engine import consent
+
         model = config.model_path or config.model_name
         if not config.trust_remote_code or consent.has_consent(model):
             return True
@@ -248,6 +241,7 @@ class MainWindow(QMainWindow):
     def copy_diagnostics(self) -> str:
         from PySide6.QtWidgets import QApplication
 
+        from peftstudio.engine.app_log import diagnostics
 
         text = diagnostics()
         QApplication.clipboard().setText(text)

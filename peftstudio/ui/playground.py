@@ -7,31 +7,10 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPushButton,
-    QSpinBox,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
-from peftstudio.engine.history import default_store
-from peftstudio.engine.inference import (
-    ChatModel,
-    Sampling,
-    conversation_markdown,
-    example_prompts,
-    save_conversation,
-    word_diff,
-)
+from peftstudio.engine.inference import ChatModel, Sampling, conversation_markdown, example_prompts, word_diff
 from peftstudio.ui.locales import STRINGS
 
 
@@ -213,6 +192,9 @@ class PlaygroundWidget(QWidget):
         self.scores.clear()
 
     def save(self) -> int:
+        from peftstudio.engine.inference import save_conversation
+        from peftstudio.engine.history import default_store
+
         title = self.history[0]["content"][:60] if self.history else "conversation"
         return save_conversation(default_store(), self.run_dir.name, title, self.history)
 

@@ -18,8 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from peftstudio.engine.paths import config_dir, data_dir
-
 ACTIVATE = b"activate"
 TIMEOUT_MS = 500
 
@@ -31,6 +29,7 @@ def private_folder() -> Path:
     """A folder only this user can enter: $XDG_RUNTIME_DIR/peftstudio, else one in the user's config folder."""
     import platformdirs
 
+    from peftstudio.engine.paths import config_dir
 
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     candidates = [Path(runtime) / "peftstudio"] if runtime else []
@@ -49,6 +48,8 @@ def private_folder() -> Path:
 
 
 def server_name() -> str:
+    from peftstudio.engine.paths import data_dir
+
     key = hashlib.sha1(f"{getpass.getuser()}|{data_dir().resolve()}".encode()).hexdigest()[:12]
     if os.name == "nt":
         return f"peftstudio-{key}"  # a named pipe; UserAccessOption below keeps other users out

@@ -7,10 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.models import DEMO_MODEL_ID, resolve_model
-from peftstudio.engine.paths import data_dir
 from peftstudio.ui.locales import STRINGS
 
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "samples" / "support-bot.jsonl"
@@ -21,12 +18,16 @@ DEMO_STEPS = 40
 
 
 def demo_config() -> TrainingConfig:
+    from peftstudio.engine.models import DEMO_MODEL_ID
+
     return TrainingConfig(model_name=DEMO_MODEL_ID, dataset_path=str(SAMPLE), max_steps=DEMO_STEPS, batch_size=4,
                           max_seq_length=256, learning_rate=1e-3, lora_r=8, lora_alpha=16, save_steps=20,
                           eval_steps=20, validation_split=0.1, system_prompt=None)
 
 
 def demo_model_available() -> bool:
+    from peftstudio.engine.models import DEMO_MODEL_ID, resolve_model
+
     try:
         resolve_model(DEMO_MODEL_ID, allow_download=False)
     except Exception:  # noqa: BLE001 - any failure means "not here"
@@ -39,6 +40,7 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, hardware, parent=None):
         super().__init__(parent)
+        from peftstudio.engine.paths import data_dir
         from peftstudio.ui.hardware_text import hardware_summary
 
         self.setObjectName("welcome")
@@ -94,6 +96,8 @@ class WelcomeDialog(QDialog):
 
 def maybe_welcome(window, force: bool = False) -> WelcomeDialog | None:
     """Show the welcome on the first run (or when forced); the demo launches in the main window."""
+    from peftstudio.engine.app_settings import load_settings, save_settings
+
     settings = load_settings()
     if settings.welcome_seen and not force:
         return None

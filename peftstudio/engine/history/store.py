@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peftstudio.engine import paths
-from peftstudio.engine.training.run_folder import RunFolder  # run folders are below the store
 from peftstudio.engine.training.run_index import known_run_folders
 
 MIGRATIONS = [
@@ -192,6 +191,8 @@ class Store:
         return count
 
     def _index(self, folders: list[Path]) -> int:
+        from peftstudio.engine.training.run_folder import RunFolder  # only when rebuilding
+
         count = 0
         for folder in folders:
             run = RunFolder(folder)
@@ -213,6 +214,8 @@ VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config"
 
 def restore_versions(store: Store, run_folders: list[Path]) -> int:
     """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
+    from peftstudio.engine.training.run_folder import RunFolder  # only when rebuilding: the window opens faster
+
     restored = 0
     with store.connection() as db:
         known = {r[0] for r in db.execute("SELECT id FROM versions")}

@@ -2,24 +2,14 @@
 from __future__ import annotations
 
 import html
+
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWizardPage,
-)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWizardPage)
 
-from peftstudio.engine.data import DatasetFile, repair_file
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
 
@@ -29,6 +19,8 @@ LEVEL_COLORS = {"error": "#b00020", "warning": "#a15c00", "info": "#555555"}
 def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: dict | None) -> dict:
     """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
     The maximum length and the column mapping are the run's own, as `peftstudio validate` uses them."""
+    from peftstudio.engine.data import DatasetFile
+
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
 
     tokenizer = tokenizer_loader()
@@ -207,6 +199,8 @@ class DatasetPage(QWizardPage):
         self.table.clearSelection()
 
     def fix(self) -> None:
+        from peftstudio.engine.data import repair_file
+
         source = Path(self.wiz.state.dataset_path)
         target = source.with_name(source.stem + ".fixed.jsonl")
         n = 2
