@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +47,27 @@ def write_cache(path: str | os.PathLike, text: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def remove_abandoned(parent: Path, pattern: re.Pattern) -> list[Path]:
+    """Remove the hidden work folders in `parent` whose name matches `pattern` (with a `pid` group) and whose
+    process is gone: what a killed process was building. Live processes' folders and links are left alone."""
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for sibling in parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and sibling.is_dir() and not sibling.is_symlink() and not process_alive(int(match.group("pid"))):
+            shutil.rmtree(sibling)
+            removed.append(sibling)
+    return removed

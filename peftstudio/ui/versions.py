@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from peftstudio.engine import paths, versions
+from peftstudio.engine import paths
+from peftstudio.engine.history import archive, cleanup_prompt, delete_version, list_versions, rollback
 from peftstudio.engine.history import Store
 
 LOW_DISK_BYTES = 10 * 2**30
@@ -67,7 +68,7 @@ class VersionsPage(QWidget):
         self.refresh(low_disk_bytes)
 
     def refresh(self, low_disk_bytes: int = LOW_DISK_BYTES) -> None:
-        self.rows = versions.list_versions(self.store)
+        self.rows = list_versions(self.store)
         self.table.setRowCount(len(self.rows))
         for i, v in enumerate(self.rows):
             final = v["metrics"].get("final_loss")
@@ -76,7 +77,7 @@ class VersionsPage(QWidget):
                                          "" if final is None else f"{final:.4f}",
                                          f"{v['size_bytes'] / 2**20:.1f} MB", state)):
                 self.table.setItem(i, col, QTableWidgetItem(value))
-        prompt = versions.cleanup_prompt(self.store, shutil.disk_usage(paths.data_dir()).free, low_disk_bytes)
+        prompt = cleanup_prompt(self.store, shutil.disk_usage(paths.data_dir()).free, low_disk_bytes)
         if prompt:
             largest = ", ".join(f"{v['model_name']} v{v['version']} ({v['size_bytes'] / 2**20:.0f} MB)"
                                 for v in prompt["versions"][:3])
@@ -92,13 +93,13 @@ class VersionsPage(QWidget):
     def rollback_selected(self) -> None:
         v = self._selected()
         if v:
-            versions.rollback(self.store, v["model_name"], v["version"])
+            rollback(self.store, v["model_name"], v["version"])
             self.refresh()
 
     def archive_selected_model(self) -> None:
         v = self._selected()
         if v:
-            versions.archive(self.store, v["model_name"], self.keep.value())
+            archive(self.store, v["model_name"], self.keep.value())
             self.refresh()
 
     def delete_selected(self, ask: bool = True) -> None:
@@ -109,5 +110,5 @@ class VersionsPage(QWidget):
                                         f"{v['size_bytes'] / 2**20:.0f} MB of files? This cannot be undone.") \
                 != QMessageBox.Yes:
             return
-        versions.delete_version(self.store, v["model_name"], v["version"], confirmed=True)
+        delete_version(self.store, v["model_name"], v["version"], confirmed=True)
         self.refresh()

@@ -223,3 +223,27 @@ def test_train_into_a_file_or_under_a_file_leaves_nothing_behind(tmp_path):
         assert "What happened" in result.stderr
     assert blocker.read_text() == "a file"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before + ["blocked.jsonl"])
+
+
+def test_a_run_folder_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    from peftstudio.engine import atomic
+    from peftstudio.engine.training.run_folder import RunFolder
+
+    calls = []
+    real = atomic.write_json
+
+    def power_cut(path, data, **kwargs):  # the machine stops while run.json is being written
+        calls.append(path)
+        raise OSError(5, "Input/output error", str(path))
+
+    monkeypatch.setattr(atomic, "write_json", power_cut)
+    with pytest.raises(OSError):
+        RunFolder.create(tmp_path / "new-run", config_for(tmp_path, name="whole"))
+    assert calls and not (tmp_path / "new-run").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.jsonl"]  # no hidden half-made folder either
+    monkeypatch.setattr(atomic, "write_json", real)
+    stale = tmp_path / ".new-run.creating-999999"  # what a killed process leaves (its pid is gone)
+    stale.mkdir()
+    (stale / "config.json").write_text("{}")
+    folder = RunFolder.create(tmp_path / "new-run", config_for(tmp_path, name="whole"))
+    assert folder.info()["uid"] and not stale.exists()

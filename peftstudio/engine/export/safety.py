@@ -115,26 +115,10 @@ def check_free_space(folder: Path, needed_bytes: int) -> None:
         )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-
-
 def remove_abandoned(destination: Path) -> list[Path]:
     """Staging folders of this destination left by an export whose process was killed (its pid is gone)."""
-    removed = []
-    pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(partial|old)-(\d+)$")
-    for sibling in destination.parent.iterdir():
-        match = pattern.match(sibling.name)
-        if match and sibling.is_dir() and not sibling.is_symlink() and not _alive(int(match.group(2))):
-            shutil.rmtree(sibling)
-            removed.append(sibling)
-    return removed
+    pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(partial|old)-(?P<pid>\d+)$")
+    return atomic.remove_abandoned(destination.parent, pattern)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,8 @@ store (history/) is an index of these folders and can always be rebuilt from the
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import shutil
 import uuid
 from datetime import datetime, timezone
@@ -25,6 +27,7 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training import run_lock
 from peftstudio.engine.training.run_index import read_run_info, remember_run_folder
 
+CREATING = re.compile(r"^\..+\.creating-(?P<pid>\d+)$")  # a run folder being made (see create)
 CONFIG_FILE = "config.json"
 INFO_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
@@ -90,17 +93,25 @@ class RunFolder:
                 actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
                 help_topic="runs",
             )
-        made = [p for p in (folder.path, *folder.path.parents) if not p.exists()]
-        folder.path.mkdir(parents=True, exist_ok=True)
+        # built in a hidden folder and renamed into place: a process killed while creating it leaves no
+        # half-made run folder (only the hidden one, removed by the next creation in the same place)
+        made = [p for p in folder.path.parents if not p.exists()]
+        folder.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.remove_abandoned(folder.path.parent, CREATING)
+        staging = folder.path.with_name(f".{folder.path.name}.creating-{os.getpid()}")
+        staging.mkdir()
         try:
-            folder.write_config(config)
-            folder.update_info(id=folder.id, uid=uuid.uuid4().hex, folder=str(folder.path),
-                               created=datetime.now(timezone.utc).isoformat(), model_name=config.model_name,
-                               dataset_path=config.dataset_path, status="created")
+            atomic.write_text(staging / CONFIG_FILE, config.to_json())
+            atomic.write_json(staging / INFO_FILE, {
+                "id": folder.id, "uid": uuid.uuid4().hex, "folder": str(folder.path),
+                "created": datetime.now(timezone.utc).isoformat(), "model_name": config.model_name,
+                "dataset_path": config.dataset_path, "status": "created"}, sort_keys=True)
+            if folder.path.exists():
+                folder.path.rmdir()  # the empty folder that was named for the run
+            os.replace(staging, folder.path)
         except BaseException:
-            # the folders made here held nothing of the user's
-            shutil.rmtree(folder.path)
-            for parent in made[1:]:
+            shutil.rmtree(staging, ignore_errors=True)  # our own hidden folder, made just above
+            for parent in made:
                 with contextlib.suppress(OSError):
                     parent.rmdir()  # only if still empty
             raise
