@@ -15,6 +15,7 @@ from typing import Any
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.settings import Setting, declare, describe, settings_of
 
+
 @dataclass
 class TrainingConfig:
     # Model
