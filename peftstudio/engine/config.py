@@ -99,11 +99,11 @@ class TrainingConfig:
     max_steps: int | None = declare(None, "Max steps (0 = by epochs)", "int",  # when set, wins over epochs
         help="Stop after this many updates, whatever the epochs say. Leave at 0 to train by epochs.",
         rule="Max steps must be a whole number of at least 1, or left empty to train by epochs.",
-        minimum=1, maximum=10000000, optional=True, unit="steps", none_label="0")
+        minimum=1, maximum=10**60, optional=True, unit="steps", none_label="0")
     warmup_steps: int = declare(0, "Warm-up steps", "int",
         help="The first updates use a smaller learning rate, so training starts gently.",
         rule="Warm-up steps must be a whole number, 0 or more.",
-        minimum=0, maximum=1000000, unit="steps")
+        minimum=0, maximum=10**6, unit="steps")
     # Optimization
     optimizer: str = declare("adamw", "Optimizer", "choice",
         help="The method that turns errors into weight changes. AdamW is the safe default.",
@@ -135,7 +135,7 @@ class TrainingConfig:
     save_steps: int = declare(50, "Save every", "int",
         help="How often a checkpoint is saved. You can resume or roll back to any checkpoint.",
         rule="Save a checkpoint every 1 or more steps.",
-        minimum=1, maximum=1000000, unit="steps")
+        minimum=1, maximum=10**6, unit="steps")
     save_total: int = declare(3, "Keep checkpoints", "int",
         help="How many checkpoints to keep on disk; older ones are deleted.",
         rule="Keep at least 1 checkpoint.",
@@ -144,7 +144,7 @@ class TrainingConfig:
     eval_steps: int = declare(50, "Evaluate every", "int",
         help="How often the model is tested on examples it never trains on.",
         rule="Evaluate every 1 or more steps.",
-        minimum=1, maximum=1000000, unit="steps")
+        minimum=1, maximum=10**6, unit="steps")
     eval_strategy: str = declare("steps", "Evaluate", "choice",
         help="When to test the model: every few steps, after each pass, or never.",
         rule="Evaluation must happen by 'steps', by 'epoch', or 'no'.",
@@ -163,11 +163,11 @@ class TrainingConfig:
     logging_steps: int = declare(1, "Log every", "int",
         help="How often the loss is recorded.",
         rule="Log every 1 or more steps.",
-        minimum=1, maximum=1000000, editable_by="app")
+        minimum=1, maximum=10**6, editable_by="app")
     seed: int = declare(42, "Seed", "int",
         help="A number that makes the run repeatable: the same seed gives the same result.",
         rule="The seed must be a whole number from 0 to 2^32-1.",
-        minimum=0, maximum=4294967295)
+        minimum=0, maximum=2**32 - 1)
     # Devices: batch_size is per device; one process per device (accelerate launch when more than 1)
     num_processes: int = declare(1, "Use GPUs", "int",
         help="How many GPUs train at once. Each GPU takes its own batch, so more GPUs finish sooner; the batch "

@@ -1,6 +1,7 @@
 """Where PEFT Studio keeps its files (platformdirs), overridable for tests and portable installs."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -37,8 +38,6 @@ SETTINGS_FILE = "settings.json"  # written by app_settings; read here for the on
 
 
 def _chosen_data_folder() -> Path | None:
-    import json
-
     try:
         folder = json.loads((config_dir() / SETTINGS_FILE).read_text(encoding="utf-8")).get("data_folder")
     except (OSError, ValueError, AttributeError, RecursionError):
@@ -72,5 +71,3 @@ def config_dir() -> Path:
 def log_dir() -> Path:
     """Rotating log files. `PEFTSTUDIO_LOG_DIR` overrides; with PEFTSTUDIO_DATA_DIR set, logs live in it."""
     return _folder("PEFTSTUDIO_LOG_DIR", "user_log_dir", under_data="logs")
-
-

@@ -110,7 +110,7 @@ def validate(data, *, tokenizer=None, max_seq_length: int | None = None, preview
     fatal = next((bad for bad in bad_head if bad.fatal), None)
     if not head and fatal is not None:  # nothing could be read at all: say why, not "no columns recognised"
         report.readable = False
-        info.reason = fatal.message[0].upper() + fatal.message[1:] + "."
+        info.reason = _sentence(fatal.message)
         for bad in bad_head:
             _bad_line(issue, bad)
         return result
@@ -182,8 +182,13 @@ def example_text(example: dict) -> str:
     return "\n".join(m["content"] for m in example["messages"])
 
 
+def _sentence(message: str) -> str:
+    """A reader's lower-case message ("line 3 is not valid JSON (...)") as a sentence for the report."""
+    return message[:1].upper() + message[1:] + "."
+
+
 def _bad_line(issue: _Collector, bad: BadLine) -> None:
-    issue.add("malformed_line", "file", bad.line, "error", bad.message[:1].upper() + bad.message[1:] + ".",
+    issue.add("malformed_line", "file", bad.line, "error", _sentence(bad.message),
               "Correct that line in the file, or let 'Fix automatically' drop it." if not bad.fatal else
               "Correct the file at that position; nothing after it could be read.", not bad.fatal)
 

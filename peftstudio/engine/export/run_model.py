@@ -1,6 +1,7 @@
 """A completed run as something to export: its settings, tokenizer, base model and merged model."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +50,6 @@ class ExportableRun:
 
 def is_hub_id(ref: str) -> bool:
     """'organization/model-name', and not a path that exists here."""
-    import re
-
     return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", ref)) and not Path(ref).expanduser().exists() \
         and not ref.endswith(".gguf")
 

@@ -212,6 +212,11 @@ VERSION_FIELDS = ("id", "model_name", "version", "run_id", "timestamp", "config"
                   "size_bytes", "parent_version")
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Versions compare by their numbers, not as text: 1.10.0 comes after 1.9.0."""
+    return tuple(int(x) for x in version.split("."))
+
+
 def restore_versions(store: Store, run_folders: list[Path]) -> int:
     """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
     from peftstudio.engine.training.run_folder import RunFolder  # only when rebuilding: the window opens faster
@@ -250,7 +255,7 @@ def restore_versions(store: Store, run_folders: list[Path]) -> int:
                 if db.execute("SELECT 1 FROM versions WHERE model_name=? AND active=1", (name,)).fetchone():
                     continue
                 rows = db.execute("SELECT id, version FROM versions WHERE model_name=?", (name,)).fetchall()
-                newest = max(rows, key=lambda r: tuple(int(x) for x in r[1].split(".")))
+                newest = max(rows, key=lambda r: version_key(r[1]))
                 db.execute("UPDATE versions SET active = 1 WHERE id = ?", (newest[0],))
     return restored
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.history.store import VERSION_FIELDS, Store
+from peftstudio.engine.history.store import VERSION_FIELDS, Store, version_key
 from peftstudio.engine.training.run_folder import RunFolder
 from peftstudio.engine.training.run_lock import is_locked_elsewhere, run_in_use
 
@@ -131,7 +131,7 @@ def list_versions(store: Store, model_name: str | None = None, include_archived:
         rows = [dict(r) for r in db.execute(query + " ORDER BY timestamp", args)]
     for row in rows:
         row["config"], row["metrics"] = json.loads(row["config"]), json.loads(row["metrics"])
-    return sorted(rows, key=lambda r: (r["model_name"], tuple(int(x) for x in r["version"].split("."))))
+    return sorted(rows, key=lambda r: (r["model_name"], version_key(r["version"])))
 
 
 def latest_version(store: Store, model_name: str) -> dict | None:

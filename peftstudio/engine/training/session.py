@@ -174,6 +174,8 @@ class TrainingSession:
     # ---- the recipe -----------------------------------------------------------------
     def run(self) -> Status:
         """Train until done, paused or stopped. Never raises: failures end in Status.FAILED + self.error."""
+        if self._lock is None or self._lock.released:  # trained again after a stop: own the folder again
+            self._lock = _lock_unless_launched(self.folder)
         run_lock.claim_training(self.run_dir)
         try:
             return self._run()

@@ -147,6 +147,7 @@ class ConfigPage(QWizardPage):
             widget.setCurrentText(SPECS[name].none_label if value is None else str(value))
         else:
             widget.setText(value or "")
+            widget.setCursorPosition(0)  # a long text shows its beginning
 
     def value_of(self, name: str):
         widget = self.widgets[name]
