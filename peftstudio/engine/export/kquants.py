@@ -14,6 +14,9 @@ high bit pairs, 16 int8 scales, d (f16).
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 QK_K = 256
@@ -21,6 +24,7 @@ BLOCK_BYTES = {"Q4_K": 144, "Q5_K": 176, "Q6_K": 210}
 GROUP_MAX_EPS = np.float32(1e-15)
 _CHUNK_BLOCKS = 512  # super-blocks per vectorised pass: large enough to amortise numpy, small enough for cache
 F32 = np.float32
+_THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 def _rows_sum(values: np.ndarray) -> np.ndarray:
@@ -31,10 +35,6 @@ def _rows_sum(values: np.ndarray) -> np.ndarray:
 def _nearest(values: np.ndarray) -> np.ndarray:
     """llama.cpp's nearest_int: round half to even in float32."""
     return np.rint(values)
-
-
-def _fp16_round(values: np.ndarray) -> np.ndarray:
-    return values.astype(np.float16).astype(F32)
 
 
 def _affine_search(x: np.ndarray, weights: np.ndarray, nmax: int, rmin: float, rdelta: float, nstep: int):
@@ -213,7 +213,16 @@ def quantize(values: np.ndarray, kind: str) -> np.ndarray:
     encode = _ENCODERS[kind]
     flat = np.ascontiguousarray(values, dtype=F32).reshape(-1, QK_K)
     out = np.empty((flat.shape[0], BLOCK_BYTES[kind]), np.uint8)
-    for start in range(0, flat.shape[0], _CHUNK_BLOCKS):
+
+    def encode_chunk(start: int) -> None:
         out[start:start + _CHUNK_BLOCKS] = encode(flat[start:start + _CHUNK_BLOCKS])
+
+    starts = range(0, flat.shape[0], _CHUNK_BLOCKS)
+    if len(starts) > 1 and _THREADS > 1:  # numpy lets go of the GIL inside its loops: chunks run in parallel
+        with ThreadPoolExecutor(_THREADS) as pool:
+            list(pool.map(encode_chunk, starts))
+    else:
+        for start in starts:
+            encode_chunk(start)
     row_bytes = values.shape[-1] // QK_K * BLOCK_BYTES[kind]
     return out.reshape(*values.shape[:-1], row_bytes)
