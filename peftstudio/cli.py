@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--price", type=float, default=0.15, help="electricity price per kWh")
     plan.add_argument("--carbon", type=float, default=0.4, help="grid carbon intensity, kg CO2 per kWh")
 
-    chat = sub.add_parser("chat", help="talk to a fine-tuned run (and compare with the base model)")
-    chat.add_argument("run", help="run folder or id")
+    chat = sub.add_parser("chat", help="talk to a fine-tuned run (and compare with the base model), or to an "
+                          "exported .gguf file through llama.cpp")
+    chat.add_argument("run", help="run folder or id, or an exported .gguf file")
     chat.add_argument("--prompt", help="one prompt (without it: one prompt per line from standard input)")
     chat.add_argument("--compare-base", action="store_true", help="also answer with the base model, with scores")
     chat.add_argument("--json", action="store_true")
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="run folder or id")
     export.add_argument("--format", required=True, choices=["hf", "hf-merged", "gguf", "ollama", "lmstudio"])
     export.add_argument("--out", required=True, help="the folder to create for the export")
-    export.add_argument("--quant", default="q8_0", choices=["f32", "f16", "q8_0"], help="GGUF tensor type")
+    export.add_argument("--quant", default="q4_k_m", choices=["q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "f32"],
+                        help="GGUF quantization (default q4_k_m, what Ollama and LM Studio download by default)")
     export.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                         help="load the export back and compare it with the model in memory (default: on)")
     export.add_argument("--overwrite", action="store_true", help="replace the folder if it already holds files")

@@ -1,4 +1,5 @@
-"""`peftstudio chat RUN [--prompt TEXT] [--compare-base] [--json]`: talk to a fine-tuned run."""
+"""`peftstudio chat RUN|FILE.gguf [--prompt TEXT] [--compare-base] [--json]`: talk to a fine-tuned run, or to
+an exported GGUF file through llama.cpp (what Ollama and LM Studio will answer)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,8 @@ from peftstudio.engine.inference import ChatModel, Sampling
 
 def chat_command(args) -> int:
     quiet_libraries()
+    if str(args.run).lower().endswith(".gguf"):
+        return gguf_chat_command(args)
 
     sampling = Sampling(temperature=args.temperature, max_new_tokens=args.max_new_tokens,
                         system_prompt=args.system)
@@ -46,4 +49,46 @@ def chat_command(args) -> int:
             s = result["scores"][name]
             print(f"  {name:5}: perplexity {s['perplexity']:.2f}, repetition {s['repetition']:.2f}, "
                   f"prompt overlap {s['prompt_overlap']:.2f}, {s['length']} words")
+    return 0
+
+
+def gguf_chat_command(args) -> int:
+    """Chat with a GGUF file in llama.cpp: streamed, with tokens/s."""
+    from pathlib import Path
+
+    from peftstudio.engine.errors import from_exception
+    from peftstudio.engine.export.llama_cpp_runner import GGUFModel, timed_chat
+    from peftstudio.engine.paths import data_dir
+
+    path = Path(args.run).expanduser()
+    sampling = dict(max_tokens=args.max_new_tokens, temperature=args.temperature)
+    try:
+        if not path.is_file():
+            raise PlainError(title="GGUF file not found", what=f"There is no file at {path}.",
+                             why="The path may be misspelled, or the export was moved.",
+                             actions=["Check the path.", "List your exports' folders with: peftstudio runs"],
+                             help_topic="export")
+        model = GGUFModel.open(path)
+        system = [{"role": "system", "content": args.system}] if args.system else []
+        prompts = [args.prompt] if args.prompt is not None else (line.strip() for line in sys.stdin)
+        history: list[dict] = []
+        last: dict = {}
+        for prompt in prompts:
+            if not prompt:
+                continue
+            history.append({"role": "user", "content": prompt})
+            streamed = (lambda piece: None) if args.json else (lambda piece: print(piece, end="", flush=True))
+            last = timed_chat(model, system + history, streamed, **sampling)
+            history.append({"role": "assistant", "content": last["text"]})
+            if not args.json:
+                print(f"\n[{last['tokens']} tokens, {last['tokens_per_second']:.1f} tokens/s, llama.cpp]",
+                      file=sys.stderr)
+        model.close()
+    except Exception as exc:  # noqa: BLE001 - every failure is shown as a plain error
+        print_error(from_exception(exc, data_dir() / "diagnostics"), args.json)
+        return 1
+    if args.json:
+        print(json.dumps({"file": str(path), "prompt": args.prompt, "answer": last.get("text", ""),
+                          "tokens": last.get("tokens", 0), "tokens_per_second": last.get("tokens_per_second", 0.0),
+                          "engine": "llama.cpp"}))
     return 0

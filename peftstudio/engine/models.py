@@ -197,13 +197,14 @@ def load_tokenizer(folder: Path, trust_remote_code: bool = False):
 
 def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device_map=None,
                    trust_remote_code: bool = False):
-    """Load weights from safetensors only (never pickles), with sdpa attention."""
+    """Load weights from safetensors only (never pickles). transformers picks the attention: sdpa where the
+    architecture supports it, eager where it does not (Gemma 2's soft-capped attention)."""
     from transformers import AutoModelForCausalLM
 
     try:
         return AutoModelForCausalLM.from_pretrained(
             str(folder), dtype=dtype, quantization_config=quantization_config, device_map=device_map,
-            attn_implementation="sdpa", use_safetensors=True, trust_remote_code=trust_remote_code,
+            use_safetensors=True, trust_remote_code=trust_remote_code,
         )
     except ValueError as exc:
         if "trust_remote_code" in str(exc):

@@ -1,7 +1,7 @@
 """Exporting a completed run, top to bottom: check the destination, build the package in a staging
 folder, verify it by loading it back, save the report, then move the package into place.
 
-    result = export_run(run_dir, "ollama", "~/exports/support-bot", quant="q8_0")
+    result = export_run(run_dir, "ollama", "~/exports/support-bot", quant="q4_k_m")
 """
 from __future__ import annotations
 
@@ -14,15 +14,19 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export import lmstudio, ollama, safety
+from peftstudio.engine.export import llama_cpp_runner, lmstudio, ollama, safety
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
 from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
-from peftstudio.engine.export.verify import VerificationReport, reference, save_report, verify_gguf, verify_hf
+from peftstudio.engine.export.verify import (LOSSY, Agreement, Reference, VerificationReport, agreement_of,
+                                             reference, save_report, verify_gguf, verify_hf)
 from peftstudio.engine.training.run_folder import RunFolder
 
 FORMATS = ("hf", "hf-merged", "gguf", "ollama", "lmstudio")
 GGUF_FORMATS = ("gguf", "ollama", "lmstudio")
+# Below this size a K-quant export is also quantized by llama.cpp's own quantizer (from an F16 file of the
+# same weights) so the report can put both agreements side by side; above it that costs too much disk.
+COMPARE_WITH_LLAMA_CPP_UP_TO = 1_500_000_000
 Progress = Callable[[float, str], None]
 
 
@@ -57,7 +61,7 @@ def unknown_format(fmt: str) -> PlainError:
 
 
 def estimated_bytes(run: ExportableRun, fmt: str, quant: str) -> int:
-    from peftstudio.engine.export.gguf_convert import estimated_bytes as gguf_bytes
+    from peftstudio.engine.export.gguf_quant import estimated_bytes as gguf_bytes
 
     adapter = safety.folder_size(run.adapter_dir)
     if fmt == "hf":
@@ -67,7 +71,7 @@ def estimated_bytes(run: ExportableRun, fmt: str, quant: str) -> int:
     return gguf_bytes(run.parameters, quant)
 
 
-def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8_0", verify: bool = True,
+def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q4_k_m", verify: bool = True,
                overwrite: bool = False, progress: Progress | None = None, publisher: str = "peftstudio",
                name: str | None = None) -> ExportResult:
     started = time.perf_counter()
@@ -82,8 +86,9 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8
     say(0.02, "Loading the base model and merging the adapter")
     tokenizer = load_tokenizer_for(run)
     merged = load_merged_model(run)
-    say(0.15, "Recording the reference answer")
-    ref = reference(merged, tokenizer) if verify else None
+    say(0.15, "Recording the reference answers")
+    judged_by_llama_cpp = fmt in GGUF_FORMATS and llama_cpp_runner.available()
+    ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp) if verify else None
 
     with safety.staged_folder(destination, overwrite) as staging:
         details: dict = {}
@@ -93,9 +98,14 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q8
         else:
             gguf_path, details = _write_gguf_package(run, fmt, merged, tokenizer, staging, quant, model_name,
                                                      publisher, say)
+            beside = None
+            if verify and judged_by_llama_cpp and quant in LOSSY and run.parameters <= COMPARE_WITH_LLAMA_CPP_UP_TO:
+                say(0.76, "Quantizing the same weights with llama.cpp's own quantizer, for comparison")
+                beside = _llama_cpp_quantizer_agreement(run, merged, tokenizer, staging, quant, ref)
             del merged  # the reader below needs the memory more
-            say(0.8, "Verifying: loading the GGUF back with transformers")
-            report = verify_gguf(gguf_path, ref, fmt, quant) if verify else None
+            say(0.8, "Verifying: loading the GGUF in llama.cpp" if judged_by_llama_cpp
+                else "Verifying: loading the GGUF back with transformers")
+            report = verify_gguf(gguf_path, ref, fmt, quant, beside) if verify else None
         if report is not None:
             save_report(staging, report)
         safety.write_text_atomic(staging / safety.EXPORT_MARKER, json.dumps(
@@ -156,6 +166,33 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
         safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
             safety.safe_name(publisher), model_name, file_name))
     return gguf_path, details
+
+
+def _llama_cpp_quantizer_agreement(run: ExportableRun, merged, tokenizer, staging: Path, quant: str,
+                                   ref: Reference) -> Agreement | None:
+    """Write the same weights as F16, quantize them with llama.cpp, measure that file's agreement."""
+    from peftstudio.engine.export import llama_cpp_reference
+    from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
+    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
+
+    scratch = staging / ".llama-cpp-comparison"
+    scratch.mkdir()
+    try:
+        source, target = scratch / "f16.gguf", scratch / f"{quant}.gguf"
+        write_gguf(merged, tokenizer, run.base_folder, source, "f16",
+                   GGUFMetadata(name="comparison", base_model=run.base_model_id,
+                                pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf)))
+        llama_cpp_reference.quantize_file(source, target, quant)
+        source.unlink()
+        model = GGUFModel.open(target, context=1024, all_logits=True)
+        try:
+            return agreement_of(model, ref)
+        finally:
+            model.close()
+    except Exception:  # noqa: BLE001 - the comparison is extra information, never a reason to fail the export
+        return None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _record(run: ExportableRun, result: ExportResult) -> None:

@@ -53,9 +53,12 @@ def quantize_file(source: Path, target: Path, quant: str, threads: int = 2) -> N
     """`llama-quantize source target quant`, through llama.cpp's C API."""
     import llama_cpp
 
+    from peftstudio.engine.export.llama_cpp_runner import quiet_stderr
+
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = FILE_TYPES[quant]
     params.nthread = threads
-    status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
+    with quiet_stderr():  # llama.cpp prints a line per tensor
+        status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))
     if status != 0:
         raise RuntimeError(f"llama.cpp could not quantize {source.name} (status {status})")

@@ -2,8 +2,15 @@
 
 The reference is the merged model held in memory. For a fixed prompt we compare the next-token logits
 (max absolute difference), the top next token, and a greedy continuation; the export also writes a
-sample answer. Readers: transformers `from_pretrained` (+ peft for adapters) for Hugging Face folders,
-transformers `gguf_file=` (its own GGUF parser and dequantizer) for GGUF files.
+sample answer. Readers: transformers `from_pretrained` (+ peft for adapters) for Hugging Face folders;
+for GGUF files llama.cpp itself (the engine inside Ollama and LM Studio) when llama-cpp-python is
+installed, else transformers `gguf_file=` (its own GGUF parser and dequantizer). The report names the
+reader that judged.
+
+A lossy GGUF (the K-quants) is judged by agreement rather than by identical tokens: over a fixed set of
+prompts with the model's own continuations, the share of positions where the file's most likely next
+token is the model's (top-1 agreement) and the mean KL divergence of its next-token distribution from
+the model's; beside them, where measured, what llama.cpp's own quantizer of the same weights gets.
 """
 from __future__ import annotations
 
@@ -16,9 +23,17 @@ from peftstudio.engine.export.safety import write_text_atomic
 
 PROMPT = "What is the capital of France?"
 CONTINUATION_TOKENS = 16
+# The agreement set: varied everyday prompts, each continued greedily by the model in memory.
+AGREEMENT_PROMPTS = ("What is the capital of France?", "Write a short greeting for a new colleague.",
+                     "Explain in one sentence why the sky is blue.", "List three fruits.",
+                     "How many days are in a week?", "Translate 'thank you' into Spanish.")
+LOSSY = {"q4_k_m", "q5_k_m", "q6_k"}
+# the least top-1 agreement a K-quant must reach when llama.cpp's own quantizer was not measured beside it
+MIN_AGREEMENT = {"q4_k_m": 0.6, "q5_k_m": 0.7, "q6_k": 0.8}
 # Largest acceptable max |logit difference| per format; q8_0 is lossy by design, so it must only keep
 # the same top next token.
-TOLERANCE = {"hf": 1e-3, "hf-merged": 1e-3, "f32": 1e-3, "f16": 0.25, "q8_0": 3.0}
+TOLERANCE = {"hf": 1e-3, "hf-merged": 1e-3, "f32": 1e-3, "f16": 0.25, "q8_0": 3.0, "q4_k_m": 8.0, "q5_k_m": 6.0,
+             "q6_k": 4.0}
 NEEDS_SAME_CONTINUATION = {"hf", "hf-merged", "f32", "f16"}
 
 
@@ -28,6 +43,20 @@ class Reference:
     logits: list[float]
     continuation: list[int]
     answer: str
+    prompt_text: str = ""
+    # per agreement prompt: (token ids of prompt + continuation, index of the first continuation position,
+    # the model's next-token log-probabilities at the positions that predict the continuation)
+    agreement: list = None  # type: ignore[assignment]
+
+
+@dataclass
+class Agreement:
+    top1: float
+    mean_kl: float
+    positions: int
+
+    def to_dict(self) -> dict:
+        return {"top1_agreement": round(self.top1, 4), "mean_kl": round(self.mean_kl, 5), "positions": self.positions}
 
 
 @dataclass
@@ -45,6 +74,8 @@ class VerificationReport:
     reference_answer: str = ""
     seconds: float = 0.0
     problem: str | None = None
+    agreement: dict | None = None            # ours: top-1 agreement and mean KL against the model in memory
+    llama_cpp_quantizer: dict | None = None  # the same for llama.cpp's own quantizer of the same weights
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +93,14 @@ class VerificationReport:
                  f"- Answer of the export: {self.sample_answer!r}",
                  f"- Answer of the model in memory: {self.reference_answer!r}",
                  f"- Took {self.seconds:.1f} s"]
+        if self.agreement:
+            lines.append(f"- Top-1 agreement with the model in memory: {self.agreement['top1_agreement']:.1%}, "
+                         f"mean KL divergence {self.agreement['mean_kl']:.4f} "
+                         f"({self.agreement['positions']} positions over {len(AGREEMENT_PROMPTS)} prompts)")
+        if self.llama_cpp_quantizer:
+            lines.append(f"- llama.cpp's own quantizer of the same weights: "
+                         f"{self.llama_cpp_quantizer['top1_agreement']:.1%} agreement, "
+                         f"mean KL {self.llama_cpp_quantizer['mean_kl']:.4f}")
         if self.problem:
             lines.append(f"- Problem: {self.problem}")
         return "\n".join(lines) + "\n"
@@ -71,10 +110,13 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
-def _prompt_ids(tokenizer) -> list[int]:
-    text = tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False,
+def _prompt_text(tokenizer, prompt: str = PROMPT) -> str:
+    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                          add_generation_prompt=True)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _prompt_ids(tokenizer, prompt: str = PROMPT) -> list[int]:
+    return tokenizer(_prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
 
 
 def _run(model, tokenizer, ids: list[int]):
@@ -89,10 +131,39 @@ def _run(model, tokenizer, ids: list[int]):
     return logits, continuation, tokenizer.decode(continuation, skip_special_tokens=True).strip()
 
 
-def reference(model, tokenizer) -> Reference:
+def reference(model, tokenizer, agreement: bool = False) -> Reference:
+    """The model in memory's answers; with `agreement`, also its distributions over the agreement set."""
+    import torch
+
     ids = _prompt_ids(tokenizer)
     logits, continuation, answer = _run(model, tokenizer, ids)
-    return Reference(ids, logits.tolist(), continuation, answer)
+    rows = []
+    if agreement:
+        for prompt in AGREEMENT_PROMPTS:
+            prompt_ids = _prompt_ids(tokenizer, prompt)
+            _, more, _ = _run(model, tokenizer, prompt_ids)
+            full = prompt_ids + more
+            with torch.no_grad():
+                out = model(torch.tensor([full], device=model.device)).logits[0].float().cpu()
+            start = len(prompt_ids) - 1
+            rows.append((full, start, torch.log_softmax(out[start:len(full) - 1].double(), -1).numpy()))
+    return Reference(ids, logits.tolist(), continuation, answer, _prompt_text(tokenizer), rows)
+
+
+def agreement_of(gguf_model, ref: Reference) -> Agreement:
+    """Top-1 agreement and mean KL(model in memory || file) over the agreement set, in llama.cpp."""
+    import numpy as np
+
+    hits = positions = 0
+    kl_total = 0.0
+    for ids, start, expected in ref.agreement or []:
+        got = gguf_model.log_probs(ids)[start:len(ids) - 1]
+        vocab = min(got.shape[1], expected.shape[1])
+        got, want = got[:, :vocab], expected[:, :vocab]
+        hits += int((got.argmax(1) == want.argmax(1)).sum())
+        kl_total += float((np.exp(want) * (want - got)).sum())
+        positions += len(want)
+    return Agreement(hits / max(positions, 1), kl_total / max(positions, 1), positions)
 
 
 def _compare(fmt, reader, model, tokenizer, ref: Reference, started: float, tolerance_key: str) -> VerificationReport:
@@ -139,7 +210,63 @@ def verify_hf(folder: Path, ref: Reference, fmt: str, base_folder: Path | None =
     return _compare(fmt, reader, model, tokenizer, ref, started, fmt)
 
 
-def verify_gguf(path: Path, ref: Reference, fmt: str, quant: str) -> VerificationReport:
+def verify_gguf(path: Path, ref: Reference, fmt: str, quant: str,
+                llama_cpp_reference: Agreement | None = None) -> VerificationReport:
+    """Judge a GGUF file with llama.cpp when installed, else with transformers' GGUF reader."""
+    from peftstudio.engine.export import llama_cpp_runner
+
+    if llama_cpp_runner.available():
+        return verify_gguf_llama_cpp(path, ref, fmt, quant, llama_cpp_reference)
+    return verify_gguf_transformers(path, ref, fmt, quant)
+
+
+def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
+                          llama_cpp_reference: Agreement | None = None) -> VerificationReport:
+    """Load the file in llama.cpp, feed it the chat-templated prompt, compare tokens and distributions."""
+    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
+
+    started = time.perf_counter()
+    reader = "llama.cpp (llama-cpp-python)"
+    try:
+        model = GGUFModel.open(path, context=1024, all_logits=True)
+    except Exception as exc:  # noqa: BLE001 - a failed load is the verification's finding
+        return _failed(fmt, reader, exc, started)
+    try:
+        ids = model.tokenize(ref.prompt_text)
+        same_ids = ids == ref.prompt_ids
+        log_probs = model.log_probs(ref.prompt_ids)[-1]
+        diff = float(abs(log_probs - _log_softmax(ref.logits)).max())
+        same_top = int(log_probs.argmax()) == int(max(range(len(ref.logits)), key=ref.logits.__getitem__))
+        continuation = model.greedy(ref.prompt_ids, CONTINUATION_TOKENS)
+        spoken = [t for t in continuation if t != model.llm.token_eos()]
+        answer = model.llm.detokenize(spoken).decode("utf-8", "replace").strip()
+        measured = agreement_of(model, ref) if ref.agreement else None
+    finally:
+        model.close()
+    same_continuation = continuation == ref.continuation[:CONTINUATION_TOKENS]
+    if quant in LOSSY:
+        floor = MIN_AGREEMENT[quant] if llama_cpp_reference is None else llama_cpp_reference.top1 - 0.05
+        passed = same_ids and bool(answer or continuation) and (measured is None or measured.top1 >= floor)
+        problem = None if passed else ("the prompt is tokenized differently" if not same_ids else
+                                       f"top-1 agreement {measured.top1:.1%} is below {floor:.1%}")
+    else:
+        passed = same_ids and same_continuation and same_top
+        problem = None if passed else ("the prompt is tokenized differently" if not same_ids else
+                                       "llama.cpp continues the prompt differently from the model in memory")
+    return VerificationReport(fmt, reader, True, passed, diff, None, same_top, same_continuation, same_ids,
+                              answer, ref.answer, time.perf_counter() - started, problem,
+                              measured.to_dict() if measured else None,
+                              llama_cpp_reference.to_dict() if llama_cpp_reference else None)
+
+
+def _log_softmax(logits: list[float]):
+    import numpy as np
+
+    values = np.asarray(logits, dtype=np.float64)
+    return values - np.logaddexp.reduce(values)
+
+
+def verify_gguf_transformers(path: Path, ref: Reference, fmt: str, quant: str) -> VerificationReport:
     """Load a GGUF file with transformers' own GGUF reader (it dequantizes to float32)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
