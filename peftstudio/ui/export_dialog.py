@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFil
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTextBrowser,
                                QVBoxLayout)
 
-from peftstudio.engine.export import GGUF_FORMATS, export_run
+from peftstudio.engine.export import GGUF_FORMATS, export_run, quant_choices
 from peftstudio.ui.locales import STRINGS
 
 # format -> (card title, one-line description)
@@ -93,9 +93,9 @@ class ExportDialog(QDialog):
         form.addRow(STRINGS["export.folder"], folder_row)
         self.quant = QComboBox()
         self.quant.setObjectName("export.quant")
-        self.quant.addItem("q8_0 - half the size, nearly the same answers", "q8_0")
-        self.quant.addItem("f16 - closest to the trained model", "f16")
-        self.quant.addItem("f32 - exact, largest", "f32")
+        for quant, meaning, size in quant_choices(self.run_dir):  # q4_k_m first: Ollama's and LM Studio's default
+            shown = f"{quant} - about {size / 1e9:.2f} GB - {meaning}" if size else f"{quant} - {meaning}"
+            self.quant.addItem(shown, quant)
         self.quant.setToolTip(STRINGS["export.quant_tip"])
         form.addRow(STRINGS["export.quant"], self.quant)
         self.verify = QCheckBox(STRINGS["export.verify"])

@@ -5,8 +5,10 @@ STRINGS = {
     "export.folder": "Export to folder:",
     "export.browse": "Browse...",
     "export.quant": "GGUF precision:",
-    "export.quant_tip": "q8_0 stores each weight in about 1 byte (half of f16) and answers almost identically; "
-                        "f16 is closest to the trained model; f32 is exact and twice the size of f16.",
+    "export.quant_tip": "How precisely each weight is stored. q4_k_m (about 4.8 bits per weight) is what Ollama and "
+                        "LM Studio download by default: a quarter of f16's size with close answers. q8_0 answers "
+                        "almost exactly like the trained model at half of f16's size. The export's report measures "
+                        "how often the file agrees with your model.",
     "export.verify": "Check the export by loading it back (recommended)",
     "export.overwrite": "Replace the folder if it holds an earlier export",
     "export.start": "Export",

@@ -2,7 +2,7 @@
 from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
-    "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS"],
+    "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS", "quant_choices"],
     "architectures": ["exportable", "ARCHITECTURES"],
     "safety": ["check_destination", "EXPORT_MARKER"],
     "push": ["push_to_hub"],

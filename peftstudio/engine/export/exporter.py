@@ -71,6 +71,18 @@ def estimated_bytes(run: ExportableRun, fmt: str, quant: str) -> int:
     return gguf_bytes(run.parameters, quant)
 
 
+def quant_choices(run_dir: Path) -> list[tuple[str, str, int | None]]:
+    """(quant, what it means, estimated file size in bytes or None) for each GGUF choice, best default first."""
+    from peftstudio.engine.export.gguf_quant import DESCRIPTIONS, QUANTS
+    from peftstudio.engine.export.gguf_quant import estimated_bytes as gguf_bytes
+
+    try:
+        parameters = open_run(Path(run_dir)).parameters
+    except Exception:  # noqa: BLE001 - sizes are a hint; the export itself reports a broken run plainly
+        parameters = None
+    return [(quant, DESCRIPTIONS[quant], gguf_bytes(parameters, quant) if parameters else None) for quant in QUANTS]
+
+
 def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q4_k_m", verify: bool = True,
                overwrite: bool = False, progress: Progress | None = None, publisher: str = "peftstudio",
                name: str | None = None) -> ExportResult:
