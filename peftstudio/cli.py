@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace the folder if it already holds files")
     export.add_argument("--name", help="model name used in file names and for Ollama")
     export.add_argument("--push", metavar="REPO", help="also upload a Hugging Face export to this hub repository")
+    export.add_argument("--add", action="store_true",
+                        help="add the export to Ollama (ollama create, then one probe prompt) or LM Studio "
+                             "(lms import) when that command is on PATH")
     export.add_argument("--json", action="store_true")
 
     from peftstudio.engine.config import choices, settings_help

@@ -6,4 +6,5 @@ __all__, __getattr__ = lazy(__name__, {
     "architectures": ["exportable", "ARCHITECTURES"],
     "safety": ["check_destination", "EXPORT_MARKER"],
     "push": ["push_to_hub"],
+    "handover": ["hand_over", "app_for", "HandOver"],
 })

@@ -103,7 +103,7 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q4
     ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp) if verify else None
 
     with safety.staged_folder(destination, overwrite) as staging:
-        details: dict = {}
+        details: dict = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
         if fmt in ("hf", "hf-merged"):
             _write_hf(run, fmt, merged, tokenizer, staging, say)
             report = verify_hf(staging, ref, fmt, run.base_folder if fmt == "hf" else None) if verify else None
@@ -164,7 +164,8 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
                         description=f"Fine-tuned with PEFT Studio from {run.base_model_id}",
                         pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf))
     say(0.2, f"Writing {file_name}")
-    details = write_gguf(merged, tokenizer, run.base_folder, gguf_path, quant, meta,
+    details = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
+    details |= write_gguf(merged, tokenizer, run.base_folder, gguf_path, quant, meta,
                          progress=lambda f, msg: say(0.2 + 0.55 * f, msg))
     if fmt == "ollama":
         chat = probe_chat_format(tokenizer)
