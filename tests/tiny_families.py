@@ -33,6 +33,10 @@ FAMILIES = {
                                               attn_logit_softcapping=50.0, final_logit_softcapping=30.0)),
     "gemma3": ("gemma3_text", "spm-noprefix", dict(num_hidden_layers=2, max_position_embeddings=2048, head_dim=64,
                                                    query_pre_attn_scalar=64, sliding_window=512)),
+    "gemma3-vision": ("gemma3", "spm-noprefix", dict(text_config=dict(
+        num_hidden_layers=2, max_position_embeddings=2048, head_dim=64, query_pre_attn_scalar=64, sliding_window=512),
+        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8), mm_tokens_per_image=4)),
     "phi3": ("phi3", "spm", dict(num_hidden_layers=2, max_position_embeddings=8192,
                                  original_max_position_embeddings=2048, rope_parameters={
                                      "rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 1.0,
@@ -102,8 +106,12 @@ def tiny_family_folder(family: str, target: Path) -> Path:
     assert len(tokenizer) <= VOCAB, len(tokenizer)
     ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
            "pad_token_id": tokenizer.pad_token_id}
-    config = AutoConfig.for_model(model_type, vocab_size=VOCAB, tie_word_embeddings=family != "mistral",
-                                  **WIDTH, **extra, **ids)
+    if "text_config" in extra:  # a text-and-images model: the language model's keys live in text_config
+        extra = dict(extra, text_config=dict(extra["text_config"], vocab_size=VOCAB, **WIDTH, **ids))
+        config = AutoConfig.for_model(model_type, tie_word_embeddings=True, **extra, **ids)
+    else:
+        config = AutoConfig.for_model(model_type, vocab_size=VOCAB, tie_word_embeddings=family != "mistral",
+                                      **WIDTH, **extra, **ids)
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
     model.save_pretrained(target, safe_serialization=True)

@@ -54,3 +54,29 @@ def test_user_profiles_round_trip(tmp_path):
     assert json.loads(path.read_text())["config"]["lora_r"] == 24
     assert get_profile("my-support-bot") == profile
     assert len(all_profiles()) == 7
+
+
+def test_every_catalog_model_exports_to_gguf_and_has_a_memory_prediction():
+    """The catalog and the GGUF writer's table agree: nothing in the catalog is cut off from Ollama."""
+    from peftstudio.engine.export.architectures import exportable
+    from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile
+    from peftstudio.engine.planning.planner import DatasetSummary, plan
+    from peftstudio.engine.planning.profiles import get_builtin
+
+    gib = 2**30
+    gpu = HardwareProfile("cpu", 16, 32, 64 * gib, 48 * gib, 500 * gib,
+                          [GPUInfo(0, "NVIDIA GeForce RTX 4090", 24 * gib, 22 * gib, "8.9", "12.4", "550.1")],
+                          cuda_available=True, bf16_supported=True)
+    data = DatasetSummary(2000, 300, 900, 300_000)
+    for entry in CATALOG:
+        assert exportable(entry.facts.architecture), entry.model_id
+        result = plan(entry.facts, gpu, data, get_builtin("chatbot"))
+        assert result.estimates.peak_memory > entry.facts.total_parameters // 4, entry.model_id
+    new = {"Qwen/Qwen3-0.6B", "Qwen/Qwen3-1.7B", "Qwen/Qwen3-4B", "Qwen/Qwen3-8B", "google/gemma-3-1b-it",
+           "google/gemma-3-4b-it", "HuggingFaceTB/SmolLM3-3B", "microsoft/Phi-4-mini-instruct"}
+    assert new <= {entry.model_id for entry in CATALOG}
+    # published sizes, within 5%: the shapes above are the models' real config.json values
+    published = {"Qwen/Qwen3-0.6B": 0.596e9, "Qwen/Qwen3-8B": 8.19e9, "HuggingFaceTB/SmolLM3-3B": 3.08e9,
+                 "microsoft/Phi-4-mini-instruct": 3.84e9, "google/gemma-3-1b-it": 1.0e9}
+    for model_id, size in published.items():
+        assert abs(catalog_entry(model_id).facts.total_parameters - size) / size < 0.05, model_id

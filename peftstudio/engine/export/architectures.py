@@ -18,6 +18,7 @@ class Architecture:
     permute_qk: bool = False
     norm_plus_one: bool = False
     extras: str = ""      # the hparams writer for family-specific keys ("gemma2", "gemma3", "phi3")
+    text_of: str = ""     # for a text-and-images model: the prefix of its language model's weights
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -27,11 +28,14 @@ ARCHITECTURES: dict[str, Architecture] = {
     "Qwen3ForCausalLM": Architecture("qwen3", "qwen3", "Qwen3"),
     "Gemma2ForCausalLM": Architecture("gemma2", "gemma2", "Gemma 2", norm_plus_one=True, extras="gemma2"),
     "Gemma3ForCausalLM": Architecture("gemma3", "gemma3_text", "Gemma 3", norm_plus_one=True, extras="gemma3"),
+    # Gemma 3 4B and larger see images too; the GGUF holds the text part, as llama.cpp's converter writes it
+    "Gemma3ForConditionalGeneration": Architecture("gemma3", "gemma3", "Gemma 3", norm_plus_one=True,
+                                                   extras="gemma3", text_of="model.language_model."),
     "Phi3ForCausalLM": Architecture("phi3", "phi3", "Phi-3/3.5/4-mini", extras="phi3"),
     "SmolLM3ForCausalLM": Architecture("smollm3", "smollm3", "SmolLM3", permute_qk=True, extras="smollm3"),
 }
 # model_type (config.json) of every architecture above, for the catalog's "exports to GGUF" note
-EXPORTABLE_MODEL_TYPES = frozenset(arch.model_type for arch in ARCHITECTURES.values()) | {"gemma3"}
+EXPORTABLE_MODEL_TYPES = frozenset(arch.model_type for arch in ARCHITECTURES.values())
 
 
 def exportable(model_type: str) -> bool:

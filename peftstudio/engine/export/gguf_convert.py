@@ -61,26 +61,38 @@ def architecture_of(model) -> Architecture:
     return ARCHITECTURES[name]
 
 
+def text_config(model, arch: Architecture):
+    """The language model's config (a text-and-images model keeps it in `text_config`)."""
+    return model.config.get_text_config() if arch.text_of else model.config
+
+
 def plan_tensors(model, arch: Architecture) -> list[PlannedTensor]:
     """Every tensor to write, extras first, then the model's in state-dict order."""
     import gguf
 
-    config = model.config
+    config = text_config(model, arch)
     kind = next(a for a, n in gguf.MODEL_ARCH_NAMES.items() if n == arch.gguf_name)
     name_map = gguf.get_tensor_name_map(kind, config.num_hidden_layers)
     planned = [PlannedTensor(name, tuple(values.shape), data=values)
                for name, values in gguf_hparams.extra_tensors(config, arch)]
     kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    tied = getattr(config, "tie_word_embeddings", False) or getattr(model.config, "tie_word_embeddings", False)
     for hf_name, tensor in model.state_dict().items():
-        if hf_name == "lm_head.weight" and getattr(config, "tie_word_embeddings", False):
+        if hf_name == "lm_head.weight" and tied:
             continue  # tied: llama.cpp reuses token_embd
         if "rotary_emb" in hf_name:
             continue
+        source = hf_name
+        if arch.text_of:  # only the language model goes into the GGUF (the image part is llama.cpp's mmproj)
+            if hf_name.startswith(arch.text_of):
+                hf_name = "model." + hf_name[len(arch.text_of):]
+            elif hf_name != "lm_head.weight":
+                continue
         gguf_name = name_map.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if gguf_name is None:
             raise unsupported(f"The weight '{hf_name}' has no GGUF equivalent.",
                               f"The model's layout differs from {arch.family}'s.")
-        item = PlannedTensor(gguf_name, tuple(tensor.shape), source=hf_name,
+        item = PlannedTensor(gguf_name, tuple(tensor.shape), source=source,
                              plus_one=arch.norm_plus_one and hf_name.endswith("norm.weight"))
         if arch.permute_qk and hf_name.endswith(("q_proj.weight", "q_proj.bias")):
             item.permute_heads = config.num_attention_heads
@@ -111,8 +123,8 @@ def write_gguf(model, tokenizer, tokenizer_folder: Path, path: Path, quant: str,
 
     if quant not in QUANTS:
         raise unsupported(f"'{quant}' is not a GGUF type PEFT Studio writes.", f"Choose one of {', '.join(QUANTS)}.")
-    config = model.config
     arch = architecture_of(model)
+    config = text_config(model, arch)
     planned = plan_tensors(model, arch)
     types = gguf_quant.tensor_types([(t.gguf_name, t.shape) for t in planned], quant, config.num_hidden_layers)
     state = model.state_dict()

@@ -55,6 +55,24 @@ CATALOG: list[CatalogEntry] = [
            False, max_position=131072),
     _entry("Qwen/Qwen2.5-Coder-1.5B-Instruct", "Qwen2.5 Coder 1.5B", "Qwen2.5", "qwen2", 28, 1536, 12, 2, 8960,
            151936, True, bias=True, note="Tuned for code."),
+    # 2025 families: reasoning-capable Qwen3, Gemma 3, SmolLM3 and Phi-4-mini
+    _entry("Qwen/Qwen3-0.6B", "Qwen3 0.6B", "Qwen3", "qwen3", 28, 1024, 16, 8, 3072, 151936, True, head_dim=128,
+           max_position=40960, note="Thinks before answering (thinking blocks) unless told not to."),
+    _entry("Qwen/Qwen3-1.7B", "Qwen3 1.7B", "Qwen3", "qwen3", 28, 2048, 16, 8, 6144, 151936, True, head_dim=128,
+           max_position=40960),
+    _entry("Qwen/Qwen3-4B", "Qwen3 4B", "Qwen3", "qwen3", 36, 2560, 32, 8, 9728, 151936, True, head_dim=128,
+           max_position=40960),
+    _entry("Qwen/Qwen3-8B", "Qwen3 8B", "Qwen3", "qwen3", 36, 4096, 32, 8, 12288, 151936, False, head_dim=128,
+           max_position=40960),
+    _entry("google/gemma-3-1b-it", "Gemma 3 1B", "Gemma 3", "gemma3_text", 26, 1152, 4, 1, 6912, 262144, True,
+           gated=True, head_dim=256, max_position=32768),
+    _entry("google/gemma-3-4b-it", "Gemma 3 4B", "Gemma 3", "gemma3", 34, 2560, 8, 4, 10240, 262208, True,
+           gated=True, head_dim=256, max_position=131072,
+           note="Text and images; PEFT Studio fine-tunes and exports the text part."),
+    _entry("HuggingFaceTB/SmolLM3-3B", "SmolLM3 3B", "SmolLM3", "smollm3", 36, 2048, 16, 4, 11008, 128256, True,
+           max_position=65536, note="Open data and recipe; reasons with /think or answers directly with /no_think."),
+    _entry("microsoft/Phi-4-mini-instruct", "Phi-4 mini", "Phi-4", "phi3", 32, 3072, 24, 8, 8192, 200064, True,
+           max_position=131072),
 ]
 
 
