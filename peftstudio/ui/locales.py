@@ -9,6 +9,12 @@ STRINGS = {
                         "LM Studio download by default: a quarter of f16's size with close answers. q8_0 answers "
                         "almost exactly like the trained model at half of f16's size. The export's report measures "
                         "how often the file agrees with your model.",
+    "playground.gguf": "Also answer with the exported file (llama.cpp)",
+    "playground.gguf_tip": "Runs the exported GGUF file in llama.cpp, the engine inside Ollama and LM Studio, with "
+                           "the same settings: this is what those apps will answer.",
+    "playground.gguf_choose": "Choose a GGUF file...",
+    "playground.gguf_missing": "llama.cpp is not installed: run make install to chat with exported files.",
+    "playground.gguf_none": "Export this run as GGUF, Ollama or LM Studio first, or choose a GGUF file.",
     "export.verify": "Check the export by loading it back (recommended)",
     "export.overwrite": "Replace the folder if it holds an earlier export",
     "export.start": "Export",

@@ -1,4 +1,5 @@
-"""The playground: chat with a fine-tuned run, streamed, side by side with the base model."""
+"""The playground: chat with a fine-tuned run, streamed, side by side with the base model, and with an
+exported GGUF file through llama.cpp (what Ollama and LM Studio will answer), tokens/s shown."""
 from __future__ import annotations
 
 import html
@@ -6,22 +7,26 @@ import json
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
+from peftstudio.engine.export import GGUFModel, exported_gguf_files, llama_cpp_available, timed_chat
 from peftstudio.engine.inference import ChatModel, Sampling, conversation_markdown, example_prompts, word_diff
 from peftstudio.ui.locales import STRINGS
 
 
 class GenerationWorker(QThread):
-    token = Signal(str, str)  # (which: "tuned" | "base", text piece)
+    token = Signal(str, str)  # (which: "tuned" | "base" | "gguf", text piece)
     finished_answer = Signal(str, str)
+    speed = Signal(str, float)  # (which, tokens per second)
     failed = Signal(object)
 
-    def __init__(self, chat: ChatModel, messages: list[dict], sampling: Sampling, which: list[str]):
+    def __init__(self, chat: ChatModel, messages: list[dict], sampling: Sampling, which: list[str],
+                 gguf_path: Path | None = None, gguf_cache: dict | None = None):
         super().__init__()
         self.chat, self.messages, self.sampling, self.which = chat, messages, sampling, which
+        self.gguf_path, self.gguf_cache = gguf_path, gguf_cache if gguf_cache is not None else {}
         self.stop_event = threading.Event()
 
     def run(self):
@@ -29,12 +34,30 @@ class GenerationWorker(QThread):
             for which in self.which:
                 if self.stop_event.is_set():
                     break
-                reply = self.chat.generate(self.messages, self.sampling,
-                                           on_token=lambda piece, w=which: self.token.emit(w, piece),
-                                           stop=self.stop_event, use_adapter=which == "tuned")
+                if which == "gguf":
+                    reply = self._gguf_answer()
+                else:
+                    reply = self.chat.generate(self.messages, self.sampling,
+                                               on_token=lambda piece, w=which: self.token.emit(w, piece),
+                                               stop=self.stop_event, use_adapter=which == "tuned")
                 self.finished_answer.emit(which, reply)
         except Exception as error:  # noqa: BLE001 - a PlainError from the engine
             self.failed.emit(error)
+
+    def _gguf_answer(self) -> str:
+        """The same conversation and sampling, answered by the exported file in llama.cpp."""
+        model = self.gguf_cache.get(self.gguf_path)
+        if model is None:
+            self.gguf_cache.clear()
+            model = self.gguf_cache[self.gguf_path] = GGUFModel.open(self.gguf_path)
+        sampling = self.sampling
+        system = [{"role": "system", "content": sampling.system_prompt}] if sampling.system_prompt else []
+        result = timed_chat(model, system + self.messages, lambda piece: self.token.emit("gguf", piece),
+                            stop=self.stop_event.is_set, max_tokens=sampling.max_new_tokens,
+                            temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
+                            repeat_penalty=sampling.repetition_penalty)
+        self.speed.emit("gguf", result["tokens_per_second"])
+        return result["text"]
 
 
 class PlaygroundWidget(QWidget):
@@ -47,6 +70,8 @@ class PlaygroundWidget(QWidget):
         self.history: list[dict] = []
         self.answers: dict[str, str] = {}
         self.worker = None
+        self.gguf_path: Path | None = None
+        self.gguf_cache: dict = {}  # the open llama.cpp model, kept between prompts
         layout = QHBoxLayout(self)
         side = QVBoxLayout()
         side.addWidget(QLabel("<b>Try these</b>"))
@@ -79,8 +104,12 @@ class PlaygroundWidget(QWidget):
         self.base_view = QTextBrowser()
         self.base_view.setObjectName("playground.base")
         self.base_view.setVisible(False)
+        self.gguf_view = QTextBrowser()
+        self.gguf_view.setObjectName("playground.gguf")
+        self.gguf_view.setVisible(False)
         panels.addWidget(self.transcript)
         panels.addWidget(self.base_view)
+        panels.addWidget(self.gguf_view)
         main.addLayout(panels, 1)
         self.scores = QLabel()
         self.scores.setObjectName("playground.scores")
@@ -105,6 +134,29 @@ class PlaygroundWidget(QWidget):
         for widget in (self.input, self.send_button, self.stop_button, self.clear_button, self.compare):
             row.addWidget(widget, 3 if widget is self.input else 0)
         main.addLayout(row)
+        gguf_row = QHBoxLayout()
+        self.gguf_check = QCheckBox(STRINGS["playground.gguf"])
+        self.gguf_check.setObjectName("playground.gguf_check")
+        self.gguf_check.setToolTip(STRINGS["playground.gguf_tip"])
+        self.gguf_check.toggled.connect(self._gguf_toggled)
+        self.gguf_file = QLabel()
+        self.gguf_file.setObjectName("playground.gguf_file")
+        self.gguf_file.setTextFormat(Qt.PlainText)  # a path the user chose
+        choose = QPushButton(STRINGS["playground.gguf_choose"])
+        choose.setObjectName("playground.gguf_choose")
+        choose.clicked.connect(lambda: self.choose_gguf())
+        gguf_row.addWidget(self.gguf_check)
+        gguf_row.addWidget(self.gguf_file, 1)
+        gguf_row.addWidget(choose)
+        main.addLayout(gguf_row)
+        if not llama_cpp_available():
+            self.gguf_check.setEnabled(False)
+            choose.setEnabled(False)
+            self.gguf_file.setText(STRINGS["playground.gguf_missing"])
+        else:
+            exported = exported_gguf_files(self.run_dir)
+            if exported:
+                self.set_gguf(exported[0])
         saving = QHBoxLayout()
         for text, slot in (("Save conversation", self.save), ("Export JSON...", lambda: self.export("json")),
                            ("Export Markdown...", lambda: self.export("md"))):
@@ -118,6 +170,25 @@ class PlaygroundWidget(QWidget):
         saving.addWidget(self.export_button)
         main.addLayout(saving)
         layout.addLayout(main, 3)
+
+    def set_gguf(self, path: Path) -> None:
+        self.gguf_path = Path(path)
+        self.gguf_file.setText(str(self.gguf_path))
+
+    def choose_gguf(self, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, STRINGS["playground.gguf_choose"], str(Path.home()),
+                                                  "GGUF files (*.gguf)")
+        if path:
+            self.set_gguf(Path(path))
+            self.gguf_check.setChecked(True)
+
+    def _gguf_toggled(self, on: bool) -> None:
+        if on and self.gguf_path is None:
+            self.gguf_check.setChecked(False)
+            self.scores.setText(html.escape(STRINGS["playground.gguf_none"]))
+            return
+        self.gguf_view.setVisible(on)
 
     def open_export(self):
         from peftstudio.ui.export_dialog import ExportDialog
@@ -139,13 +210,19 @@ class PlaygroundWidget(QWidget):
             return
         self.input.clear()
         self.history.append({"role": "user", "content": text})
-        self.answers = {"tuned": "", "base": ""}
+        self.answers = {"tuned": "", "base": "", "gguf": ""}
         self.transcript.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Fine-tuned:</b> ")
         if self.compare.isChecked():
             self.base_view.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Base:</b> ")
         which = ["tuned", "base"] if self.compare.isChecked() else ["tuned"]
-        self.worker = GenerationWorker(self.chat, list(self.history), self.sampling(), which)
+        if self.gguf_check.isChecked() and self.gguf_path is not None:
+            self.gguf_view.append(f"<p><b>You:</b> {html.escape(text)}</p>"
+                                  f"<p><b>{html.escape(self.gguf_path.name)} (llama.cpp):</b> ")
+            which.append("gguf")
+        self.worker = GenerationWorker(self.chat, list(self.history), self.sampling(), which, self.gguf_path,
+                                       self.gguf_cache)
         self.worker.token.connect(self._token)
+        self.worker.speed.connect(self._speed)
         self.worker.finished_answer.connect(self._answer)
         self.worker.failed.connect(
             lambda error: self.scores.setText(f"<span style='color:#b00020'>{html.escape(str(error))}</span>"))
@@ -153,7 +230,7 @@ class PlaygroundWidget(QWidget):
 
     def _token(self, which: str, piece: str) -> None:
         self.answers[which] += piece
-        view = self.transcript if which == "tuned" else self.base_view
+        view = {"tuned": self.transcript, "base": self.base_view, "gguf": self.gguf_view}[which]
         cursor = view.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
         cursor.insertText(piece)
@@ -162,8 +239,15 @@ class PlaygroundWidget(QWidget):
         self.answers[which] = reply
         if which == "tuned":
             self.history.append({"role": "assistant", "content": reply})
+        if which == "gguf":
+            return
         if which == "base" or not self.compare.isChecked():
             self._show_scores()
+
+    def _speed(self, which: str, tokens_per_second: float) -> None:
+        cursor = self.gguf_view.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(f"  [{tokens_per_second:.1f} tokens/s]")
 
     def _show_scores(self) -> None:
         prompt = self.history[-2]["content"] if len(self.history) >= 2 else ""
@@ -189,6 +273,7 @@ class PlaygroundWidget(QWidget):
         self.history, self.answers = [], {}
         self.transcript.clear()
         self.base_view.clear()
+        self.gguf_view.clear()
         self.scores.clear()
 
     def save(self) -> int:

@@ -38,3 +38,28 @@ def test_streaming_side_by_side_stop_and_export(qtbot, signed_run, tmp_path):
     playground.export("md", str(tmp_path / "c.md"))
     assert json.loads((tmp_path / "c.json").read_text())["messages"][0]["content"] == "What is 9 plus 9?"
     assert "**User:** What is 9 plus 9?" in (tmp_path / "c.md").read_text()
+
+
+def test_playground_answers_with_the_exported_gguf_through_llama_cpp(qtbot, signed_run, tmp_path):
+    """The run's own GGUF export is offered at once; its answer streams beside the tuned one, with tokens/s."""
+    import pytest
+
+    from peftstudio.engine.export import export_run, llama_cpp_available
+
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is a test dependency")
+    export_run(signed_run, "gguf", tmp_path / "gguf", quant="q8_0", verify=False)
+    playground = PlaygroundWidget(signed_run)
+    qtbot.addWidget(playground)
+    playground.show()
+    assert playground.gguf_path is not None and playground.gguf_path.parent == tmp_path / "gguf"
+    playground.gguf_check.setChecked(True)
+    assert playground.gguf_view.isVisible()
+    playground.max_tokens.setValue(40)
+    playground.input.setText("What is 9 plus 9?")
+    playground.send_button.click()
+    qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
+    gguf_text = playground.gguf_view.toPlainText()
+    assert "(llama.cpp)" in gguf_text and "tokens/s]" in gguf_text
+    assert "Zorblax" in playground.answers["gguf"], playground.answers  # the export learned what the run learned
+    playground.grab().save(str(tmp_path / "playground-gguf.png"))

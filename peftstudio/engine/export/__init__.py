@@ -2,7 +2,8 @@
 from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
-    "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS", "quant_choices"],
+    "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS", "quant_choices", "exported_gguf_files"],
+    "llama_cpp_runner": ["GGUFModel", "llama_cpp_available", "timed_chat"],
     "architectures": ["exportable", "ARCHITECTURES"],
     "safety": ["check_destination", "EXPORT_MARKER"],
     "push": ["push_to_hub"],

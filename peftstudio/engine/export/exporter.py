@@ -208,6 +208,16 @@ def _llama_cpp_quantizer_agreement(run: ExportableRun, merged, tokenizer, stagin
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def exported_gguf_files(run_dir: Path) -> list[Path]:
+    """The GGUF files of this run's exports that are still where they were written, newest first."""
+    found: list[Path] = []
+    for entry in reversed(RunFolder(Path(run_dir)).info().get("exports", [])):
+        folder = Path(entry.get("folder", ""))
+        if entry.get("format") in GGUF_FORMATS and folder.is_dir():
+            found += [path for path in sorted(folder.rglob("*.gguf")) if path not in found]
+    return found
+
+
 def _record(run: ExportableRun, result: ExportResult) -> None:
     """Remember the export in the run's run.json (the run folder stays the single source of truth)."""
     RunFolder(run.run_dir).record_export({

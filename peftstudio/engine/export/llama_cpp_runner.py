@@ -22,6 +22,9 @@ def available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+llama_cpp_available = available  # the package's public name
+
+
 def not_installed() -> PlainError:
     return PlainError(
         title="llama.cpp is not installed",
@@ -91,10 +94,11 @@ class GGUFModel:
         return out
 
     def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.9,
-             stop: Callable[[], bool] | None = None) -> Iterator[str]:
+             top_k: int = 40, repeat_penalty: float = 1.0, stop: Callable[[], bool] | None = None) -> Iterator[str]:
         """Stream an answer with the file's own chat template (what Ollama and LM Studio apply)."""
         stream = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                                 top_p=top_p, stream=True)
+                                                 top_p=top_p, top_k=top_k, repeat_penalty=repeat_penalty,
+                                                 stream=True, seed=0)
         for chunk in stream:
             if stop is not None and stop():
                 break
@@ -108,11 +112,12 @@ class GGUFModel:
             close()
 
 
-def timed_chat(model: GGUFModel, messages: list[dict], on_piece: Callable[[str], None], **sampling) -> dict:
-    """Stream an answer to `on_piece`; returns the text, tokens and tokens/s."""
+def timed_chat(model: GGUFModel, messages: list[dict], on_piece: Callable[[str], None],
+               stop: Callable[[], bool] | None = None, **sampling) -> dict:
+    """Stream an answer to `on_piece`; returns the text, its token count and tokens/s (prompt reading included)."""
     started = time.perf_counter()
     pieces = []
-    for piece in model.chat(messages, **sampling):
+    for piece in model.chat(messages, stop=stop, **sampling):
         pieces.append(piece)
         on_piece(piece)
     text = "".join(pieces)
