@@ -57,7 +57,7 @@ def gguf_chat_command(args) -> int:
     from pathlib import Path
 
     from peftstudio.engine.errors import from_exception
-    from peftstudio.engine.export.llama_cpp_runner import GGUFModel, timed_chat
+    from peftstudio.engine.export import GGUFModel, timed_chat
     from peftstudio.engine.paths import data_dir
 
     path = Path(args.run).expanduser()
