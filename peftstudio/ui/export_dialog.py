@@ -9,8 +9,9 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFil
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTextBrowser,
                                QVBoxLayout)
 
-from peftstudio.engine.export import GGUF_FORMATS, export_run, quant_choices
+from peftstudio.engine.export import GGUF_FORMATS, app_for, export_run, hand_over, quant_choices
 from peftstudio.ui.locales import STRINGS
+from peftstudio.ui.tasks import run_in_background
 
 # format -> (card title, one-line description)
 CARDS = {
@@ -138,7 +139,13 @@ class ExportDialog(QDialog):
         self.start.clicked.connect(lambda: self.start_export())
         close = QPushButton(STRINGS["export.close"])
         close.clicked.connect(self.reject)
+        self.add_to_app = QPushButton()
+        self.add_to_app.setObjectName("export.add_to_app")
+        self.add_to_app.setVisible(False)
+        self.add_to_app.clicked.connect(lambda: self.start_hand_over())
+        self.hand_over_task = None
         buttons.addWidget(self.open_folder)
+        buttons.addWidget(self.add_to_app)
         buttons.addStretch(1)
         buttons.addWidget(self.start)
         buttons.addWidget(close)
@@ -208,8 +215,37 @@ class ExportDialog(QDialog):
         readme = result.folder / "README.md"
         if result.format in ("ollama", "lmstudio") and readme.exists():
             text += "\n\n" + readme.read_text(encoding="utf-8")
+        app = app_for(result.format) if result.ok else None
+        self.add_to_app.setVisible(app is not None)
+        if app is not None:  # the app is installed: one click instead of the README's commands
+            self.add_to_app.setText(STRINGS["export.add_ollama" if app == "ollama" else "export.add_lms"])
+            self.add_to_app.setEnabled(True)
         # plain text: the report quotes the model's own answer and names files, which must never become markup
         self.report.setPlainText(text)
+
+    def start_hand_over(self) -> None:
+        if self.result is None or (self.hand_over_task is not None and not self.add_to_app.isEnabled()):
+            return
+        self.add_to_app.setEnabled(False)
+        self.status.setText(STRINGS["export.adding"])
+        self.hand_over_task = run_in_background(
+            hand_over, self.result.folder, self.result.format, self.result.details.get("model_name", ""),
+            self.result.details.get("publisher", "peftstudio"), on_done=self._on_handed_over,
+            on_error=self._on_hand_over_failed)
+
+    def _on_handed_over(self, handed) -> None:
+        self.status.setText(STRINGS["export.added"].format(app=handed.app, model=handed.model))
+        text = self.report.toPlainText() + f"\n\nAdded with: {' '.join(handed.commands[0])}"
+        if handed.probe_answer is not None:
+            text += f"\n{handed.probe_prompt} -> {handed.probe_answer}"
+        self.report.setPlainText(text)
+
+    def _on_hand_over_failed(self, error) -> None:
+        self.add_to_app.setEnabled(True)  # the export is complete: only the hand-over can be tried again
+        self.status.setText(error.title)
+        actions = "\n".join(f"{i}. {a}" for i, a in enumerate(error.actions, 1))
+        self.report.setPlainText(f"{self.report.toPlainText()}\n\n{error.title}\nWhat happened: {error.what}\n"
+                                 f"Why: {error.why}\n{actions}")
 
     def _on_failed(self, error) -> None:
         self.start.setEnabled(True)

@@ -43,3 +43,29 @@ def test_export_dialog_explains_a_refused_folder(qtbot, signed_run, tmp_path):
     text = dialog.report.toPlainText()
     assert "What happened" in text and "Why" in text and "Get help" in text
     assert not (tmp_path.parent / "escape").exists() and dialog.result is None
+
+
+def test_add_to_ollama_from_the_dialog(qtbot, signed_run, tmp_path, monkeypatch):
+    """With `ollama` on PATH (a stand-in, see tests/standin_apps.py) the dialog offers one click to add the model."""
+    import os
+
+    from standin_apps import install_stand_ins
+
+    for key, value in install_stand_ins(tmp_path).items():
+        if key in ("PATH", "STANDIN_STATE", "STANDIN_LMSTUDIO_MODELS"):
+            monkeypatch.setenv(key, value)
+    dialog = ExportDialog(signed_run)
+    qtbot.addWidget(dialog)
+    dialog.select_format("ollama")
+    dialog.quant.setCurrentIndex(dialog.quant.findData("q8_0"))
+    dialog.verify.setChecked(False)
+    dialog.folder.setText(str(tmp_path / "for-ollama"))
+    assert not dialog.add_to_app.isVisible()
+    qtbot.mouseClick(dialog.start, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=300_000)
+    assert dialog.add_to_app.isVisibleTo(dialog) and dialog.add_to_app.text() == "Add to Ollama"
+    qtbot.mouseClick(dialog.add_to_app, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "Added to ollama" in dialog.status.text(), timeout=300_000)
+    assert "ollama create" in dialog.report.toPlainText()
+    assert "What is the capital of France? ->" in dialog.report.toPlainText()
+    assert os.path.exists(os.environ["STANDIN_STATE"])
