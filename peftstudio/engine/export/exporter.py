@@ -162,7 +162,7 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
         gguf_path = safety.safe_join(staging, file_name)
     meta = GGUFMetadata(name=model_name, base_model=run.base_model_id, finetune="lora",
                         description=f"Fine-tuned with PEFT Studio from {run.base_model_id}",
-                        pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf))
+                        pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf, run.base_folder))
     say(0.2, f"Writing {file_name}")
     details = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
     details |= write_gguf(merged, tokenizer, run.base_folder, gguf_path, quant, meta,
@@ -194,7 +194,7 @@ def _llama_cpp_quantizer_agreement(run: ExportableRun, merged, tokenizer, stagin
         source, target = scratch / "f16.gguf", scratch / f"{quant}.gguf"
         write_gguf(merged, tokenizer, run.base_folder, source, "f16",
                    GGUFMetadata(name="comparison", base_model=run.base_model_id,
-                                pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf)))
+                                pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf, run.base_folder)))
         llama_cpp_reference.quantize_file(source, target, quant)
         source.unlink()
         model = GGUFModel.open(target, context=1024, all_logits=True)

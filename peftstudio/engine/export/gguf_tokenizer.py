@@ -133,14 +133,43 @@ def add_tokenizer(writer, tokenizer, tokenizer_folder: Path, vocab_size: int, pr
     return kind
 
 
-def pre_tokenizer_for(model_id: str, source_gguf: Path | None) -> str:
-    """llama.cpp's pre-tokenizer name: the source GGUF's own, else a known family, else "default"."""
+def _pre_tokenizer_steps(tokenizer_json: dict) -> list[dict]:
+    pre = tokenizer_json.get("pre_tokenizer") or {}
+    return pre.get("pretokenizers") or [pre]
+
+
+def pre_tokenizer_from_json(tokenizer_json: dict) -> str | None:
+    """llama.cpp's name for the splitting rules a byte-level tokenizer.json declares, when we know them.
+
+    llama.cpp's converter recognises pre-tokenizers by hashing a test string's tokens; we read the rules."""
+    steps = _pre_tokenizer_steps(tokenizer_json)
+    kinds = [step.get("type") for step in steps]
+    for step in steps:
+        pattern = (step.get("pattern") or {}).get("Regex", "") if step.get("type") == "Split" else ""
+        if "\\p{Lu}\\p{Lt}" in pattern:
+            return "gpt-4o"
+        if "(?i:'s|'t|'re|'ve|'m|'ll|'d)" in pattern:
+            return "llama-bpe" if "\\p{N}{1,3}" in pattern else "qwen2" if "\\p{N}|" in pattern else None
+    if kinds == ["Digits", "ByteLevel"] and steps[0].get("individual_digits") and steps[1].get("use_regex", True):
+        return "smollm"
+    if kinds == ["ByteLevel"] and steps[0].get("use_regex", True):
+        return "gpt-2"
+    return None
+
+
+def pre_tokenizer_for(model_id: str, source_gguf: Path | None, tokenizer_folder: Path | None = None) -> str:
+    """llama.cpp's pre-tokenizer name: the source GGUF's own, else what tokenizer.json declares, else a known
+    family by model id, else "default"."""
     if source_gguf is not None and source_gguf.exists():
         import gguf
 
         field = gguf.GGUFReader(str(source_gguf)).fields.get("tokenizer.ggml.pre")
         if field is not None:
             return str(field.contents())
+    if tokenizer_folder is not None and (tokenizer_folder / "tokenizer.json").is_file():
+        declared = pre_tokenizer_from_json(_read(tokenizer_folder))
+        if declared:
+            return declared
     lowered = model_id.lower()
     for needle, pre in PRE_TOKENIZERS:
         if needle in lowered:
