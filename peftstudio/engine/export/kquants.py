@@ -52,21 +52,29 @@ def _affine_search(x: np.ndarray, weights: np.ndarray, nmax: int, rmin: float, r
         diff = scale * levels + low - x
         best_error = _rows_sum(weights * (diff * diff))
         best_iscale, best_low = iscale, low.copy()
+        shifted, trial, wl, work = (np.empty_like(x) for _ in range(4))  # reused: no allocation per trial
         for step in range(nstep + 1):
             iscale = (F32(rmin) + F32(rdelta) * F32(step) + fnmax) / (high - low)
-            trial = np.clip(_nearest(iscale * (x - low)), 0, nmax)
-            wl = weights * trial
+            np.subtract(x, low, out=shifted)
+            np.multiply(shifted, iscale, out=trial)
+            np.rint(trial, out=trial)
+            np.clip(trial, 0, nmax, out=trial)
+            np.multiply(weights, trial, out=wl)
             sum_l = _rows_sum(wl)
-            sum_l2 = _rows_sum(wl * trial)
-            sum_xl = _rows_sum(wl * x)
+            sum_l2 = _rows_sum(np.multiply(wl, trial, out=work))
+            sum_xl = _rows_sum(np.multiply(wl, x, out=work))
             det = sum_w * sum_l2 - sum_l * sum_l
             this_scale = (sum_w * sum_xl - sum_x * sum_l) / det
             this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det
             positive = this_min > 0
             this_min = np.where(positive, F32(0), this_min)
             this_scale = np.where(positive, sum_xl / sum_l2, this_scale)
-            diff = this_scale * trial + this_min - x
-            error = _rows_sum(weights * (diff * diff))
+            np.multiply(trial, this_scale, out=work)  # (scale * l + min - x)^2 * w, in the C code's order
+            work += this_min
+            work -= x
+            work *= work
+            work *= weights
+            error = _rows_sum(work)
             better = (det > 0) & (error < best_error)
             best_error = np.where(better, error, best_error)
             best_iscale = np.where(better, iscale, best_iscale)
@@ -156,13 +164,18 @@ def _symmetric_search(x: np.ndarray):
         scale = np.where(suml2 != 0, sumlx / suml2, F32(0))
         best = scale * sumlx
         best_iscale = iscale
+        trial, work = np.empty_like(x), np.empty_like(x)
         for step in range(-9, 10):
             if step == 0:
                 continue
             iscale = -(nmax + F32(0.1) * F32(step)) / peak
-            trial = np.clip(_nearest(iscale * x), -32, 31)
-            sumlx = _rows_sum(wx * trial)
-            suml2 = _rows_sum(weights * trial * trial)
+            np.multiply(iscale, x, out=trial)
+            np.rint(trial, out=trial)
+            np.clip(trial, -32, 31, out=trial)
+            sumlx = _rows_sum(np.multiply(wx, trial, out=work))
+            np.multiply(weights, trial, out=work)
+            work *= trial
+            suml2 = _rows_sum(work)
             better = (suml2 > 0) & (sumlx * sumlx > best * suml2)
             scale = np.where(better, sumlx / suml2, scale)
             best = np.where(better, scale * sumlx, best)
