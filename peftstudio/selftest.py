@@ -32,6 +32,11 @@ def run_self_test() -> int:
     results: list[dict] = []
 
     def gui():
+        from peftstudio.ui.display_check import problem
+
+        trouble = problem()
+        if trouble:
+            raise RuntimeError(trouble)
         from PySide6.QtWidgets import QApplication
 
         from peftstudio.ui.main_window import MainWindow

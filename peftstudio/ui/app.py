@@ -8,6 +8,12 @@ ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "peftstu
 
 
 def run_gui() -> int:
+    from peftstudio.ui.display_check import problem
+
+    trouble = problem()  # before Qt: its own failure aborts with advice that does not help
+    if trouble:
+        print(trouble, file=sys.stderr)
+        return 1
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
