@@ -6,6 +6,10 @@ Parts (they add up to 100):
     perplexity    20  full marks under 10, none above 100 (exp of the validation loss)
     overfitting   20  full marks when the last validation loss is within 5% of the best one
     generation    20  a greedy answer to a validation prompt: 20 x (1 - share of repeated 3-grams)
+
+Too little data caps it: with fewer training examples than half of what the use case recommends, the
+score is at most 60 and the first suggestion says so (a small set teaches the format quickly, so the
+losses look good while the assistant still invents facts).
 """
 from __future__ import annotations
 
@@ -17,8 +21,17 @@ def repetition_rate(tokens: list) -> float:
     return 1 - len(set(grams)) / len(grams) if grams else 0.0
 
 
-def quality_report(base_eval_loss: float | None, eval_losses: list[float], repetition: float | None) -> dict:
+SMALL_DATA_CAP = 60.0
+
+
+def quality_report(base_eval_loss: float | None, eval_losses: list[float], repetition: float | None,
+                   train_examples: int | None = None, recommended_examples: int | None = None) -> dict:
     parts, suggestions = {}, []
+    too_few = bool(train_examples is not None and recommended_examples and train_examples < recommended_examples / 2)
+    if too_few:
+        suggestions.append(f"Only {train_examples} training examples, and this use case works best with "
+                           f"{recommended_examples} or more: the model learned the format but may invent facts. "
+                           "Add more examples, or create more from your documents.")
     final = eval_losses[-1] if eval_losses else None
     if base_eval_loss and final is not None and math.isfinite(final):
         gain = (base_eval_loss - final) / base_eval_loss
@@ -57,5 +70,16 @@ def quality_report(base_eval_loss: float | None, eval_losses: list[float], repet
         suggestions.append("Looks healthy. Try it in the playground with your own prompts; if answers are too "
                            "generic, add more varied examples.")
     score = round(sum(parts.values()), 1)
+    if too_few:
+        score = min(score, SMALL_DATA_CAP)
     return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
-            "base_eval_loss": base_eval_loss, "final_eval_loss": final, "repetition_rate": repetition}
+            "base_eval_loss": base_eval_loss, "final_eval_loss": final, "repetition_rate": repetition,
+            "train_examples": train_examples, "recommended_examples": recommended_examples,
+            "verdict": verdict(score, too_few)}
+
+
+def verdict(score: float, too_few: bool = False) -> str:
+    """The score in words, for the dashboard and history."""
+    if too_few:
+        return "Too little data to trust"
+    return "Good" if score >= 75 else "Fair" if score >= 50 else "Weak"

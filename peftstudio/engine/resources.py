@@ -45,11 +45,23 @@ def gpu_readings() -> list[dict]:
     return readings
 
 
+_THIS_PROCESS: psutil.Process | None = None
+
+
+def _process_cpu_share() -> float:
+    """This process's CPU use as a share of the whole machine (0-100), since the previous reading."""
+    global _THIS_PROCESS
+    if _THIS_PROCESS is None or _THIS_PROCESS.pid != os.getpid():
+        _THIS_PROCESS = psutil.Process(os.getpid())
+    return _THIS_PROCESS.cpu_percent(interval=None) / (psutil.cpu_count() or 1)
+
+
 def resource_readings() -> dict:
     memory = psutil.virtual_memory()
     gpus = gpu_readings()
     return {
         "cpu_percent": psutil.cpu_percent(interval=None),
+        "process_cpu_percent": _process_cpu_share(),
         "ram_used": memory.total - memory.available,
         "ram_total": memory.total,
         "process_rss": psutil.Process(os.getpid()).memory_info().rss,

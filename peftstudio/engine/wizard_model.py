@@ -21,6 +21,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.architectures import exportable
 from peftstudio.engine.history.presets import Preset, load_preset, save_preset
+from peftstudio.engine.history.versions import clean_model_name, default_model_name
 from peftstudio.engine.models import has_chat_template, load_tokenizer, local_models, resolve_model, trainable_folder
 from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
 from peftstudio.engine.planning.facts_reader import model_facts
@@ -41,6 +42,8 @@ class WizardState:
     model_id: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     config: TrainingConfig = field(default_factory=TrainingConfig)
     user_edits: set[str] = field(default_factory=set)  # settings the user changed by hand: kept on re-plan
+    version_name: str = ""  # what the model is called in Versions, exports and Ollama
+    version_name_edited: bool = False
     plan: object | None = None  # planner.Plan
 
 
@@ -115,6 +118,26 @@ class WizardModel:
         self.state.dataset_path = path
         self.state.dataset_report = self.state.dataset_stats = None
         self.state.config = replace(self.state.config, dataset_path=path)
+        if not self.state.version_name_edited:
+            self.state.version_name = default_model_name(self.state.config)
+
+    def data_warning(self) -> str | None:
+        """Said before Launch when the dataset is much smaller than the use case needs (the run's quality
+        report says it again, and caps its score)."""
+        report = self.state.dataset_report
+        usable = getattr(report, "rows_usable", None)
+        recommended = get_profile(self.state.profile_id).requirements.recommended_dataset_size
+        if usable is None or usable >= recommended / 2:
+            return None
+        return (f"Only {usable} usable examples: the {get_profile(self.state.profile_id).name} use case works best "
+                f"with {recommended} or more. The model will learn your format and tone, but with this little data "
+                "it may invent facts. Add more examples, or create more from your documents.")
+
+    def name_model(self, name: str) -> str:
+        """The user's own name for the model (cleaned for file names and Ollama); returns what is kept."""
+        self.state.version_name = clean_model_name(name) if name.strip() else default_model_name(self.state.config)
+        self.state.version_name_edited = bool(name.strip())
+        return self.state.version_name
 
     def dataset_inspected(self, report, stats) -> None:
         self.state.dataset_report, self.state.dataset_stats = report, stats

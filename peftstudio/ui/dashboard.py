@@ -5,9 +5,11 @@ waits on training. Pause, resume and stop go through the engine's own controls.
 """
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -82,8 +84,12 @@ class DashboardWidget(QWidget):
         self.progress.setObjectName("dashboard.progress")
         self.progress.setFormat("%p%")
         self.progress.setVisible(False)  # the ring shows progress; the bar keeps its value for tests and a11y
-        self.status = QLabel("waiting")
+        self.status = QLabel("Starting...")
         self.status.setObjectName("dashboard.status")
+        self.status.setTextFormat(Qt.PlainText)  # stage messages name the user's model and files
+        self.status.setWordWrap(True)
+        self.pausing = False  # a pause was asked for and the current step is still finishing
+        self.planned_seconds: float | None = None
         top.addWidget(self.status, 3)
         self.pause_button = QPushButton("Pause (Ctrl+P)")
         self.pause_button.setObjectName("dashboard.pause")
@@ -102,6 +108,16 @@ class DashboardWidget(QWidget):
         self.paused_label.setObjectName("dashboard.paused")
         self.paused_label.setStyleSheet("color: #a15c00; font-weight: 600;")
         layout.addWidget(self.paused_label)
+        self.pace = QLabel()
+        self.pace.setObjectName("dashboard.pace")
+        self.pace.setWordWrap(True)
+        self.pace.setStyleSheet("color: #8a5a00;")
+        layout.addWidget(self.pace)
+        self.outcome = QLabel()
+        self.outcome.setObjectName("dashboard.outcome")
+        self.outcome.setWordWrap(True)
+        self.outcome.setVisible(False)
+        layout.addWidget(self.outcome)
         grid = QGridLayout()
         self.loss_plot = _plot("Loss", "loss")
         self.loss_plot.addLegend()
@@ -159,6 +175,8 @@ class DashboardWidget(QWidget):
             self.eval_curve.setData(self.series.eval_steps, self.series.eval_loss)
         elif kind == "status":
             self._status(event)
+        elif kind == "notification" and event.get("stage") == "preparing" and not self.series.steps:
+            self.status.setText(event.get("message", ""))  # every wait before the first step says what it is
         elif kind == "anomaly" and not replay:
             self.show_anomaly(event)
         elif kind == "error" and not replay:
@@ -181,9 +199,9 @@ class DashboardWidget(QWidget):
         self.ring.set_progress(step / max_steps if max_steps else 0.0, f"epoch {epoch:.2f}",
                                format_duration(event.get("elapsed_seconds") or 0),
                                f"{format_duration(eta)} left" if eta else "")
-        self.status.setText(f"{s.status} · step {step}/{max_steps} · epoch {epoch:.2f} · elapsed "
-                            f"{format_duration(event.get('elapsed_seconds') or 0)}"
-                            + (f" · about {format_duration(eta)} left" if eta else ""))
+        self.status.setText(self._header(step, max_steps, epoch, event.get("elapsed_seconds") or 0, eta))
+        if not replay:
+            self._check_pace(event)
         self.meters["CPU"].setValue(int(event.get("cpu_percent") or 0))
         if event.get("ram_total"):
             self.meters["RAM"].setValue(int(100 * event["ram_used"] / event["ram_total"]))
@@ -198,6 +216,37 @@ class DashboardWidget(QWidget):
                 self.notifier.notify(milestone_message(milestone, step, max_steps, event.get("loss")))
         elif replay:
             self.milestones.update(step, max_steps)  # history does not notify again
+
+    def _header(self, step: int, max_steps: int, epoch: float, elapsed: float, eta: float | None) -> str:
+        state = self.series.status
+        word = {"running": "Training", "paused": "Paused", "completed": "Finished", "stopped": "Stopped",
+                "failed": "Failed", "created": "Starting"}.get(state, state.capitalize())
+        if self.pausing and state == "running":
+            word = "Pausing after this step (saving a checkpoint)"
+        text = f"{word} · step {step}/{max_steps} · epoch {epoch:.2f} · elapsed {format_duration(elapsed)}"
+        if state == "running" and not self.pausing:
+            text += f" · about {format_duration(eta)} left" if eta else " · measuring the speed..."
+        return text
+
+    def set_plan(self, planned_seconds: float | None) -> None:
+        """The planner's expected duration, so the dashboard can say when the run is slower than planned."""
+        self.planned_seconds = planned_seconds
+
+    def _check_pace(self, event: dict) -> None:
+        """Slower than planned by half or more: say by how much and why, with the measured re-estimate."""
+        elapsed, eta = event.get("elapsed_seconds") or 0, event.get("eta_seconds")
+        if not self.planned_seconds or eta is None or elapsed < 20:
+            return
+        projected = elapsed + eta
+        if projected < 1.5 * self.planned_seconds:
+            self.pace.clear()
+            return
+        others = max(0.0, (event.get("cpu_percent") or 0) - (event.get("process_cpu_percent") or 0))
+        reason = (f"other programs are using about {others:.0f}% of the CPU" if others >= 20 else
+                  "this machine is slower than the planner assumed (measured speed)")
+        self.pace.setText(f"Slower than planned: about {format_duration(projected)} in all instead of "
+                          f"{format_duration(self.planned_seconds)}, because {reason}. "
+                          f"New estimate: {format_duration(eta)} left.")
 
     def _draw_zones(self) -> None:
         start = self.series.start_loss
@@ -217,6 +266,16 @@ class DashboardWidget(QWidget):
         return loss_zone(s.loss[-1], s.start_loss) if s.loss else None
 
     def _status(self, event: dict) -> None:
+        state = self.series.status
+        if state != "running":
+            self.pausing = False
+        last = self.series.last_metrics
+        if last or state != "running":
+            self.status.setText(self._header(last.get("step") or 0, last.get("max_steps") or 0,
+                                             last.get("epoch") or 0, event.get("elapsed_seconds")
+                                             or last.get("elapsed_seconds") or 0, last.get("eta_seconds")))
+        if state == "completed":
+            self._show_outcome(event)
         info = self.series.paused_at
         if info is not None:
             remaining = info["remaining_seconds"]
@@ -229,6 +288,21 @@ class DashboardWidget(QWidget):
         else:
             self.paused_label.clear()
         self._update_buttons()
+
+    def _show_outcome(self, event: dict) -> None:
+        """The finished run in words: steps, time, loss, the quality score and what to do next."""
+        first, final = event.get("first_loss"), event.get("final_loss")
+        quality = event.get("quality") or {}
+        lines = [f"<b>Finished</b>: {event.get('steps', '?')} steps in "
+                 f"{format_duration(event.get('duration_seconds') or 0)}"
+                 + (f" · loss {first:.3f} → {final:.3f}" if first is not None and final is not None else "")
+                 + (f" · {escape(str(event['version']))}" if event.get("version") else "")]
+        if quality:
+            lines.append(f"<b>Quality: {quality.get('score', 0):.0f}/100 ({escape(quality.get('verdict', ''))})</b>")
+            lines += [f"• {escape(text)}" for text in quality.get("suggestions", [])]
+        self.outcome.setText("<br>".join(lines))
+        self.outcome.setVisible(True)
+        self.pace.clear()
 
     def show_anomaly(self, event: dict) -> Toast:
         """A toast with the anomaly's explanation and its suggested actions as buttons, plus a notification."""
@@ -269,14 +343,18 @@ class DashboardWidget(QWidget):
     def _update_buttons(self) -> None:
         status = self.series.status
         live = self.worker is not None
-        self.pause_button.setEnabled(live and status == "running")
+        self.pause_button.setEnabled(live and status == "running" and not self.pausing)
         self.resume_button.setEnabled(live and status in ("paused", "stopped", "failed"))
         self.stop_button.setEnabled(live and status in ("running", "paused"))
 
     def pause(self) -> None:
-        if self.worker is not None and self.series.status == "running":
+        if self.worker is not None and self.series.status == "running" and not self.pausing:
             self.worker.pause()
-            self.status.setText("Pausing after this step (saving a checkpoint)...")
+            self.pausing = True  # until the paused status arrives: the header keeps saying so
+            last = self.series.last_metrics
+            self.status.setText(self._header(last.get("step") or 0, last.get("max_steps") or 0,
+                                             last.get("epoch") or 0, last.get("elapsed_seconds") or 0, None))
+            self._update_buttons()
 
     def resume(self) -> None:
         if self.worker is not None and self.series.status in ("paused", "stopped", "failed"):

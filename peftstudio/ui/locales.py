@@ -19,6 +19,9 @@ STRINGS = {
     "export.add_lms": "Add to LM Studio",
     "export.adding": "Adding the model to the app and asking it one question...",
     "export.added": "Added to {app} as {model}.",
+    "wizard.review.name": "Name your model:",
+    "wizard.review.name_tip": "How the model is called in Versions, in exports and in Ollama. Letters, digits, dots "
+                              "and dashes; each new run with the same name becomes its next version.",
     "export.verify": "Check the export by loading it back (recommended)",
     "export.overwrite": "Replace the folder if it holds an earlier export",
     "export.start": "Export",

@@ -181,12 +181,15 @@ class MainWindow(QMainWindow):
         if not self.code_consent(config):
             return
         session = TrainingSession.create(config)
-        if self.wizard is not None:
-            session.annotate(profile_id=self.wizard.state.profile_id)  # the playground's example prompts
+        if self.wizard is not None:  # the playground's example prompts, and the name chosen for its versions
+            session.annotate(profile_id=self.wizard.state.profile_id,
+                             version_name=self.wizard.state.version_name or None)
         self.worker = worker_for(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
         dashboard = DashboardWidget(self.worker, self.settings.notifications)
+        if self.wizard is not None:  # so the dashboard can say when the run is much slower than planned
+            dashboard.set_plan(self.wizard.model.current_estimates().duration_expected)
         dashboard.setWindowTitle(f"Training {session.run_dir.name}")
         dashboard.resize(1000, 700)
         dashboard.show()

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -18,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from peftstudio.engine import paths
-from peftstudio.engine.history import archive, cleanup_prompt, delete_version, list_versions, rollback
-from peftstudio.engine.history import Store
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history import (Store, archive, cleanup_prompt, delete_version, list_versions, rename_model,
+                                      rollback)
+from peftstudio.ui.error_dialog import notice_box
 
 LOW_DISK_BYTES = 10 * 2**30
 
@@ -57,11 +60,14 @@ class VersionsPage(QWidget):
         self.archive_button = QPushButton("Archive older versions")
         self.archive_button.setObjectName("versions.archive")
         self.archive_button.clicked.connect(self.archive_selected_model)
+        self.rename_button = QPushButton("Rename model...")
+        self.rename_button.setObjectName("versions.rename")
+        self.rename_button.clicked.connect(lambda: self.rename_selected())
         self.delete_button = QPushButton("Delete...")
         self.delete_button.setObjectName("versions.delete")
         self.delete_button.clicked.connect(lambda: self.delete_selected(ask=True))
-        for widget in (self.rollback_button, QLabel("keep newest"), self.keep, self.archive_button,
-                       self.delete_button):
+        for widget in (self.rollback_button, self.rename_button, QLabel("keep newest"), self.keep,
+                       self.archive_button, self.delete_button):
             row.addWidget(widget)
         row.addStretch()
         layout.addLayout(row)
@@ -101,6 +107,23 @@ class VersionsPage(QWidget):
         if v:
             archive(self.store, v["model_name"], self.keep.value())
             self.refresh()
+
+    def rename_selected(self, new_name: str | None = None) -> None:
+        """All versions of the selected model get the new name (exports and Ollama use it)."""
+        v = self._selected()
+        if not v:
+            return
+        if new_name is None:
+            new_name, ok = QInputDialog.getText(self, "Rename model", f"New name for {v['model_name']}:",
+                                                text=v["model_name"])
+            if not ok:
+                return
+        try:
+            rename_model(self.store, v["model_name"], new_name)
+        except PlainError as error:
+            notice_box(error.title, f"{error.what}\n\n{error.why}", self).open()  # plain text: names are the user's
+            return
+        self.refresh()
 
     def delete_selected(self, ask: bool = True) -> None:
         v = self._selected()

@@ -152,3 +152,15 @@ def test_device_decisions():
     assert bnb.bnb_4bit_compute_dtype == torch.bfloat16
     assert bitsandbytes_config(TrainingConfig(quantization="8bit"), "fp16").load_in_8bit
     assert bitsandbytes_config(TrainingConfig(), "fp32") is None
+
+
+def test_too_little_data_caps_the_quality_score_and_says_so():
+    """Journey finding 6: 57 examples for a 500-example use case is never 'Looks healthy'."""
+    from peftstudio.engine.quality import SMALL_DATA_CAP, quality_report
+
+    healthy = quality_report(2.0, [1.2, 1.1], 0.0)
+    assert healthy["score"] > SMALL_DATA_CAP and healthy["verdict"] == "Good"
+    small = quality_report(2.0, [1.2, 1.1], 0.0, train_examples=57, recommended_examples=500)
+    assert small["score"] == SMALL_DATA_CAP and small["verdict"] == "Too little data to trust"
+    assert small["suggestions"][0].startswith("Only 57 training examples")
+    assert not any("Looks healthy" in text for text in small["suggestions"])

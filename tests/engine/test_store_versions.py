@@ -169,3 +169,31 @@ def test_saved_presets_are_indexed_in_the_store():
     save_preset(Preset("indexed preset", "chatbot", TrainingConfig(lora_r=24)))
     [row] = [p for p in default_store().presets() if p["name"] == "indexed preset"]
     assert row["profile_id"] == "chatbot" and row["config"]["lora_r"] == 24
+
+
+def test_model_names_leave_out_file_suffixes_and_can_be_renamed(tmp_path):
+    """Journey finding 8: 'shop.fixed.jsonl' trains 'shop', and renaming reaches the store and the run folders."""
+    from peftstudio.engine.errors import PlainError
+    from peftstudio.engine.history.versions import default_model_name, rename_model
+    from peftstudio.engine.training.run_folder import RunFolder
+
+    assert default_model_name(TrainingConfig(dataset_path="/d/shop.fixed.jsonl")) == "shop"
+    assert default_model_name(TrainingConfig(dataset_path="/d/My Support_Data-final.csv")) == "my-support_data"
+    store = Store(tmp_path / "db.sqlite3")
+    config = TrainingConfig(dataset_path=str(tmp_path / "shop.fixed.jsonl"))
+    run = write_run(tmp_path, "run0", config, [2, 1])
+    version = create_version(store, run, config, {})
+    assert version["model_name"] == "shop"
+    other = TrainingConfig(dataset_path=str(tmp_path / "other.jsonl"))
+    create_version(store, write_run(tmp_path, "run1", other, [2, 1]), other, {})
+    try:
+        rename_model(store, "shop", "other")
+        raise AssertionError("a taken name must be refused")
+    except PlainError as error:
+        assert "taken" in error.title
+    assert rename_model(store, "shop", "Shop Assistant!") == 1
+    assert [v["model_name"] for v in list_versions(store) if v["run_id"] == "run0"] == ["shop-assistant"]
+    assert RunFolder(run).info()["version_record"]["model_name"] == "shop-assistant"
+    again = create_version(store, write_run(tmp_path, "run2", config, [2, 1]), config, {},
+                           model_name="shop-assistant")
+    assert again["version"] == "1.0.1"  # the renamed model keeps counting

@@ -40,12 +40,32 @@ def test_a_real_run_updates_plots_progress_and_milestones(qtbot, tmp_path):
     assert dashboard.alerts.count() == 4
     assert [z for z, _ in dashboard.zone_items] == [GOOD, ACCEPTABLE, PROBLEMATIC]
     assert dashboard.current_zone() == GOOD
+    # the run says it finished, with its quality score and what to do next (journey finding 3)
+    assert dashboard.status.text().startswith("Finished · step 4/4")
+    assert dashboard.outcome.isVisible() and "Quality:" in dashboard.outcome.text()
+    assert "Only 32 training examples" not in dashboard.outcome.text()  # no use case chosen: no minimum known
 
-    history = DashboardWidget()  # a finished run opened from its folder shows the same curves
+    history = DashboardWidget()  # a finished run opened from its folder shows the same curves and outcome
     qtbot.addWidget(history)
     history.load_run(session.run_dir)
     assert list(history.loss_curve.getData()[1]) == list(ys) and history.notifier.sent == []
     assert not history.pause_button.isEnabled()
+    assert history.status.text().startswith("Finished") and "Quality:" in history.outcome.text()
+
+
+def test_every_wait_before_the_first_step_says_what_is_happening(qtbot, tmp_path):
+    """Journey finding 5: stage messages replace 'waiting' until the first step, then the ETA is measured."""
+    session, worker, dashboard = start(qtbot, tmp_path, max_steps=2)
+    seen = []
+    worker.event.connect(lambda event: seen.append(dashboard.status.text()))
+    with qtbot.waitSignal(worker.completed, timeout=300_000):
+        worker.start()
+    worker.wait()
+    stages = [text for text in seen if text.endswith("...")]
+    assert any("Reading and tokenizing your examples" in t for t in stages)
+    assert any("Loading the model into memory" in t for t in stages)
+    assert any("Training the first step" in t for t in stages)
+    assert "waiting" not in " ".join(seen)
 
 
 # **Feature: simplified-llm-optimization, Property 29: Paused run displays complete information**
@@ -55,9 +75,15 @@ def test_pause_resume_and_stop_through_the_buttons(qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(dashboard.series.steps) >= 1, timeout=300_000)
     qtbot.waitUntil(dashboard.pause_button.isEnabled, timeout=5_000)
     dashboard.pause_button.click()
+    # journey finding 4: while the step finishes the header keeps saying so, and Pause is not clickable twice
+    assert not dashboard.pause_button.isEnabled() and dashboard.status.text().startswith("Pausing after this step")
+    dashboard.add_event({"type": "metrics", "heartbeat": True, "step": 1, "max_steps": 6, "epoch": 0.1,
+                         "elapsed_seconds": 5.0, "eta_seconds": 25.0})
+    assert dashboard.status.text().startswith("Pausing after this step")
     qtbot.waitUntil(lambda: dashboard.series.status == "paused", timeout=120_000)
     worker.wait()
     assert session.status == Status.PAUSED
+    assert dashboard.status.text().startswith("Paused · step")
     text = dashboard.paused_label.text()
     assert "Paused at step" in text and "trained for" in text and "left" in text and "CPU" in text
     info = dashboard.series.paused_at
@@ -170,3 +196,19 @@ def test_meters_show_every_gpu():
                          "gpu_utilization": [40, 90], "gpu_temperature": [55, 71]})
     assert text.splitlines() == ["GPU 0: 40% · 1.0/8 GB · 55 °C", "GPU 1: 90% · 3.0/8 GB · 71 °C"]
     assert per_gpu_text({}) == "no GPU"
+
+
+def test_a_slow_run_says_why_and_re_estimates(qtbot):
+    """Journey finding 7: projected time far above the plan is said, with the CPU taken by other programs."""
+    dashboard = DashboardWidget()
+    qtbot.addWidget(dashboard)
+    dashboard.set_plan(180.0)
+    dashboard.add_event({"type": "status", "status": "running"})
+    metrics = {"type": "metrics", "step": 4, "max_steps": 24, "epoch": 0.5, "loss": 2.0, "elapsed_seconds": 250.0,
+               "eta_seconds": 1250.0, "cpu_percent": 95.0, "process_cpu_percent": 45.0}
+    dashboard.add_event(metrics)
+    text = dashboard.pace.text()
+    assert text.startswith("Slower than planned: about 25 min in all instead of 3 min"), text
+    assert "other programs are using about 50% of the CPU" in text and "New estimate" in text
+    dashboard.add_event(dict(metrics, step=5, elapsed_seconds=60.0, eta_seconds=100.0))
+    assert dashboard.pace.text() == ""  # back on plan: nothing to say

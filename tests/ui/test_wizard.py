@@ -58,9 +58,16 @@ def test_through_every_page_to_launch(qtbot, wizard, tmp_path):
     assert wizard.currentPage() is wizard.review_page
     assert "signature.jsonl (80 examples)" in wizard.review_page.summary.text()
     assert wizard.review_page.alternative_buttons
+    # journey finding 6: too little data is said before Launch, where it matters
+    assert "Too little data" in wizard.review_page.summary.text() and "Only 80 usable examples" in \
+        wizard.review_page.summary.text()
+    # journey finding 8: the model is named here (default: the dataset's name), cleaned for files and Ollama
+    assert wizard.review_page.model_name.text() == "signature"
+    wizard.review_page.model_name.setText("Support Bot!")
     with qtbot.waitSignal(wizard.launch_requested, timeout=5000) as launched:
         wizard.button(wizard.WizardButton.FinishButton).click()
     config = launched.args[0]
+    assert wizard.state.version_name == "support-bot"
     assert config.dataset_path == str(dataset) and config.model_name == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert config.problems() == []
 

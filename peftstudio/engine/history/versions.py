@@ -31,9 +31,40 @@ class Bump:
     version: str
 
 
+# what the dataset repair and common habits append to a file name; not part of the model's name
+_FILE_SUFFIXES = re.compile(r"([._-](fixed|repaired|clean(ed)?|final|v\d+|copy))+$", re.IGNORECASE)
+
+
+def clean_model_name(text: str) -> str:
+    """A model name usable in file names and for Ollama: letters, digits, dot, dash, underscore."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._").lower()[:64] or "model"
+
+
 def default_model_name(config: TrainingConfig) -> str:
+    """The dataset's name without '.fixed' and similar file-name suffixes ('shop.fixed.jsonl' -> 'shop')."""
     stem = Path(config.dataset_path).stem if config.dataset_path else "model"
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-").lower() or "model"
+    return clean_model_name(_FILE_SUFFIXES.sub("", stem) or stem)
+
+
+def rename_model(store: Store, old: str, new: str) -> int:
+    """Give every version of `old` the name `new` (store and run folders); returns how many were renamed."""
+    new = clean_model_name(new)
+    if new != old and list_versions(store, new):
+        raise PlainError(title="That name is taken", what=f"There are already versions called {new}.",
+                         why="Each model name has its own version numbers.",
+                         actions=["Choose another name.", "Or archive or delete the other model's versions first."],
+                         help_topic="history")
+    renamed = list_versions(store, old)
+    with store.connection() as db:
+        db.execute("UPDATE versions SET model_name = ? WHERE model_name = ?", (new, old))
+    for version in renamed:
+        folder = verified_run_folder(version)
+        if folder is not None:  # the run folder's own copy, so a rebuilt store keeps the new name
+            info = RunFolder(folder).info()
+            summary = dict(info.get("summary") or {}, version=f"{new} v{version['version']}")
+            RunFolder(folder).update_info(version_record=(info.get("version_record") or {}) | {"model_name": new},
+                                          summary=summary, version_name=new)
+    return len(renamed)
 
 
 def next_version(parent: dict | None, config: TrainingConfig, dataset_hash: str) -> Bump:

@@ -27,6 +27,7 @@ from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.history.store import default_store as store
 from peftstudio.engine.history.versions import create_version, versions_record
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.planning.profiles import get_builtin
 from peftstudio.engine.quality import quality_report, repetition_rate
 from peftstudio.engine.training import distributed, run_lock
 from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
@@ -149,6 +150,15 @@ class TrainingSession:
     def _index(self, info: dict) -> None:
         store().upsert_run(info, self.run_dir, self.config.to_dict())  # the index; the folder stays the truth
 
+    def _say_stage(self, message: str) -> None:
+        """What the run is doing before its first step (each of these can take seconds to minutes)."""
+        self.events.emit("notification", message=f"{message}...", stage="preparing")
+
+    def _recommended_examples(self) -> int | None:
+        """What the run's use case (chosen in the wizard) recommends, when known."""
+        profile = get_builtin(self.folder.info().get("profile_id") or "")
+        return profile.requirements.recommended_dataset_size if profile is not None else None
+
     def annotate(self, **info) -> None:
         """Extra facts about the run for run.json (e.g. the use-case profile chosen in the wizard)."""
         self._write_run_info(**info)
@@ -262,12 +272,18 @@ class TrainingSession:
         precision = resolve_precision(config.precision, device, bf16_ok)
         check_quantization(config, device)
         if self._model is None:
+            say = self._say_stage
+            say("Finding the model")
             source = resolve_model(config.model_path or config.model_name)
-            folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg))
+            folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg,
+                                                                                     stage="preparing"))
             self._tokenizer = load_tokenizer(folder, trust_code)
+            say("Reading and tokenizing your examples")
             self._data = prepare(config, self._tokenizer)
+            say("Loading the model into memory")
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
+            say(f"Measuring the base model on {len(self._data.validation)} held-back examples")
             self._base_eval_loss = self._validation_loss(disable_adapter=True)
             data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
                     "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
@@ -285,6 +301,8 @@ class TrainingSession:
                                  "checkpoint.")
         resume_from = latest_checkpoint(self.checkpoints_dir)
         trainer = self._build_trainer(device, precision)
+        self._say_stage("Training the first step (the time left shows after it)" if resume_from is None
+                        else f"Resuming from {resume_from.name}")
         if resume_from is not None:
             marker = read_marker(resume_from) or {}
             trainer.loss_tokens_seen = marker.get("loss_tokens_seen", 0)
@@ -433,7 +451,9 @@ class TrainingSession:
         os.replace(staging, self.adapter_dir)
 
         eval_losses = [e["eval_loss"] for e in read_events(self.events.path) if e["type"] == "eval"]
-        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, self._sample_repetition())
+        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, self._sample_repetition(),
+                                 len(self._data.train) if self._data is not None else None,
+                                 self._recommended_examples())
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         self.summary = {
             "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
@@ -443,7 +463,8 @@ class TrainingSession:
             "quality": quality,
         }
 
-        version = create_version(store(), self.run_dir, self.config, self.summary)
+        version = create_version(store(), self.run_dir, self.config, self.summary,
+                                 model_name=self.folder.info().get("version_name"))  # named in the wizard
         self.summary["version"] = f"{version['model_name']} v{version['version']}"
         # the version's record also lives in the run folder, so a lost or damaged store can be rebuilt
         self._write_run_info(summary=self.summary, version_record=versions_record(version))

@@ -5,7 +5,8 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+                               QWizardPage)
 
 from peftstudio.engine.planning import format_duration, get_profile
 from peftstudio.ui.locales import STRINGS
@@ -20,6 +21,15 @@ class ReviewPage(QWizardPage):
         self.setFinalPage(True)
         self.setButtonText(wizard.WizardButton.FinishButton, STRINGS["wizard.launch"])
         layout = QVBoxLayout(self)
+        name_row = QHBoxLayout()
+        name_row.addWidget(QLabel(STRINGS["wizard.review.name"]))
+        self.model_name = QLineEdit()
+        self.model_name.setObjectName("review.model_name")
+        self.model_name.setToolTip(STRINGS["wizard.review.name_tip"])
+        self.model_name.editingFinished.connect(
+            lambda: self.model_name.setText(self.wiz.model.name_model(self.model_name.text())))
+        name_row.addWidget(self.model_name, 1)
+        layout.addLayout(name_row)
         self.summary = QLabel()
         self.summary.setObjectName("review.summary")
         self.summary.setWordWrap(True)
@@ -45,6 +55,8 @@ class ReviewPage(QWizardPage):
 
     def refresh(self) -> None:
         state, plan = self.wiz.state, self.wiz.state.plan
+        if not self.model_name.hasFocus():
+            self.model_name.setText(state.version_name)
         c, e = state.config, self.wiz.model.current_estimates()
         profile = get_profile(state.profile_id)
         report = state.dataset_report
@@ -69,6 +81,9 @@ class ReviewPage(QWizardPage):
                         for k, v in rows)  # values name the user's model and dataset files
         note = f"<p style='color:#b00020'>{escape(plan.explanation)}</p>" if plan is not None and plan.explanation \
             else ""
+        warning = self.wiz.model.data_warning()
+        if warning:
+            note += f"<p style='color:#a15c00'><b>Too little data.</b> {escape(warning)}</p>"
         self.summary.setText(f"<table>{table}</table>{note}")
         for button in self.alternative_buttons:
             button.parentWidget().deleteLater()

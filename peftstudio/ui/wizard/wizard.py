@@ -54,5 +54,6 @@ class TrainingWizard(QWizard):
             self.dataset_page.set_dataset(preset.config.dataset_path)
 
     def accept(self) -> None:
+        self.model.name_model(self.review_page.model_name.text())  # typed, then Launch without leaving the field
         self.launch_requested.emit(replace(self.state.config))
         super().accept()
