@@ -198,3 +198,29 @@ def test_a_local_model_without_a_chat_template_is_flagged(qtbot, wizard, demo_fo
     assert "no chat template" in wizard.model_page.warning.text()
     row = next(r for r in wizard.model_page.rows if r["id"] == str(local))
     assert row["params"] == 134_515_008 and row["badge"] == "fits"
+
+
+def test_flagged_rows_beyond_the_preview_can_be_seen_and_the_repair_says_what_it_did(qtbot, wizard, tmp_path):
+    """Journey finding 9, on a 60-row support file whose problems sit at rows 58-61."""
+    rows = [{"instruction": f"How do I reset password number {i}?", "output": f"Open settings, step {i}."}
+            for i in range(57)]
+    rows.append({"instruction": "Where is my order?", "output": ""})  # an empty answer (line 58)
+    rows.append(dict(rows[3]))  # an exact duplicate (line 59)
+    rows.append({"instruction": "Can I pay by card?", "output": "Yes, we accept cards â€” all of them."})  # mojibake
+    rows.append({"instruction": "Opening hours?", "output": "Nine to five."})
+    dataset = write_rows(tmp_path / "shop.jsonl", rows)
+    wizard.next()
+    choose_dataset(qtbot, wizard, dataset)
+    page = wizard.dataset_page
+    assert "1 error," in page.summary.text()  # not "1 errors"
+    shown = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
+    assert {"58", "59", "60"} <= set(shown)  # beyond the first 50, because problems point at them
+    empty = next(i for i in range(page.issues.count()) if "empty" in page.issues.item(i).text())
+    page.issues.itemClicked.emit(page.issues.item(empty))
+    assert page.table.item(page.table.currentRow(), 0).text() == "58"
+    qtbot.mouseClick(page.fix_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not page.busy, timeout=60_000)
+    note = page.repair_note.text()
+    assert f"Repaired copy written to {tmp_path / 'shop.fixed.jsonl'}" in note and "original file is unchanged" in note
+    assert "row 58" in note
+    assert wizard.state.version_name == "shop"  # the model is not named after the repaired copy

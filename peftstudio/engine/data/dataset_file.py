@@ -102,6 +102,23 @@ class DatasetFile:
             if example is not None:
                 yield row.line, example
 
+    def rows_at(self, lines: set[int], limit: int = 200) -> list[dict]:
+        """The rows at these line numbers as the user wrote them (normalized where readable): how the
+        wizard shows flagged rows that lie beyond the preview."""
+        wanted = set(sorted(lines)[:limit])
+        found: list[dict] = []
+        for row in self.rows() if wanted else ():
+            if row.line not in wanted:
+                continue
+            try:
+                example = normalize_row(row.data, self.schema, None) if self.schema is not None else None
+            except (AttributeError, TypeError):
+                example = None
+            found.append({"row": row.line, "original": row.data, "example": example, "model_text": None})
+            if len(found) == len(wanted):
+                break
+        return found
+
     # ---- the single inspection pass ------------------------------------------------------------------
     def inspect(self, tokenizer=None, max_seq_length: int | None = None, preview: int = 0,
                 min_examples: int = 50, system_prompt: str | None = None) -> Inspection:

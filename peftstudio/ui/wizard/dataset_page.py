@@ -26,9 +26,27 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
     tokenizer = tokenizer_loader()
     with DatasetFile.open(path, mapping) as data:
         found = data.inspect(tokenizer, max_seq_length=max_seq_length if tokenizer else None, preview=50)
-    readable = found.report.readable and found.report.schema is not None
-    return {"path": path, "report": found.report, "preview": found.preview if readable else [],
-            "stats": found.stats if readable else None}
+        readable = found.report.readable and found.report.schema is not None
+        preview = list(found.preview) if readable else []
+        shown = {item["row"] for item in preview}
+        flagged = {r.row for r in found.report.results if r.row is not None} - shown
+        if readable and flagged:  # every row a problem points at can be seen and jumped to
+            preview = sorted(preview + data.rows_at(flagged), key=lambda item: item["row"])
+    return {"path": path, "report": found.report, "preview": preview, "stats": found.stats if readable else None}
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def repair_summary(repaired) -> str:
+    """What the repair changed and where the copy is, in words (the original file is never changed)."""
+    counts = ", ".join(f"{action.replace('_', ' ')}: {n}" for action, n in sorted(repaired.counts.items()))
+    rows = [f"row {c['row']}: {c['action'].replace('_', ' ')}" for c in repaired.changes[:8] if c.get("row")]
+    more = len(repaired.changes) - len(rows)
+    return (f"Repaired copy written to {repaired.output} ({repaired.rows_out} of {repaired.rows_in} rows kept; "
+            f"your original file is unchanged). Changes - {counts or 'none'}"
+            + (f". {'; '.join(rows)}" if rows else "") + (f"; and {more} more" if more > 0 else "") + ".")
 
 
 class DropArea(QLabel):
@@ -97,6 +115,11 @@ class DatasetPage(QWizardPage):
         self.histogram_slot = right
         middle.addLayout(right, 2)
         layout.addLayout(middle, 1)
+        self.repair_note = QLabel()
+        self.repair_note.setTextFormat(Qt.PlainText)  # it names the user's files
+        self.repair_note.setObjectName("dataset.repair_note")
+        self.repair_note.setWordWrap(True)
+        layout.addWidget(self.repair_note)
         self.message = QLabel()
         self.message.setTextFormat(Qt.PlainText)
         self.message.setObjectName("dataset.message")
@@ -106,13 +129,17 @@ class DatasetPage(QWizardPage):
 
     # ---- choosing and checking a file -----------------------------------------------
     def _browse(self):
-        path, _ = QFileDialog.getOpenFileName(self, STRINGS["wizard.dataset.browse"], "",
+        current = self.wiz.state.dataset_path
+        start = str(Path(current).parent) if current else str(Path.home())  # never the app's own folder
+        path, _ = QFileDialog.getOpenFileName(self, STRINGS["wizard.dataset.browse"], start,
                                               "Datasets (*.json *.jsonl *.csv *.tsv *.txt *.parquet);;All files (*)")
         if path:
             self.set_dataset(path)
 
-    def set_dataset(self, path: str) -> None:
+    def set_dataset(self, path: str, keep_repair_note: bool = False) -> None:
         path = str(Path(path).resolve())
+        if not keep_repair_note:
+            self.repair_note.clear()
         if path != self.wiz.state.dataset_path:
             self.wiz.model.dataset_changed(path)  # later pages re-plan; nothing else is lost
         self.busy = True
@@ -144,18 +171,18 @@ class DatasetPage(QWizardPage):
             text = (f"<b>{html.escape(Path(report.path).name)}</b>: {fmt.format.upper()} ({fmt.encoding}), "
                     f"{html.escape(schema)} format, "
                     f"{report.rows_usable} usable examples of {report.rows_total}; "
-                    f"{report.errors} errors, {report.warnings} warnings.")
+                    f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}.")
             if stats is not None and stats.examples:
                 text += (f"<br>Tokens per example: median {stats.tokens_p50}, 95% under {stats.tokens_p95}, "
                          f"longest {stats.tokens_max}; {stats.loss_tokens_per_epoch:,} tokens to learn per pass.")
             self.summary.setText(text)
-        self._fill_preview(result["preview"])
         for r in report.results:
             where = f"Row {r.row}: " if r.row is not None and not r.message.startswith(("Row", "Line")) else ""
             item = QListWidgetItem(f"{r.level.upper()}  {where}{r.message}\n  → {r.suggestion}")
             item.setForeground(QColor(LEVEL_COLORS[r.level]))
             item.setData(Qt.UserRole, r.row)
             self.issues.addItem(item)
+        self._fill_preview(result["preview"])  # after the issues: flagged rows are tinted
         self.fix_button.setVisible(any(r.auto_fixable for r in report.results))
         if stats is not None and stats.histogram_counts:
             self._draw_histogram(stats.histogram_edges, stats.histogram_counts)
@@ -177,17 +204,25 @@ class DatasetPage(QWizardPage):
         self.histogram.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush="#2a6fdb"))
 
     def _fill_preview(self, items: list[dict]) -> None:
+        import json
+
         self.table.setRowCount(len(items))
+        flagged = {self.issues.item(i).data(Qt.UserRole) for i in range(self.issues.count())}
         for row, item in enumerate(items):
             example = item["example"]
-            if "text" in example:
+            if example is None:  # a row that cannot be trained on: show it as written
+                prompt, response = json.dumps(item["original"], ensure_ascii=False), "(cannot be used as it is)"
+            elif "text" in example:
                 prompt, response = "", example["text"]
             else:
                 messages = example["messages"]
                 prompt = next((m["content"] for m in messages if m["role"] == "user"), "")
                 response = next((m["content"] for m in messages if m["role"] == "assistant"), "")
             for col, value in enumerate((str(item["row"]), prompt[:300], response[:300])):
-                self.table.setItem(row, col, QTableWidgetItem(value))
+                cell = QTableWidgetItem(value)
+                if item["row"] in flagged:
+                    cell.setBackground(QColor("#fff4e0"))
+                self.table.setItem(row, col, cell)
 
     def _highlight_row(self, item: QListWidgetItem) -> None:
         row = item.data(Qt.UserRole)
@@ -208,11 +243,12 @@ class DatasetPage(QWizardPage):
             target = source.with_name(f"{source.stem}.fixed-{n}.jsonl")
             n += 1
         try:
-            repair_file(source, target)
+            repaired = repair_file(source, target)
         except Exception as exc:  # noqa: BLE001 - PlainError
             self.message.setText(str(exc))
             return
-        self.set_dataset(str(target))
+        self.repair_note.setText(repair_summary(repaired))
+        self.set_dataset(str(target), keep_repair_note=True)
 
     # ---- leaving the page ---------------------------------------------------------------
     def validatePage(self) -> bool:  # noqa: N802
