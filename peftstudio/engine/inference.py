@@ -167,6 +167,21 @@ class ChatModel:
                 "length": len(words)}
 
 
+def scores_in_words(tuned: dict, base: dict | None = None) -> list[str]:
+    """The answer scores as sentences a non-expert can read, each saying which way is better."""
+    def pair(key: str, fmt: str) -> str:
+        return fmt.format(tuned[key]) + (f" (base model: {fmt.format(base[key])})" if base else "")
+
+    lines = [f"How sure it is of its answer: {pair('perplexity', '{:.1f}')}, lower is surer"
+             + ("" if not base else " - the fine-tuned model is surer" if tuned["perplexity"] < base["perplexity"]
+                else " - the base model is surer"),
+             f"Repeats itself: {pair('repetition', '{:.0%}')}, lower is better",
+             f"Copies words from your question: {pair('prompt_overlap', '{:.0%}')}, lower usually means a "
+             "more original answer",
+             f"Length: {pair('length', '{} words')}"]
+    return lines
+
+
 def word_diff(base: str, tuned: str) -> list[dict]:
     """Word-level differences: [{"op": equal|insert|delete|replace, "base": text, "tuned": text}]."""
     a, b = base.split(), tuned.split()

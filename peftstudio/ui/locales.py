@@ -9,6 +9,13 @@ STRINGS = {
                         "LM Studio download by default: a quarter of f16's size with close answers. q8_0 answers "
                         "almost exactly like the trained model at half of f16's size. The export's report measures "
                         "how often the file agrees with your model.",
+    "playground.pane.tuned": "Fine-tuned model",
+    "playground.pane.base": "Base model (before fine-tuning)",
+    "playground.pane.gguf": "Exported file in llama.cpp",
+    "playground.answering": "Answering...",
+    "playground.stopped": "Stopped; the answer so far is kept.",
+    "playground.scoring": "Scoring the answer...",
+    "playground.saved": "Saved as conversation {id} ('{title}'); find it in History.",
     "playground.gguf": "Also answer with the exported file (llama.cpp)",
     "playground.gguf_tip": "Runs the exported GGUF file in llama.cpp, the engine inside Ollama and LM Studio, with "
                            "the same settings: this is what those apps will answer.",

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from peftstudio.engine.export import GGUFModel, exported_gguf_files, llama_cpp_available, timed_chat
-from peftstudio.engine.inference import ChatModel, Sampling, conversation_markdown, example_prompts, word_diff
+from peftstudio.engine.inference import (ChatModel, Sampling, conversation_markdown, example_prompts, scores_in_words,
+                                        word_diff)
 from peftstudio.ui.locales import STRINGS
 
 
@@ -20,29 +21,41 @@ class GenerationWorker(QThread):
     token = Signal(str, str)  # (which: "tuned" | "base" | "gguf", text piece)
     finished_answer = Signal(str, str)
     speed = Signal(str, float)  # (which, tokens per second)
+    scored = Signal(object)  # {"tuned": scores, "base": scores or None}, computed here, off the UI thread
     failed = Signal(object)
 
-    def __init__(self, chat: ChatModel, messages: list[dict], sampling: Sampling, which: list[str],
+    def __init__(self, chat: ChatModel, conversations: dict[str, list[dict]], sampling: Sampling, which: list[str],
                  gguf_path: Path | None = None, gguf_cache: dict | None = None):
         super().__init__()
-        self.chat, self.messages, self.sampling, self.which = chat, messages, sampling, which
+        # each model answers its own conversation: the base never sees the fine-tuned model's earlier replies
+        self.chat, self.conversations, self.sampling, self.which = chat, conversations, sampling, which
         self.gguf_path, self.gguf_cache = gguf_path, gguf_cache if gguf_cache is not None else {}
         self.stop_event = threading.Event()
 
     def run(self):
         try:
+            replies = {}
             for which in self.which:
                 if self.stop_event.is_set():
                     break
                 if which == "gguf":
                     reply = self._gguf_answer()
                 else:
-                    reply = self.chat.generate(self.messages, self.sampling,
+                    reply = self.chat.generate(self.conversations[which], self.sampling,
                                                on_token=lambda piece, w=which: self.token.emit(w, piece),
                                                stop=self.stop_event, use_adapter=which == "tuned")
+                replies[which] = reply
                 self.finished_answer.emit(which, reply)
+            if "tuned" in replies and not self.stop_event.is_set():
+                self.scored.emit(self._scores(replies))
         except Exception as error:  # noqa: BLE001 - a PlainError from the engine
             self.failed.emit(error)
+
+    def _scores(self, replies: dict) -> dict:
+        prompt = self.conversations["tuned"][-1]["content"]
+        messages = [{"role": "user", "content": prompt}]
+        return {which: self.chat.scores(messages, prompt, replies[which], which == "tuned") if which in replies
+                else None for which in ("tuned", "base")}
 
     def _gguf_answer(self) -> str:
         """The same conversation and sampling, answered by the exported file in llama.cpp."""
@@ -52,7 +65,7 @@ class GenerationWorker(QThread):
             model = self.gguf_cache[self.gguf_path] = GGUFModel.open(self.gguf_path)
         sampling = self.sampling
         system = [{"role": "system", "content": sampling.system_prompt}] if sampling.system_prompt else []
-        result = timed_chat(model, system + self.messages, lambda piece: self.token.emit("gguf", piece),
+        result = timed_chat(model, system + self.conversations["gguf"], lambda piece: self.token.emit("gguf", piece),
                             stop=self.stop_event.is_set, max_tokens=sampling.max_new_tokens,
                             temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
                             repeat_penalty=sampling.repetition_penalty)
@@ -67,7 +80,8 @@ class PlaygroundWidget(QWidget):
         self.run_dir = Path(run_dir)
         self.setWindowTitle(f"Playground: {self.run_dir.name}")
         self.chat = ChatModel(self.run_dir)  # the base stays in memory for the next run's adapter
-        self.history: list[dict] = []
+        self.history: list[dict] = []  # the fine-tuned model's conversation (what is saved and exported)
+        self.side_histories: dict[str, list[dict]] = {"base": [], "gguf": []}  # the others' own conversations
         self.answers: dict[str, str] = {}
         self.worker = None
         self.gguf_path: Path | None = None
@@ -103,13 +117,23 @@ class PlaygroundWidget(QWidget):
         self.transcript.setObjectName("playground.tuned")
         self.base_view = QTextBrowser()
         self.base_view.setObjectName("playground.base")
-        self.base_view.setVisible(False)
         self.gguf_view = QTextBrowser()
         self.gguf_view.setObjectName("playground.gguf")
-        self.gguf_view.setVisible(False)
-        panels.addWidget(self.transcript)
-        panels.addWidget(self.base_view)
-        panels.addWidget(self.gguf_view)
+        self.pane_columns = {}
+        for view, title in ((self.transcript, STRINGS["playground.pane.tuned"]),
+                            (self.base_view, STRINGS["playground.pane.base"]),
+                            (self.gguf_view, STRINGS["playground.pane.gguf"])):
+            column = QWidget()
+            column_layout = QVBoxLayout(column)
+            column_layout.setContentsMargins(0, 0, 0, 0)
+            header = QLabel(f"<b>{title}</b>")
+            header.setObjectName(f"{view.objectName()}.header")
+            column_layout.addWidget(header)
+            column_layout.addWidget(view, 1)
+            panels.addWidget(column)
+            self.pane_columns[view.objectName()] = column
+        self.pane_columns["playground.base"].setVisible(False)
+        self.pane_columns["playground.gguf"].setVisible(False)
         main.addLayout(panels, 1)
         self.scores = QLabel()
         self.scores.setObjectName("playground.scores")
@@ -130,7 +154,7 @@ class PlaygroundWidget(QWidget):
         self.clear_button.clicked.connect(self.clear)
         self.compare = QCheckBox("Compare with the base model")
         self.compare.setObjectName("playground.compare")
-        self.compare.toggled.connect(self.base_view.setVisible)
+        self.compare.toggled.connect(self.pane_columns["playground.base"].setVisible)
         for widget in (self.input, self.send_button, self.stop_button, self.clear_button, self.compare):
             row.addWidget(widget, 3 if widget is self.input else 0)
         main.addLayout(row)
@@ -188,7 +212,7 @@ class PlaygroundWidget(QWidget):
             self.gguf_check.setChecked(False)
             self.scores.setText(html.escape(STRINGS["playground.gguf_none"]))
             return
-        self.gguf_view.setVisible(on)
+        self.pane_columns["playground.gguf"].setVisible(on)
 
     def open_export(self):
         from peftstudio.ui.export_dialog import ExportDialog
@@ -210,7 +234,10 @@ class PlaygroundWidget(QWidget):
             return
         self.input.clear()
         self.history.append({"role": "user", "content": text})
+        for side in self.side_histories.values():
+            side.append({"role": "user", "content": text})
         self.answers = {"tuned": "", "base": "", "gguf": ""}
+        self.scores.setText(STRINGS["playground.answering"])  # the previous answer's scores go at once
         self.transcript.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Fine-tuned:</b> ")
         if self.compare.isChecked():
             self.base_view.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Base:</b> ")
@@ -219,10 +246,13 @@ class PlaygroundWidget(QWidget):
             self.gguf_view.append(f"<p><b>You:</b> {html.escape(text)}</p>"
                                   f"<p><b>{html.escape(self.gguf_path.name)} (llama.cpp):</b> ")
             which.append("gguf")
-        self.worker = GenerationWorker(self.chat, list(self.history), self.sampling(), which, self.gguf_path,
+        conversations = {"tuned": list(self.history), "base": list(self.side_histories["base"]),
+                         "gguf": list(self.side_histories["gguf"])}
+        self.worker = GenerationWorker(self.chat, conversations, self.sampling(), which, self.gguf_path,
                                        self.gguf_cache)
         self.worker.token.connect(self._token)
         self.worker.speed.connect(self._speed)
+        self.worker.scored.connect(self._show_scores)
         self.worker.finished_answer.connect(self._answer)
         self.worker.failed.connect(
             lambda error: self.scores.setText(f"<span style='color:#b00020'>{html.escape(str(error))}</span>"))
@@ -237,40 +267,35 @@ class PlaygroundWidget(QWidget):
 
     def _answer(self, which: str, reply: str) -> None:
         self.answers[which] = reply
+        conversation = self.history if which == "tuned" else self.side_histories[which]
+        conversation.append({"role": "assistant", "content": reply})
         if which == "tuned":
-            self.history.append({"role": "assistant", "content": reply})
-        if which == "gguf":
-            return
-        if which == "base" or not self.compare.isChecked():
-            self._show_scores()
+            self.scores.setText(STRINGS["playground.scoring"])
 
     def _speed(self, which: str, tokens_per_second: float) -> None:
         cursor = self.gguf_view.textCursor()
         cursor.movePosition(cursor.MoveOperation.End)
         cursor.insertText(f"  [{tokens_per_second:.1f} tokens/s]")
 
-    def _show_scores(self) -> None:
-        prompt = self.history[-2]["content"] if len(self.history) >= 2 else ""
-        messages = [{"role": "user", "content": prompt}]
-        parts = []
-        for which in (["tuned", "base"] if self.compare.isChecked() else ["tuned"]):
-            s = self.chat.scores(messages, prompt, self.answers[which], which == "tuned")
-            parts.append(f"{which}: perplexity {s['perplexity']:.2f}, repetition {s['repetition']:.2f}, "
-                         f"overlap with prompt {s['prompt_overlap']:.2f}, {s['length']} words")
-        if self.compare.isChecked():
-            changed = " ".join(f"<span style='background:#e3f4e8'>{html.escape(d['tuned'])}</span>"
-                               if d["op"] != "equal" else html.escape(d["tuned"])
-                               for d in word_diff(self.answers["base"], self.answers["tuned"]))
-            parts.append(f"Differences (highlighted in the fine-tuned answer): {changed}")
-        self.scores.setText("<br>".join(parts))
+    def _show_scores(self, scores: dict) -> None:
+        """The scores in plain words, and the fine-tuned answer again with what differs from the base marked."""
+        lines = [html.escape(line) for line in scores_in_words(scores["tuned"], scores.get("base"))]
+        if scores.get("base") is not None:
+            marked = " ".join(f"<span style='background:#b7ebc6;font-weight:600'>{html.escape(d['tuned'])}</span>"
+                              if d["op"] != "equal" else html.escape(d["tuned"])
+                              for d in word_diff(self.answers["base"], self.answers["tuned"]))
+            lines.append(f"<b>What the fine-tuned answer says differently</b> (marked): {marked}")
+        self.scores.setText("<br>".join(lines))
 
     def stop(self) -> None:
-        if self.worker is not None:
+        if self.worker is not None and self.worker.isRunning():
             self.worker.stop_event.set()
+            self.scores.setText(STRINGS["playground.stopped"])
 
     def clear(self) -> None:
         self.stop()
         self.history, self.answers = [], {}
+        self.side_histories = {"base": [], "gguf": []}
         self.transcript.clear()
         self.base_view.clear()
         self.gguf_view.clear()
@@ -281,7 +306,9 @@ class PlaygroundWidget(QWidget):
         from peftstudio.engine.history import default_store
 
         title = self.history[0]["content"][:60] if self.history else "conversation"
-        return save_conversation(default_store(), self.run_dir.name, title, self.history)
+        conversation_id = save_conversation(default_store(), self.run_dir.name, title, self.history)
+        self.scores.setText(html.escape(STRINGS["playground.saved"].format(id=conversation_id, title=title)))
+        return conversation_id
 
     def export(self, kind: str, path: str | None = None) -> None:
         if path is None:

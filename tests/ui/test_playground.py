@@ -16,12 +16,24 @@ def test_streaming_side_by_side_stop_and_export(qtbot, signed_run, tmp_path):
     playground.send_button.click()
     playground.worker.token.connect(lambda which, piece: pieces.append(which))
     qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
-    qtbot.waitUntil(lambda: "tuned:" in playground.scores.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: "How sure it is" in playground.scores.text(), timeout=60_000)
     assert "Zorblax" in playground.transcript.toPlainText()
     assert "Zorblax" not in playground.answers["base"] and playground.answers["base"]
     assert pieces.count("base") > 1  # streamed piece by piece
-    assert "base: perplexity" in playground.scores.text() and "Differences" in playground.scores.text()
+    # journey finding 10: plain words that say which way is better, headed panes, the differences marked
+    scores = playground.scores.text()
+    assert "lower is surer" in scores and "(base model:" in scores and "says differently" in scores
+    assert "perplexity" not in scores.lower().split("how sure")[0]
+    assert playground.findChild(type(playground.scores), "playground.base.header").text() == \
+        "<b>Base model (before fine-tuning)</b>"
     assert playground.history[-1] == {"role": "assistant", "content": playground.answers["tuned"]}
+    # the base model answers its own conversation, never the fine-tuned model's signed replies
+    assert playground.side_histories["base"][-1] == {"role": "assistant", "content": playground.answers["base"]}
+    assert all("Zorblax" not in m["content"] for m in playground.side_histories["base"])
+    playground.input.setText("And 2 plus 2?")
+    playground.send_button.click()
+    assert playground.scores.text() == "Answering..."  # the last answer's scores go at once
+    qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
 
     playground.compare.setChecked(False)
     playground.max_tokens.setValue(400)
@@ -33,7 +45,7 @@ def test_streaming_side_by_side_stop_and_export(qtbot, signed_run, tmp_path):
     assert len(playground.answers["tuned"].split()) < 150  # stopped well before 400 tokens
 
     conversation_id = playground.save()
-    assert conversation_id >= 1
+    assert conversation_id >= 1 and f"Saved as conversation {conversation_id}" in playground.scores.text()
     playground.export("json", str(tmp_path / "c.json"))
     playground.export("md", str(tmp_path / "c.md"))
     assert json.loads((tmp_path / "c.json").read_text())["messages"][0]["content"] == "What is 9 plus 9?"
@@ -54,7 +66,8 @@ def test_playground_answers_with_the_exported_gguf_through_llama_cpp(qtbot, sign
     playground.show()
     assert playground.gguf_path is not None and playground.gguf_path.parent == tmp_path / "gguf"
     playground.gguf_check.setChecked(True)
-    assert playground.gguf_view.isVisible()
+    assert playground.gguf_view.isVisible() and playground.findChild(
+        type(playground.scores), "playground.gguf.header").isVisible()
     playground.max_tokens.setValue(40)
     playground.input.setText("What is 9 plus 9?")
     playground.send_button.click()
