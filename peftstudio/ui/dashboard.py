@@ -326,12 +326,12 @@ class DashboardWidget(QWidget):
         self.toasts.addWidget(toast)
         return toast
 
-    def open_help(self) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
+    def open_help(self):
+        from peftstudio.ui.help_viewer import HelpViewer, topic_of
 
-        if getattr(self, "help_link", None):
-            QDesktopServices.openUrl(QUrl(self.help_link))
+        self.help_window = HelpViewer(topic_of(getattr(self, "help_link", None)), self)
+        self.help_window.show()
+        return self.help_window
 
     ACTIONS = ("pause", "stop", "resume", "help")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from peftstudio.engine.history import Store
 from peftstudio.ui.locales import STRINGS
@@ -40,7 +40,9 @@ class HistoryPage(QWidget):
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setObjectName("history.table")
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()  # run ids and model names are long; nothing is cut off
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.MultiSelection)
         self.table.cellDoubleClicked.connect(lambda row, _: self.open_dashboard(row))
@@ -50,6 +52,10 @@ class HistoryPage(QWidget):
         self.compare_button.setObjectName("history.compare")
         self.compare_button.clicked.connect(self.compare_selected)
         buttons.addWidget(self.compare_button)
+        self.playground_button = QPushButton(STRINGS["history.playground"])
+        self.playground_button.setObjectName("history.playground")
+        self.playground_button.clicked.connect(self.open_playground_selected)
+        buttons.addWidget(self.playground_button)
         self.export_button = QPushButton(STRINGS["history.export"])
         self.export_button.setObjectName("history.export")
         self.export_button.clicked.connect(self.export_selected)
@@ -89,13 +95,36 @@ class HistoryPage(QWidget):
 
     def open_dashboard(self, row: int):
         from peftstudio.ui.dashboard import DashboardWidget
+        from peftstudio.ui.windows import show_once
 
-        dashboard = DashboardWidget(notifications_enabled=False)
-        dashboard.setWindowTitle(f"Run {self.rows[row]['id']}")
-        dashboard.load_run(Path(self.rows[row]["folder"]))
-        dashboard.show()
-        self.windows.append(dashboard)
-        return dashboard
+        folder = Path(self.rows[row]["folder"])
+
+        def make():
+            dashboard = DashboardWidget(notifications_enabled=False)
+            dashboard.setWindowTitle(f"Run {self.rows[row]['id']}")
+            dashboard.load_run(folder)
+            self.windows.append(dashboard)
+            return dashboard
+
+        return show_once(("dashboard", str(folder.resolve())), make)
+
+    def open_playground_selected(self):
+        from peftstudio.ui.playground import PlaygroundWidget
+        from peftstudio.ui.windows import show_once
+
+        folders = self.selected_folders()
+        if len(folders) != 1:
+            self.message.setText(STRINGS["history.playground_one"])
+            return None
+        self.message.clear()
+
+        def make():
+            playground = PlaygroundWidget(folders[0])
+            playground.resize(1100, 700)
+            self.windows.append(playground)
+            return playground
+
+        return show_once(("playground", str(folders[0].resolve())), make)
 
     def export_selected(self):
         from peftstudio.ui.export_dialog import ExportDialog

@@ -1,6 +1,8 @@
 """The main window: a home page with the machine's summary, recent runs and a prominent New fine-tune."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
@@ -9,7 +11,6 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, Q
 from peftstudio import __version__
 from peftstudio.engine import paths
 from peftstudio.engine.app_settings import load_settings, save_settings
-from peftstudio.engine.errors import HELP_DIR
 from peftstudio.engine.planning import hardware_profile
 from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
@@ -65,6 +66,16 @@ class MainWindow(QMainWindow):
         self.runs_list.itemDoubleClicked.connect(self.open_run)
         self.dashboards = []
         layout.addWidget(self.runs_list)
+        run_buttons = QHBoxLayout()
+        for text, name, slot in ((STRINGS["home.open_dashboard"], "home.open_dashboard", lambda: self.open_run()),
+                                 (STRINGS["home.open_playground"], "home.open_playground",
+                                  lambda: self.open_selected_playground())):
+            button = QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            run_buttons.addWidget(button)
+        run_buttons.addStretch()
+        layout.addLayout(run_buttons)
         self.setCentralWidget(central)
         self._menus()
         self.refresh_runs()
@@ -83,10 +94,11 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         help_menu = self.menuBar().addMenu(STRINGS["menu.help"])
         help_pages = QAction(STRINGS["menu.help_pages"], self)
-        help_pages.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(HELP_DIR))))
+        help_pages.setObjectName("menu.help_pages")
+        help_pages.triggered.connect(lambda: self.open_help())
         help_menu.addAction(help_pages)
         logs = QAction(STRINGS["menu.open_logs"], self)
-        logs.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir()))))
+        logs.triggered.connect(self.open_logs)
         help_menu.addAction(logs)
         copy = QAction(STRINGS["menu.copy_diagnostics"], self)
         copy.setObjectName("menu.copy_diagnostics")
@@ -96,6 +108,23 @@ class MainWindow(QMainWindow):
         about = QAction(STRINGS["menu.about"], self)
         about.triggered.connect(self.about)
         help_menu.addAction(about)
+
+    def open_logs(self) -> None:
+        """The log folder in the file manager, or its path in words where no file manager can be opened."""
+        from peftstudio.ui.error_dialog import notice_box
+
+        folder = paths.log_dir()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            notice_box(STRINGS["menu.open_logs"], STRINGS["home.logs_here"].format(folder=folder), self).open()
+
+    def open_help(self, topic: str | None = None):
+        """The help pages inside the app (works where no browser or file launcher can be opened)."""
+        from peftstudio.ui.help_viewer import HelpViewer
+
+        viewer = HelpViewer(topic, self)
+        viewer.show()
+        self.dashboards.append(viewer)
+        return viewer
 
     def refresh_runs(self) -> None:
         self.runs_list.clear()
@@ -109,12 +138,15 @@ class MainWindow(QMainWindow):
 
     def open_playground(self, run_dir):
         from peftstudio.ui.playground import PlaygroundWidget
+        from peftstudio.ui.windows import show_once
 
-        playground = PlaygroundWidget(run_dir)
-        playground.resize(1100, 700)
-        playground.show()
-        self.dashboards.append(playground)
-        return playground
+        def make():
+            playground = PlaygroundWidget(run_dir)
+            playground.resize(1100, 700)
+            self.dashboards.append(playground)
+            return playground
+
+        return show_once(("playground", str(Path(run_dir).resolve())), make)
 
     def open_history(self):
         from peftstudio.engine.history import default_store as store
@@ -137,19 +169,32 @@ class MainWindow(QMainWindow):
         self.dashboards.append(page)
         return page
 
-    def open_run(self, item) -> None:
-        """A past (or running) run's dashboard, from its events.jsonl."""
-        from peftstudio.ui.dashboard import DashboardWidget
+    def selected_run(self) -> str | None:
+        item = self.runs_list.currentItem()
+        return item.data(Qt.UserRole) if item is not None else None
 
-        run_id = item.data(Qt.UserRole)
+    def open_run(self, item=None):
+        """A past (or running) run's dashboard, from its events.jsonl (the open one, if it is open)."""
+        from peftstudio.ui.dashboard import DashboardWidget
+        from peftstudio.ui.windows import show_once
+
+        run_id = item.data(Qt.UserRole) if item is not None else self.selected_run()
         if not run_id:
-            return
-        dashboard = DashboardWidget(notifications_enabled=False)
-        dashboard.setWindowTitle(f"Run {run_id}")
-        dashboard.load_run(paths.runs_dir() / run_id)
-        dashboard.resize(1000, 700)
-        dashboard.show()
-        self.dashboards.append(dashboard)
+            return None
+
+        def make():
+            dashboard = DashboardWidget(notifications_enabled=False)
+            dashboard.setWindowTitle(f"Run {run_id}")
+            dashboard.load_run(paths.runs_dir() / run_id)
+            dashboard.resize(1000, 700)
+            self.dashboards.append(dashboard)
+            return dashboard
+
+        return show_once(("dashboard", str((paths.runs_dir() / run_id).resolve())), make)
+
+    def open_selected_playground(self):
+        run_id = self.selected_run()
+        return self.open_playground(paths.runs_dir() / run_id) if run_id else None
 
     # ---- the wizard and launching ----------------------------------------------------------------
     def new_fine_tune(self):

@@ -46,3 +46,34 @@ def test_settings_are_saved_and_the_theme_applies(qtbot):
     apply_theme(app, "system")
     wizard = window.new_fine_tune()  # owned by the window
     assert wizard.model.settings.price_per_kwh == 0.31  # the estimates use the user's price
+
+
+def test_help_opens_inside_the_app_and_runs_reopen_their_window(qtbot, signed_run, monkeypatch):
+    """Journey findings 10 and 12: help works without a desktop launcher; a run's dashboard and playground are
+    reachable from the home page and a second double-click brings the same window forward."""
+    from PySide6.QtCore import Qt
+
+    from peftstudio.ui.help_viewer import topic_of
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    help_action = next(a for a in window.help_menu.actions() if a.objectName() == "menu.help_pages")
+    help_action.trigger()
+    viewer = window.dashboards[-1]
+    assert viewer.objectName() == "help" and viewer.topics.count() >= 8
+    assert viewer.current_topic == "troubleshooting" and len(viewer.page.toPlainText()) > 200
+    viewer.show_topic("export")
+    assert "q4_k_m" in viewer.page.toPlainText()
+    assert topic_of("file:///x/resources/help/out-of-memory.md#batch") == "out-of-memory"
+
+    monkeypatch.setattr("peftstudio.engine.paths.runs_dir", lambda: signed_run.parent)
+    window.refresh_runs()
+    row = next(i for i in range(window.runs_list.count()) if window.runs_list.item(i).data(Qt.UserRole) ==
+               signed_run.name)
+    window.runs_list.setCurrentRow(row)
+    first = window.open_run(window.runs_list.item(row))
+    again = window.open_run(window.runs_list.item(row))
+    assert first is again and first.status.text().startswith("Finished")
+    playground = window.open_selected_playground()
+    assert playground is window.open_playground(signed_run) and playground.objectName() == "playground"
