@@ -41,7 +41,14 @@ test: $(STAMP)
 # The one-file desktop binary (about 5 minutes; not part of `make test`).
 dist: $(STAMP)
 	$(PIP) install --quiet -e ".[dist]"  # editable, like make install: never a stale copy
-	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN peftstudio.spec
+	@if $(PY) -c "import tkinter; tkinter.Tcl()" 2>/dev/null; then \
+		$(PY) -m PyInstaller --noconfirm --clean --log-level WARN peftstudio.spec; \
+	else \
+		echo "Note: no Tcl/Tk in this Python, so the binary gets no start-up splash (it shows nothing while it"; \
+		echo "      unpacks, about 8 s). To get the splash: sudo apt install python3-tk tk-dev (Debian/Ubuntu) or"; \
+		echo "      sudo dnf install python3-tkinter tk-devel (Fedora), then make dist again."; \
+		PEFTSTUDIO_SPLASH=0 $(PY) -m PyInstaller --noconfirm --clean --log-level WARN peftstudio.spec; \
+	fi
 	@ls -la dist/peftstudio
 
 dist-test: dist

@@ -4,6 +4,15 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
+    try:  # the bootloader's splash (see peftstudio.spec): only the window needs it, a command does not
+        import pyi_splash
+
+        if len(sys.argv) > 1:
+            pyi_splash.close()
+        else:
+            pyi_splash.update_text("Starting...")
+    except ImportError:
+        pass
     from peftstudio.cli import main
 
     sys.exit(main())

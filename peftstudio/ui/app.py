@@ -7,11 +7,22 @@ from pathlib import Path
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "peftstudio-256.png"
 
 
+def close_splash() -> None:
+    """The packaged binary shows a splash while it unpacks; it goes when the window is there."""
+    splash = sys.modules.get("pyi_splash")
+    if splash is not None:
+        try:
+            splash.close()
+        except Exception:  # noqa: BLE001 - a splash that is already gone is fine
+            pass
+
+
 def run_gui() -> int:
     from peftstudio.ui.display_check import problem
 
     trouble = problem()  # before Qt: its own failure aborts with advice that does not help
     if trouble:
+        close_splash()
         print(trouble, file=sys.stderr)
         return 1
     from PySide6.QtGui import QIcon
@@ -44,6 +55,7 @@ def run_gui() -> int:
     server = InstanceServer(app)
     server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
+    close_splash()
     from peftstudio.engine.history import take_notices
 
     for notice in take_notices():  # e.g. the history had to be rebuilt from the run folders

@@ -100,7 +100,7 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q4
     merged = load_merged_model(run)
     say(0.15, "Recording the reference answers")
     judged_by_llama_cpp = fmt in GGUF_FORMATS and llama_cpp_runner.available()
-    ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp) if verify else None
+    ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp, own_prompt=_own_prompt(run)) if verify else None
 
     with safety.staged_folder(destination, overwrite) as staging:
         details: dict = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
@@ -179,6 +179,17 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
         safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
             safety.safe_name(publisher), model_name, file_name))
     return gguf_path, details
+
+
+def _own_prompt(run: ExportableRun) -> str | None:
+    """A question from the run's own held-back examples, so the report shows the export on the user's task."""
+    from peftstudio.engine.inference import validation_prompts
+
+    try:
+        prompts = validation_prompts(run.run_dir, 1)
+    except Exception:  # noqa: BLE001 - the dataset may have moved since training; the check goes on without it
+        return None
+    return prompts[0][:500] if prompts else None
 
 
 def _llama_cpp_quantizer_agreement(run: ExportableRun, merged, tokenizer, staging: Path, quant: str,

@@ -28,6 +28,7 @@ AGREEMENT_PROMPTS = ("What is the capital of France?", "Write a short greeting f
                      "Explain in one sentence why the sky is blue.", "List three fruits.",
                      "How many days are in a week?", "Translate 'thank you' into Spanish.")
 LOSSY = {"q4_k_m", "q5_k_m", "q6_k"}
+BITS_PER_WEIGHT = {"q4_k_m": 4.8, "q5_k_m": 5.7, "q6_k": 6.6}
 # the least top-1 agreement a K-quant must reach when llama.cpp's own quantizer was not measured beside it
 MIN_AGREEMENT = {"q4_k_m": 0.6, "q5_k_m": 0.7, "q6_k": 0.8}
 # Largest acceptable max |logit difference| per format; q8_0 is lossy by design, so it must only keep
@@ -44,6 +45,9 @@ class Reference:
     continuation: list[int]
     answer: str
     prompt_text: str = ""
+    own_prompt: str = ""  # a prompt from the run's own held-back examples
+    own_ids: list[int] = None  # type: ignore[assignment]
+    own_answer: str = ""
     # per agreement prompt: (token ids of prompt + continuation, index of the first continuation position,
     # the model's next-token log-probabilities at the positions that predict the continuation)
     agreement: list = None  # type: ignore[assignment]
@@ -76,13 +80,43 @@ class VerificationReport:
     problem: str | None = None
     agreement: dict | None = None            # ours: top-1 agreement and mean KL against the model in memory
     llama_cpp_quantizer: dict | None = None  # the same for llama.cpp's own quantizer of the same weights
+    quant: str | None = None
+    own_prompt: str = ""                     # a prompt from the user's own held-back examples...
+    own_answer_export: str = ""              # ...answered by the export
+    own_answer_model: str = ""               # ...and by the model in memory
+
+    def summary(self) -> str:
+        """What the check found, in one or two sentences a non-expert can act on."""
+        judge = "llama.cpp (the engine inside Ollama and LM Studio)" if self.reader.startswith("llama.cpp") \
+            else "An independent reader"
+        if not self.loaded:
+            return f"Failed: the file could not be loaded ({self.problem}). Do not use this export."
+        if not self.passed:
+            return f"Failed: {self.problem}. The export may answer differently from your model."
+        if self.quant in LOSSY and self.agreement:
+            text = (f"Passed. {judge} reads the file, and it picks the same next word as your model "
+                    f"{self.agreement['top1_agreement']:.0%} of the time")
+            if self.llama_cpp_quantizer:
+                text += (f" (llama.cpp's own {self.quant} of the same weights: "
+                         f"{self.llama_cpp_quantizer['top1_agreement']:.0%})")
+            text += (f". Some different wording is expected at {self.quant}, which stores about "
+                     f"{BITS_PER_WEIGHT[self.quant]} bits per weight")
+            if not self.same_continuation:
+                text += "; its answer to the test prompt below is worded differently from your model's"
+            return text + "."
+        return f"Passed. {judge} reads the file and continues the test prompt exactly as your model does."
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def markdown(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"# Verification: {verdict}", "",
+        lines = [f"# Verification: {verdict}", "", self.summary(), ""]
+        if self.own_prompt:
+            lines += [f"A question from your own held-back examples: {self.own_prompt!r}",
+                      f"- the export answers: {self.own_answer_export!r}",
+                      f"- your model answers: {self.own_answer_model!r}", ""]
+        lines += ["## Details", "",
                  f"- Format: {self.format}", f"- Loaded back with: {self.reader}",
                  f"- Prompt: {PROMPT!r}",
                  f"- Max absolute difference of next-token logits: {_fmt(self.max_abs_logit_diff)} "
@@ -131,12 +165,17 @@ def _run(model, tokenizer, ids: list[int]):
     return logits, continuation, tokenizer.decode(continuation, skip_special_tokens=True).strip()
 
 
-def reference(model, tokenizer, agreement: bool = False) -> Reference:
-    """The model in memory's answers; with `agreement`, also its distributions over the agreement set."""
+def reference(model, tokenizer, agreement: bool = False, own_prompt: str | None = None) -> Reference:
+    """The model in memory's answers; with `agreement`, also its distributions over the agreement set;
+    with `own_prompt` (from the user's data), its answer to that too."""
     import torch
 
     ids = _prompt_ids(tokenizer)
     logits, continuation, answer = _run(model, tokenizer, ids)
+    own_ids, own_answer = [], ""
+    if own_prompt:
+        own_ids = _prompt_ids(tokenizer, own_prompt)
+        _, _, own_answer = _run(model, tokenizer, own_ids)
     rows = []
     if agreement:
         for prompt in AGREEMENT_PROMPTS:
@@ -147,7 +186,8 @@ def reference(model, tokenizer, agreement: bool = False) -> Reference:
                 out = model(torch.tensor([full], device=model.device)).logits[0].float().cpu()
             start = len(prompt_ids) - 1
             rows.append((full, start, torch.log_softmax(out[start:len(full) - 1].double(), -1).numpy()))
-    return Reference(ids, logits.tolist(), continuation, answer, _prompt_text(tokenizer), rows)
+    return Reference(ids, logits.tolist(), continuation, answer, _prompt_text(tokenizer), own_prompt or "",
+                     own_ids, own_answer, rows)
 
 
 def agreement_of(gguf_model, ref: Reference) -> Agreement:
@@ -181,8 +221,11 @@ def _compare(fmt, reader, model, tokenizer, ref: Reference, started: float, tole
     if not passed:
         problem = ("the prompt is tokenized differently" if ids != ref.prompt_ids else
                    "the export's predictions differ from the model in memory more than allowed")
+    own = _run(model, tokenizer, ref.own_ids)[2] if ref.own_prompt else ""
     return VerificationReport(fmt, reader, True, passed, diff, tolerance, same_top, same_continuation,
-                              ids == ref.prompt_ids, answer, ref.answer, time.perf_counter() - started, problem)
+                              ids == ref.prompt_ids, answer, ref.answer, time.perf_counter() - started, problem,
+                              quant=tolerance_key if tolerance_key in LOSSY else None, own_prompt=ref.own_prompt,
+                              own_answer_export=own, own_answer_model=ref.own_answer)
 
 
 def _failed(fmt: str, reader: str, exc: Exception, started: float) -> VerificationReport:
@@ -241,6 +284,10 @@ def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
         spoken = [t for t in continuation if t != model.llm.token_eos()]
         answer = model.llm.detokenize(spoken).decode("utf-8", "replace").strip()
         measured = agreement_of(model, ref) if ref.agreement else None
+        own = ""
+        if ref.own_prompt:
+            own_tokens = [t for t in model.greedy(ref.own_ids, CONTINUATION_TOKENS) if t != model.llm.token_eos()]
+            own = model.llm.detokenize(own_tokens).decode("utf-8", "replace").strip()
     finally:
         model.close()
     same_continuation = continuation == ref.continuation[:CONTINUATION_TOKENS]
@@ -256,7 +303,8 @@ def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
     return VerificationReport(fmt, reader, True, passed, diff, None, same_top, same_continuation, same_ids,
                               answer, ref.answer, time.perf_counter() - started, problem,
                               measured.to_dict() if measured else None,
-                              llama_cpp_reference.to_dict() if llama_cpp_reference else None)
+                              llama_cpp_reference.to_dict() if llama_cpp_reference else None, quant,
+                              ref.own_prompt, own, ref.own_answer)
 
 
 def _log_softmax(logits: list[float]):

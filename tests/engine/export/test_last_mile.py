@@ -40,6 +40,12 @@ def test_demo_q4_k_m_for_ollama_answers_paris_and_is_added_to_ollama(signed_run,
     report = result["verification"]
     assert report["reader"].startswith("llama.cpp") and report["passed"], report
     assert "Paris" in report["sample_answer"], report
+    # journey finding 11: the report says in words what passed and shows a question from the user's own data
+    assert "plus" in report["own_prompt"] and report["own_answer_export"] and report["own_answer_model"]
+    markdown = (out / "VERIFICATION.md").read_text()
+    assert "Passed. llama.cpp (the engine inside Ollama and LM Studio) reads the file" in markdown
+    assert "Some different wording is expected at q4_k_m" in markdown
+    assert "A question from your own held-back examples" in markdown
     assert report["agreement"]["top1_agreement"] >= report["llama_cpp_quantizer"]["top1_agreement"] - 0.05
     gguf_file = next(out.glob("*-q4_k_m.gguf"))  # q4_k_m is the default for Ollama
     file_type = gguf.GGUFReader(str(gguf_file)).fields["general.file_type"].contents()
