@@ -11,6 +11,7 @@ from peftstudio.engine.data import DatasetFile, DatasetStats
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning import (
+    SOURCE_WORDS,
     DatasetSummary,
     Settings,
     cached_throughput,
@@ -95,7 +96,7 @@ def plan_command(args) -> int:
         c = result.config
         print(f"{facts.model_id} on {result.device.upper()} with the {profile.name} profile: "
               f"{'fits' if result.feasible else 'does NOT fit'}; {summary_line(result)} "
-              f"(estimate from {result.estimates.source}, confidence {result.estimates.confidence:.0%})")
+              f"({SOURCE_WORDS.get(result.estimates.source, result.estimates.source)})")
         if result.explanation:
             print(result.explanation)
         for name, why in result.reasons.items():

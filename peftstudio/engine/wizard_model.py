@@ -84,9 +84,15 @@ class WizardModel:
         stats = self.state.dataset_stats
         seq = max(128, min(2048, getattr(stats, "recommended_max_seq_length", 0) or 512))
         rows = []
+        here = {model_id.lower() for model_id in local_models()}
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
         for entry in CATALOG:
             badge, need = fit_badge(entry.facts, self.hardware, seq)
             notes = []
+            if entry.model_id.lower() not in here:  # "fits" says nothing about whether it is on this machine
+                size = entry.facts.total_parameters * 2 / 1e9
+                notes.append(f"not downloaded; needs internet to download (about {size:.1f} GB)" if offline else
+                             f"downloads first (about {size:.1f} GB)")
             if entry.gated:
                 notes.append("needs a Hugging Face token (Settings)")
             if not exportable(entry.facts.architecture):

@@ -25,8 +25,10 @@ class CompareView(QWidget):
         for index, (name, chart) in enumerate(self.result["charts"].items()):
             plot = pg.PlotWidget(background="w", title=chart["label"])
             plot.setObjectName(f"compare.chart.{name}")
-            plot.addLegend()
+            plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
             plot.setMinimumHeight(160)
+            for side in ("left", "bottom"):  # plain numbers, not "(x0.001)" scaled axes
+                plot.getAxis(side).enableAutoSIPrefix(False)
             for color, (run_id, points) in zip(COLORS, chart["runs"].items()):
                 xs, ys = [p[0] for p in points], [p[1] for p in points]
                 best = self.result["best"].get(name) == run_id

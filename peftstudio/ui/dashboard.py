@@ -46,6 +46,8 @@ def _plot(title: str, left: str) -> pg.PlotWidget:
     plot.setLabel("bottom", "step")
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMinimumHeight(150)
+    for side in ("left", "bottom"):  # "steps/s (x0.001)" reads as a different unit: show plain numbers
+        plot.getAxis(side).enableAutoSIPrefix(False)
     return plot
 
 
@@ -120,7 +122,8 @@ class DashboardWidget(QWidget):
         layout.addWidget(self.outcome)
         grid = QGridLayout()
         self.loss_plot = _plot("Loss", "loss")
-        self.loss_plot.addLegend()
+        # top right, on a light backing: the loss falls from the top left, so the legend covers nothing there
+        self.loss_plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
         self.loss_curve = _curve(self.loss_plot, "#2a6fdb", "train")
         self.eval_curve = self.loss_plot.plot(pen=None, symbol="o", symbolBrush="#d2691e", name="validation")
         self.lr_plot = _plot("Learning rate", "lr")

@@ -26,6 +26,7 @@ STRINGS = {
     "export.add_lms": "Add to LM Studio",
     "export.adding": "Adding the model to the app and asking it one question...",
     "export.added": "Added to {app} as {model}.",
+    "wizard.config.yours": "Set by you (the planner keeps it when it re-plans).",
     "wizard.review.name": "Name your model:",
     "wizard.review.name_tip": "How the model is called in Versions, in exports and in Ollama. Letters, digits, dots "
                               "and dashes; each new run with the same name becomes its next version.",

@@ -224,3 +224,27 @@ def test_flagged_rows_beyond_the_preview_can_be_seen_and_the_repair_says_what_it
     assert f"Repaired copy written to {tmp_path / 'shop.fixed.jsonl'}" in note and "original file is unchanged" in note
     assert "row 58" in note
     assert wizard.state.version_name == "shop"  # the model is not named after the repaired copy
+
+
+def test_small_wording_fixes_on_the_settings_and_review_pages(qtbot, wizard, tmp_path):
+    """Journey finding 13: hints follow edits, plain method and estimate words, the cost names its basis,
+    and a catalog model that is not here says it needs a download."""
+    dataset = write_rows(tmp_path / "signature.jsonl", signature_rows(80))
+    wizard.next()
+    choose_dataset(qtbot, wizard, dataset)
+    wizard.next()
+    rows = {wizard.model_page.table.item(i, 0).text(): i for i in range(wizard.model_page.table.rowCount())}
+    notes_column = next(c for c in range(wizard.model_page.table.columnCount())
+                        if wizard.model_page.table.horizontalHeaderItem(c).text().lower().startswith("note"))
+    assert "download" in wizard.model_page.table.item(rows["Qwen3 8B"], notes_column).text()
+    assert "download" not in wizard.model_page.table.item(rows["SmolLM2 135M"], notes_column).text()
+    wizard.next()
+    page = wizard.config_page
+    page.widgets["max_steps"].setValue(24)
+    assert page.why["max_steps"].text().startswith("Set by you")
+    assert "20 steps" not in " ".join(label.text() for label in page.why.values())
+    assert "at your electricity price" in page.estimates.text() and "≈" not in page.estimates.text()
+    wizard.next()
+    summary = wizard.review_page.summary.text()
+    assert "LoRA, rank" in summary and "LORA" not in summary
+    assert "flops" not in summary and ("measured on this machine" in summary or "estimated from the model" in summary)

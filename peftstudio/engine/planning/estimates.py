@@ -113,3 +113,23 @@ def format_duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{math.ceil(seconds / 60)} min"
     return f"{seconds / 3600:.1f} h"
+
+
+# ---- the estimates in words, for the windows and the command line -------------------------------------------
+SOURCE_WORDS = {"benchmark": "measured on this machine", "flops": "estimated from the model's size"}
+METHOD_NAMES = {"lora": "LoRA", "qlora": "QLoRA", "dora": "DoRA", "full": "Full fine-tuning"}
+
+
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
+def time_text(e: "TrainingEstimates") -> str:
+    return (f"about {format_duration(e.duration_expected)} (likely between {format_duration(e.duration_min)} and "
+            f"{format_duration(e.duration_max)}; {SOURCE_WORDS.get(e.source, e.source)})")
+
+
+def energy_text(e: "TrainingEstimates", price_per_kwh: float) -> str:
+    """kWh and cost; the price is the user's own setting, so the cost is in their currency, whatever it is."""
+    return (f"{e.electricity_kwh:.3f} kWh, costing about {e.electricity_cost:.2f} at your electricity price "
+            f"({price_per_kwh:g} per kWh)")

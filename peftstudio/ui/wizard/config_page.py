@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from peftstudio.engine.config import form_settings
-from peftstudio.engine.planning import format_duration
+from peftstudio.engine.planning import energy_text, time_text
 from peftstudio.engine.settings import LAYER_CHOICES, Setting
 from peftstudio.ui.locales import STRINGS
 
@@ -169,17 +169,26 @@ class ConfigPage(QWizardPage):
         if self._loading:
             return
         self.wiz.model.set_setting(name, self.value_of(name))
-        if SPECS[name].multi_gpu:  # per-device batch, accumulation and memory depend on the device count
-            self.initializePage()
-            return
+        self._refresh_from_plan()
+
+    def _refresh_from_plan(self) -> None:
+        """Re-plan after an edit: the settings the user did not touch follow (warm-up follows the steps, the
+        per-device batch the device count), and no hint keeps numbers that an edit made stale."""
+        plan = self.wiz.model.replan()
+        edits = self.wiz.state.user_edits
+        self._loading = True
+        for name, widget in self.widgets.items():
+            if name not in edits:
+                self._set(widget, name, getattr(self.wiz.state.config, name))
+            self.why[name].setText(STRINGS["wizard.config.yours"] if name in edits else plan.reasons.get(name, ""))
+        self._loading = False
         self._update_estimates()
 
     def _update_estimates(self) -> None:
         e = self.wiz.model.current_estimates()
         self.estimates.setText(
-            f"Time: about {format_duration(e.duration_expected)} (between {format_duration(e.duration_min)} and "
-            f"{format_duration(e.duration_max)}) · peak memory {e.peak_memory / 2**30:.1f} GB · "
-            f"energy {e.electricity_kwh:.3f} kWh ≈ {e.electricity_cost:.2f} · CO₂ {e.carbon_kg * 1000:.0f} g · "
+            f"Time: {time_text(e)} · peak memory {e.peak_memory / 2**30:.1f} GB · "
+            f"energy {energy_text(e, self.wiz.model.settings.price_per_kwh)} · CO₂ {e.carbon_kg * 1000:.0f} g · "
             f"disk {e.disk_space / 2**20:.0f} MB")
 
     def validatePage(self) -> bool:  # noqa: N802

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
                                QWizardPage)
 
-from peftstudio.engine.planning import format_duration, get_profile
+from peftstudio.engine.planning import energy_text, format_duration, get_profile, method_name, time_text
 from peftstudio.ui.locales import STRINGS
 
 
@@ -64,7 +64,7 @@ class ReviewPage(QWizardPage):
             ("Use case", profile.name),
             ("Dataset", f"{Path(state.dataset_path).name} ({report.rows_usable if report else '?'} examples)"),
             ("Model", state.model_id),
-            ("Method", f"{c.peft_method.upper()}, rank {c.lora_r}, alpha {c.lora_alpha}"
+            ("Method", f"{method_name(c.peft_method)}, rank {c.lora_r}, alpha {c.lora_alpha}"
                        + (f", {c.quantization} weights" if c.quantization else "")),
             ("Training", f"{c.epochs:g} epochs" if not c.max_steps else f"{c.max_steps} steps"),
             ("Batch", f"{c.batch_size} x {c.gradient_accumulation}"
@@ -72,10 +72,9 @@ class ReviewPage(QWizardPage):
                       + f" = {c.effective_batch_size} examples per update"),
             ("Learning rate", f"{c.learning_rate:g} ({c.scheduler}, {c.warmup_steps} warm-up steps)"),
             ("Sequence length", f"{c.max_seq_length} tokens, packing {'on' if c.packing else 'off'}"),
-            ("Time", f"about {format_duration(e.duration_expected)} (from {format_duration(e.duration_min)} to "
-                     f"{format_duration(e.duration_max)}, {e.confidence:.0%} confidence, {e.source})"),
+            ("Time", time_text(e)),
             ("Memory", f"about {e.peak_memory / 2**30:.1f} GB at peak"),
-            ("Energy", f"{e.electricity_kwh:.3f} kWh ≈ {e.electricity_cost:.2f}, {e.carbon_kg * 1000:.0f} g CO₂"),
+            ("Energy", f"{energy_text(e, self.wiz.model.settings.price_per_kwh)}, {e.carbon_kg * 1000:.0f} g CO₂"),
         ]
         table = "".join(f"<tr><td style='padding-right:12px;color:#555'>{k}</td><td>{escape(str(v))}</td></tr>"
                         for k, v in rows)  # values name the user's model and dataset files
