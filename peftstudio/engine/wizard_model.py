@@ -73,8 +73,11 @@ class WizardModel:
         data = replace(DEFAULT_DATA, examples=profile.requirements.recommended_dataset_size)
         return plan(self.facts(), self.hardware, data, profile, settings=self.settings).estimates.duration_expected
 
-    def tokenizer_for_current_model(self):
+    def tokenizer_for_current_model(self, progress=None):
+        """The chosen model's tokenizer if the model is on this machine; `progress` hears about the one-time
+        conversion of a GGUF model (the demo model: up to a minute), so the wait is never silent."""
         try:
+            trainable_folder(resolve_model(self.state.model_id, allow_download=False), progress=progress)
             return _tokenizer(self.state.model_id)
         except PlainError:
             return None

@@ -90,6 +90,7 @@ STRINGS = {
     "wizard.dataset.browse": "Browse...",
     "wizard.dataset.drop": "Drop your dataset file here",
     "wizard.dataset.checking": "Checking your file...",
+    "wizard.dataset.tokenizer": "Reading the model's tokenizer, to count your examples in its tokens...",
     "wizard.dataset.fix": "Fix automatically",
     "wizard.dataset.none": "Choose a dataset file to continue.",
     "wizard.dataset.busy": "Still checking the file; one moment.",

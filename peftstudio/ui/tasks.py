@@ -9,6 +9,7 @@ from peftstudio.engine.errors import from_exception
 class _Signals(QObject):
     finished = Signal(object)
     failed = Signal(object)  # a PlainError
+    progress = Signal(str)  # what the work is doing now, for waits longer than a second
 
 
 class Task(QRunnable):
@@ -26,8 +27,12 @@ class Task(QRunnable):
         self.signals.finished.emit(result)
 
 
-def run_in_background(fn, *args, on_done=None, on_error=None, **kwargs) -> Task:
+def run_in_background(fn, *args, on_done=None, on_error=None, on_progress=None, **kwargs) -> Task:
+    """Run fn off the UI thread; with `on_progress`, fn gets a `progress(message)` keyword to report through."""
     task = Task(fn, *args, **kwargs)
+    if on_progress is not None:
+        task.kwargs["progress"] = task.signals.progress.emit
+        task.signals.progress.connect(on_progress)
     if on_done is not None:
         task.signals.finished.connect(on_done)
     if on_error is not None:

@@ -248,3 +248,15 @@ def test_small_wording_fixes_on_the_settings_and_review_pages(qtbot, wizard, tmp
     summary = wizard.review_page.summary.text()
     assert "LoRA, rank" in summary and "LORA" not in summary
     assert "flops" not in summary and ("measured on this machine" in summary or "estimated from the model" in summary)
+
+
+def test_checking_a_file_says_what_it_waits_for(qtbot, wizard, tmp_path):
+    """Journey finding 5: the dataset check names each stage (the tokenizer, the one-time model conversion)."""
+    dataset = write_rows(tmp_path / "signature.jsonl", signature_rows(20))
+    wizard.next()
+    seen = []
+    original = wizard.dataset_page._progress
+    wizard.dataset_page._progress = lambda message: (seen.append(message), original(message))
+    choose_dataset(qtbot, wizard, dataset)
+    assert seen[0].startswith("Reading the model's tokenizer") and seen[-1] == "Checking your file..."
+    assert "usable examples" in wizard.dataset_page.summary.text()  # the stage text gives way to the result

@@ -16,14 +16,17 @@ from peftstudio.ui.tasks import run_in_background
 LEVEL_COLORS = {"error": "#b00020", "warning": "#a15c00", "info": "#555555"}
 
 
-def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: dict | None) -> dict:
+def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: dict | None,
+                    progress=lambda message: None) -> dict:
     """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
     The maximum length and the column mapping are the run's own, as `peftstudio validate` uses them."""
     from peftstudio.engine.data import DatasetFile
 
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
 
-    tokenizer = tokenizer_loader()
+    progress(STRINGS["wizard.dataset.tokenizer"])
+    tokenizer = tokenizer_loader(progress=lambda message: progress(f"{message}..."))
+    progress(STRINGS["wizard.dataset.checking"])
     with DatasetFile.open(path, mapping) as data:
         found = data.inspect(tokenizer, max_seq_length=max_seq_length if tokenizer else None, preview=50)
         readable = found.report.readable and found.report.schema is not None
@@ -151,7 +154,11 @@ class DatasetPage(QWizardPage):
         config = self.wiz.state.config
         self._task = run_in_background(inspect_dataset, path, self.wiz.model.tokenizer_for_current_model,
                                        config.max_seq_length, config.column_mapping or None,
-                                       on_done=self._show, on_error=self._failed)
+                                       on_done=self._show, on_error=self._failed, on_progress=self._progress)
+
+    def _progress(self, message: str) -> None:
+        if self.busy:
+            self.summary.setText(html.escape(message))
 
     def _failed(self, error) -> None:
         self.busy = False
