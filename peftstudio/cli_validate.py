@@ -16,6 +16,10 @@ def _tokenizer_for(model: str):
     return load_tokenizer(trainable_folder(resolve_model(model)))
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def validate_command(args) -> int:
     quiet_libraries()
 
@@ -71,8 +75,8 @@ def _print_report(doc: dict) -> None:
         print(f"{doc['path']}: not a dataset. {fmt['reason'] or ''}", file=out)
     schema = doc.get("schema") or {}
     print(f"{doc['path']}: {fmt['format'] or '?'} ({fmt['encoding']}), schema {schema.get('name', '?')}, "
-          f"{doc['rows_total']} rows, {doc['rows_usable']} usable, {doc['errors']} errors, "
-          f"{doc['warnings']} warnings", file=out)
+          f"{doc['rows_total']} rows, {doc['rows_usable']} usable, {plural(doc['errors'], 'error')}, "
+          f"{plural(doc['warnings'], 'warning')}", file=out)
     for result in doc["results"]:
         where = f"row {result['row']}: " if result["row"] is not None else ""
         print(f"  {LEVEL_MARK[result['level']]} {where}{result['message']}\n            -> {result['suggestion']}",

@@ -33,7 +33,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     OUT.mkdir(parents=True, exist_ok=True)
     window = MainWindow()
-    window.resize(1000, 640)
+    window.resize(1280, 800)  # the size the issue tracker checks: nothing may be cut off
     window.show()
     app.processEvents()
     window.grab().save(str(OUT / "main-window.png"))
@@ -78,6 +78,12 @@ def main() -> int:
     dashboard.confirm_stop(ask=False)
     wait(app, worker.isFinished, seconds=300)
     session.run()  # finish the stopped run so the playground has an adapter
+    finished = DashboardWidget(notifications_enabled=False)  # the same run opened from History: its outcome
+    finished.resize(1100, 760)
+    finished.load_run(session.run_dir)
+    finished.show()
+    app.processEvents()
+    finished.grab().save(str(OUT / "dashboard-finished.png"))
 
     from peftstudio.ui.playground import PlaygroundWidget
 
@@ -89,7 +95,7 @@ def main() -> int:
     playground.input.setText("How do I reset the Breeze fan?")
     playground.send()
     wait(app, lambda: playground.worker.isFinished(), seconds=600)
-    wait(app, lambda: "tuned:" in playground.scores.text(), seconds=60)
+    wait(app, lambda: "How sure it is" in playground.scores.text(), seconds=120)
     app.processEvents()
     playground.grab().save(str(OUT / "playground.png"))
 
@@ -102,6 +108,10 @@ def main() -> int:
     wait(app, lambda: dialog.result is not None, seconds=600)
     app.processEvents()
     dialog.grab().save(str(OUT / "export.png"))
+    viewer = window.open_help("export")
+    viewer.resize(1000, 700)
+    app.processEvents()
+    viewer.grab().save(str(OUT / "help.png"))
     print(f"screenshots written to {OUT}")
     return 0
 

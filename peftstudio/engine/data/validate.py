@@ -218,9 +218,27 @@ def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str |
         return None
     if "messages" in example:
         _check_roles(issue, example["messages"], line)
-    for text in ([example["text"]] if "text" in example else [m["content"] for m in example["messages"]]):
-        _check_text(issue, text, line)
+    texts = ([(schema.required_fields[0], example["text"])] if "text" in example else
+             [(_field_label(schema, index, message), message["content"])
+              for index, message in enumerate(example["messages"])])
+    _check_texts(issue, texts, line)
     return example
+
+
+def _field_label(schema: Schema, index: int, message: dict) -> str:
+    """Which column (or turn) a message came from, so a warning can name it."""
+    role = message["role"]
+    if schema.name in ("openai", "sharegpt"):
+        return f"turn {index + 1} ({role})"
+    if role == "system":
+        return "system prompt"
+    fields = schema.required_fields
+    return fields[0] if role == "user" else fields[-1]
+
+
+def _names(labels: list[str]) -> str:
+    quoted = [f"'{label}'" for label in dict.fromkeys(labels)]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
@@ -242,20 +260,28 @@ def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
                   "Use system, user and assistant (or human/gpt in ShareGPT files).")
 
 
-def _check_text(issue: _Collector, text: str, line: int) -> None:
-    if checks.has_surrogates(text):
-        issue.add("encoding_damage", "text", line, "error", f"Row {line} holds broken characters (lone surrogates).",
+def _check_texts(issue: _Collector, texts: list[tuple[str, str]], line: int) -> None:
+    """Each text check once per row, naming the columns (or turns) where it found something."""
+    def where(check) -> list[str]:
+        return [label for label, text in texts if check(text)]
+
+    if found := where(checks.has_surrogates):
+        issue.add("encoding_damage", ", ".join(found), line, "error",
+                  f"Row {line} holds broken characters (lone surrogates) in {_names(found)}.",
                   "Let 'Fix automatically' remove them, or re-export the file as UTF-8.", True)
-    if checks.has_control(text):
-        issue.add("control_characters", "text", line, "warning", f"Row {line} holds invisible control characters.",
+    if found := where(checks.has_control):
+        issue.add("control_characters", ", ".join(found), line, "warning",
+                  f"Row {line} holds invisible control characters in {_names(found)}.",
                   "Let 'Fix automatically' remove them.", True)
-    if checks.has_mojibake(text):
-        issue.add("mojibake", "text", line, "warning",
-                  f"Row {line} has garbled accents (like 'Ã©' for 'é'): UTF-8 text was once read wrongly.",
-                  "Let 'Fix automatically' repair the characters.", True)
-    found = checks.personal_data_hints(text)
-    if found:
-        issue.add("personal_data", "text", line, "info", f"Row {line} seems to contain {' and '.join(found)}.",
+    if found := where(checks.has_mojibake):
+        issue.add("mojibake", ", ".join(found), line, "warning",
+                  f"Row {line} has garbled accents (like 'Ã©' for 'é') in {_names(found)}: UTF-8 text was once "
+                  "read wrongly.", "Let 'Fix automatically' repair the characters.", True)
+    hints = {label: checks.personal_data_hints(text) for label, text in texts}
+    if found := [label for label, kinds in hints.items() if kinds]:
+        kinds = sorted({kind for label in found for kind in hints[label]})
+        issue.add("personal_data", ", ".join(found), line, "info",
+                  f"Row {line} seems to contain {' and '.join(kinds)} in {_names(found)}.",
                   "Remove or mask personal data unless the model should learn it.")
 
 

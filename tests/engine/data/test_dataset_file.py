@@ -69,7 +69,7 @@ def test_the_wizard_and_the_cli_check_with_the_same_length_and_mapping(tmp_path,
     path = tmp_path / "odd-columns.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows()) + "\n")
     mapping = {"prompt": "question", "response": "reply"}
-    shown = inspect_dataset(str(path), lambda: demo_tokenizer, TrainingConfig().max_seq_length, mapping)
+    shown = inspect_dataset(str(path), lambda progress=None: demo_tokenizer, TrainingConfig().max_seq_length, mapping)
     cli = subprocess.run([sys.executable, "-m", "peftstudio", "validate", str(path), "--json", "--model",
                           "HuggingFaceTB/SmolLM2-135M-Instruct", "--mapping", json.dumps(mapping)],
                          capture_output=True, text=True, timeout=300)

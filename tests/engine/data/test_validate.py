@@ -130,3 +130,15 @@ def test_every_problem_comes_with_a_specific_actionable_suggestion(tmp_path, lin
         assert result.row is None or result.row >= 1
         if result.level == "error" and result.code != "unknown_schema":
             assert result.row is not None  # errors point at a row or line
+
+
+def test_a_text_problem_is_reported_once_per_row_naming_its_columns(tmp_path):
+    """Journey finding 9: garbled accents in both columns are one warning that names both."""
+    from peftstudio.engine.data import validate_file
+
+    path = tmp_path / "shop.csv"
+    path.write_text("question,answer\nCan I pay by card? â€” yes,\"Yes, we accept cards â€” all of them.\"\n"
+                    "Opening hours?,Nine to five.\n", encoding="utf-8")
+    report = validate_file(path, min_examples=1)
+    garbled = [r for r in report.results if r.code == "mojibake"]
+    assert len(garbled) == 1 and "in 'question' and 'answer'" in garbled[0].message
