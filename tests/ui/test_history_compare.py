@@ -36,6 +36,10 @@ def test_history_filters_and_compare_highlights_the_best(qtbot, tmp_path):
     dashboard = page.open_dashboard(0)
     qtbot.addWidget(dashboard)
     assert dashboard.series.steps == [1, 2]
+    assert page.open_dashboard(0) is dashboard  # a second double-click brings the same window forward
+    from PySide6.QtWidgets import QHeaderView
+
+    assert page.table.horizontalHeader().sectionResizeMode(0) == QHeaderView.ResizeToContents  # run ids in full
 
 
 def test_versions_page_rolls_back_archives_and_prompts_on_low_disk(qtbot, tmp_path):
@@ -63,3 +67,6 @@ def test_versions_page_rolls_back_archives_and_prompts_on_low_disk(qtbot, tmp_pa
     page.table.selectRow(1)
     page.delete_selected(ask=False)
     assert page.table.rowCount() == 2
+    page.table.selectRow(0)
+    page.rename_selected("Shop Helper")  # journey finding 8: a model can be renamed after the fact
+    assert {page.table.item(i, 0).text() for i in range(page.table.rowCount())} == {"shop-helper"}
