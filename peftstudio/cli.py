@@ -91,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "(lms import) when that command is on PATH")
     export.add_argument("--json", action="store_true")
 
+    evaluate = sub.add_parser("eval", help="score a completed run: its task before and after, what it forgot, "
+                                           "and optionally a judge's verdicts")
+    evaluate.add_argument("run", help="run folder or id")
+    evaluate.add_argument("--judge", metavar="MODEL_OR_URL",
+                          help="a judge: an OpenAI-compatible server URL (Ollama, LM Studio, llama_cpp.server), a "
+                               ".gguf file, or a Hugging Face folder or id; only that judge sees the prompts")
+    evaluate.add_argument("--limit", type=int, help="score at most this many held-back examples")
+    evaluate.add_argument("--no-skills", dest="skills", action="store_false",
+                          help="skip the general-skills (forgetting) check")
+    evaluate.add_argument("--json", action="store_true")
+
     from peftstudio.engine.config import choices, settings_help
 
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder",
@@ -119,6 +130,7 @@ COMMANDS = {
     "chat": ("peftstudio.cli_chat", "chat_command"), "runs": ("peftstudio.cli_runs", "runs_command"),
     "versions": ("peftstudio.cli_runs", "versions_command"),
     "export": ("peftstudio.cli_export", "export_command"),
+    "eval": ("peftstudio.cli_eval", "eval_command"),
 }
 
 

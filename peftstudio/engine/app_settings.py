@@ -14,6 +14,7 @@ class AppSettings:
     hf_token: str = ""  # optional; only sent to the Hugging Face hub
     theme: str = "system"  # system | light | dark
     notifications: bool = True
+    evaluate_after_run: bool = True  # the scorecard (task + general skills, not the judge) when a run completes
     data_folder: str = ""  # empty: the platform default
     welcome_seen: bool = False  # the first-run welcome was shown
 

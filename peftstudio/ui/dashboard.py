@@ -32,7 +32,7 @@ from peftstudio.engine.monitoring import (
     milestone_message,
 )
 from peftstudio.engine.planning import format_duration
-from peftstudio.engine.training import read_events
+from peftstudio.engine.training import read_events, read_run_info
 from peftstudio.ui.notifications import Notifier
 from peftstudio.ui.progress_ring import ProgressRing
 from peftstudio.ui.toast import Toast
@@ -58,6 +58,17 @@ def _curve(plot: pg.PlotWidget, color: str, name: str | None = None):
     return item
 
 
+def score_run(run_dir: Path, judge: str | None, skills_limit: int | None, cancel, progress=None) -> dict:
+    """The scorecard of a run, saved with its version unless cancelled (runs in a background task)."""
+    from peftstudio.engine.evaluation import evaluate_run, save_scorecard
+
+    card = evaluate_run(run_dir, judge=judge, skills_limit=skills_limit, cancel=cancel,
+                        progress=lambda fraction, message: progress and progress(f"{message} ({fraction:.0%})"))
+    if not card.get("cancelled"):
+        save_scorecard(run_dir, card)
+    return card
+
+
 def per_gpu_text(event: dict) -> str:
     """One line per GPU: utilization, memory and temperature (the bars above show the busiest GPU)."""
     used, total = event.get("gpu_memory_used") or [], event.get("gpu_memory_total") or []
@@ -71,10 +82,14 @@ def per_gpu_text(event: dict) -> str:
 
 
 class DashboardWidget(QWidget):
-    def __init__(self, worker=None, notifications_enabled: bool = True, parent=None):
+    def __init__(self, worker=None, notifications_enabled: bool = True, parent=None, evaluate_after_run: bool = False):
         super().__init__(parent)
         self.setObjectName("dashboard")
         self.worker = worker
+        self.evaluate_after_run = evaluate_after_run
+        self.run_dir: Path | None = getattr(getattr(worker, "session", None), "run_dir", None)
+        self.evaluation = None  # the background scorecard task
+        self.scorecard: dict | None = None
         self.series = RunSeries()
         self.milestones = MilestoneTracker()
         self.zone_items = []
@@ -120,6 +135,24 @@ class DashboardWidget(QWidget):
         self.outcome.setWordWrap(True)
         self.outcome.setVisible(False)
         layout.addWidget(self.outcome)
+        scoring = QHBoxLayout()
+        self.scoring = QLabel()
+        self.scoring.setObjectName("dashboard.scoring")
+        self.scoring.setTextFormat(Qt.PlainText)
+        self.score_button = QPushButton("Score this run")
+        self.score_button.setObjectName("dashboard.score")
+        self.score_button.setToolTip("Its held-back examples before and after fine-tuning, and the general-skills "
+                                     "check for forgetting")
+        self.score_button.clicked.connect(lambda: self.start_evaluation())
+        self.score_button.setVisible(False)
+        self.cancel_scoring = QPushButton("Cancel scoring")
+        self.cancel_scoring.setObjectName("dashboard.cancel_scoring")
+        self.cancel_scoring.setVisible(False)
+        self.cancel_scoring.clicked.connect(self.cancel_evaluation)
+        scoring.addWidget(self.scoring, 1)
+        scoring.addWidget(self.score_button)
+        scoring.addWidget(self.cancel_scoring)
+        layout.addLayout(scoring)
         grid = QGridLayout()
         self.loss_plot = _plot("Loss", "loss")
         # top right, on a light backing: the loss falls from the top left, so the legend covers nothing there
@@ -165,9 +198,13 @@ class DashboardWidget(QWidget):
 
     # ---- events in --------------------------------------------------------------------------
     def load_run(self, run_dir: Path) -> None:
-        """A past or running run's recorded curves, the same way as live ones."""
+        """A past or running run's recorded curves, the same way as live ones, and its scorecard if it has one."""
+        self.run_dir = Path(run_dir)
         for event in read_events(Path(run_dir) / "events.jsonl"):
             self.add_event(event, replay=True)
+        card = read_run_info(Path(run_dir)).get("scorecard")
+        if card:
+            self._show_scorecard(card)
 
     def add_event(self, event: dict, replay: bool = False) -> None:
         self.series.add(event)
@@ -279,6 +316,10 @@ class DashboardWidget(QWidget):
                                              or last.get("elapsed_seconds") or 0, last.get("eta_seconds")))
         if state == "completed":
             self._show_outcome(event)
+            self.score_button.setVisible(self.run_dir is not None)
+            if self.evaluate_after_run and self.worker is not None and self.run_dir is not None \
+                    and self.evaluation is None:
+                self.start_evaluation()
         info = self.series.paused_at
         if info is not None:
             remaining = info["remaining_seconds"]
@@ -306,6 +347,51 @@ class DashboardWidget(QWidget):
         self.outcome.setText("<br>".join(lines))
         self.outcome.setVisible(True)
         self.pace.clear()
+
+    # ---- the scorecard ---------------------------------------------------------------------------
+    def start_evaluation(self, judge: str | None = None, skills_limit: int | None = None):
+        """Score the run off the UI thread, with progress and cancel; the card is saved with the version."""
+        import threading
+
+        from peftstudio.ui.tasks import run_in_background
+
+        if self.run_dir is None or (self.evaluation is not None and self.cancel_scoring.isVisible()):
+            return None
+        self.cancel_event = threading.Event()
+        self.score_button.setEnabled(False)
+        self.cancel_scoring.setVisible(True)
+        self.scoring.setText("Scoring: starting...")
+        self.evaluation = run_in_background(score_run, self.run_dir, judge, skills_limit, self.cancel_event,
+                                            on_done=self._scored, on_error=self._scoring_failed,
+                                            on_progress=lambda message: self.scoring.setText(f"Scoring: {message}"))
+        return self.evaluation
+
+    def cancel_evaluation(self) -> None:
+        if getattr(self, "cancel_event", None) is not None:
+            self.cancel_event.set()
+            self.scoring.setText("Scoring: cancelling after the current batch...")
+
+    def _scored(self, card: dict) -> None:
+        self.cancel_scoring.setVisible(False)
+        self.score_button.setEnabled(True)
+        self.scoring.setText("Scoring cancelled; nothing was saved." if card.get("cancelled") else "")
+        if not card.get("cancelled"):
+            self._show_scorecard(card)
+
+    def _scoring_failed(self, error) -> None:
+        self.cancel_scoring.setVisible(False)
+        self.score_button.setEnabled(True)
+        self.scoring.setText(f"Scoring failed: {error.title}. {error.what}")
+
+    def _show_scorecard(self, card: dict) -> None:
+        self.scorecard = card
+        from peftstudio.engine.evaluation import headline  # the evaluation code loads only when a card is shown
+
+        lines = ["<b>Scorecard</b>"] + [escape(line) for line in headline(card)]
+        lines += [f"• {escape(tip)}" for tip in card.get("suggestions", [])]
+        text = self.outcome.text()
+        self.outcome.setText((text + "<br>" if text else "") + "<br>".join(lines))
+        self.outcome.setVisible(True)
 
     def show_anomaly(self, event: dict) -> Toast:
         """A toast with the anomaly's explanation and its suggested actions as buttons, plus a notification."""

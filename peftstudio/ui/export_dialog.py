@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QFil
                                QVBoxLayout)
 
 from peftstudio.engine.export import GGUF_FORMATS, app_for, export_run, hand_over, quant_choices
+from peftstudio.engine.history import default_store, version_of_run, worse_than_parent
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
 
@@ -21,6 +22,13 @@ CARDS = {
     "ollama": ("Ollama", "GGUF + Modelfile: ollama create, then ollama run."),
     "lmstudio": ("LM Studio", "GGUF in LM Studio's publisher/model folder layout."),
 }
+
+
+def version_worse_than_parent(run_dir: Path) -> str | None:
+    """Why the run's version scores worse than the version before it, if it does."""
+    store = default_store()
+    version = version_of_run(store, Path(run_dir).resolve())
+    return worse_than_parent(store, version) if version is not None else None
 
 
 class ExportWorker(QThread):
@@ -179,6 +187,10 @@ class ExportDialog(QDialog):
         if self.worker is not None and self.worker.isRunning():
             return
         target = Path(self.folder.text()).expanduser()
+        worse = version_worse_than_parent(self.run_dir)
+        if ask and worse and QMessageBox.question(self, STRINGS["export.worse_title"],
+                                                  STRINGS["export.worse"].format(why=worse)) != QMessageBox.Yes:
+            return
         if ask and self.overwrite.isChecked() and target.is_dir() and any(target.iterdir()) and \
                 QMessageBox.question(self, STRINGS["export.confirm_replace_title"],
                                      STRINGS["export.confirm_replace"].format(folder=target)) != QMessageBox.Yes:

@@ -22,6 +22,8 @@ STRINGS = {
     "playground.gguf_choose": "Choose a GGUF file...",
     "playground.gguf_missing": "llama.cpp is not installed: run make install to chat with exported files.",
     "playground.gguf_none": "Export this run as GGUF, Ollama or LM Studio first, or choose a GGUF file.",
+    "export.worse_title": "Export a version that scores worse?",
+    "export.worse": "{why} Export it anyway?",
     "export.add_ollama": "Add to Ollama",
     "export.add_lms": "Add to LM Studio",
     "export.adding": "Adding the model to the app and asking it one question...",

@@ -232,7 +232,8 @@ class MainWindow(QMainWindow):
         self.worker = worker_for(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
-        dashboard = DashboardWidget(self.worker, self.settings.notifications)
+        dashboard = DashboardWidget(self.worker, self.settings.notifications,
+                                    evaluate_after_run=self.settings.evaluate_after_run)
         if self.wizard is not None:  # so the dashboard can say when the run is much slower than planned
             dashboard.set_plan(self.wizard.model.current_estimates().duration_expected)
         dashboard.setWindowTitle(f"Training {session.run_dir.name}")

@@ -37,10 +37,16 @@ class SettingsDialog(QDialog):
         self.theme.setCurrentText(settings.theme)
         self.notifications = QCheckBox()
         self.notifications.setChecked(settings.notifications)
+        self.evaluate = QCheckBox()
+        self.evaluate.setObjectName("settings.evaluate_after_run")
+        self.evaluate.setChecked(settings.evaluate_after_run)
+        self.evaluate.setToolTip("When a run completes, score it on its held-back examples and on general skills "
+                                 "(a few minutes on a laptop; it can be cancelled).")
         for label, widget in (("Data folder", self.data_folder), ("Electricity price per kWh", self.price),
                               ("Grid carbon intensity (kg CO2/kWh)", self.carbon),
                               ("Hugging Face token", self.token), ("Theme", self.theme),
-                              ("Desktop notifications", self.notifications)):
+                              ("Desktop notifications", self.notifications),
+                              ("Score each run when it completes", self.evaluate)):
             form.addRow(label, widget)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -50,4 +56,5 @@ class SettingsDialog(QDialog):
     def value(self) -> AppSettings:
         return replace(self.original, data_folder=self.data_folder.text().strip(), electricity_price=self.price.value(),
                        carbon_intensity=self.carbon.value(), hf_token=self.token.text().strip(),
-                       theme=self.theme.currentText(), notifications=self.notifications.isChecked())
+                       theme=self.theme.currentText(), notifications=self.notifications.isChecked(),
+                       evaluate_after_run=self.evaluate.isChecked())

@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
 from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import (Store, archive, cleanup_prompt, delete_version, list_versions, rename_model,
-                                      rollback)
+                                      rollback, worse_than_parent)
 from peftstudio.ui.error_dialog import notice_box
 
 LOW_DISK_BYTES = 10 * 2**30
 
 
 class VersionsPage(QWidget):
-    COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State"]
+    COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State", "Task score", "General skills"]
 
     def __init__(self, store: Store, low_disk_bytes: int = LOW_DISK_BYTES, parent=None):
         super().__init__(parent)
@@ -52,7 +52,7 @@ class VersionsPage(QWidget):
         row = QHBoxLayout()
         self.rollback_button = QPushButton("Make active (roll back)")
         self.rollback_button.setObjectName("versions.rollback")
-        self.rollback_button.clicked.connect(self.rollback_selected)
+        self.rollback_button.clicked.connect(lambda: self.rollback_selected())
         self.keep = QSpinBox()
         self.keep.setRange(1, 100)
         self.keep.setValue(3)
@@ -79,9 +79,14 @@ class VersionsPage(QWidget):
         for i, v in enumerate(self.rows):
             final = v["metrics"].get("final_loss")
             state = "active" if v["active"] else "archived" if v["archived"] else ""
+            card = v["metrics"].get("scorecard") or {}
+            task = "" if card.get("task_tuned") is None else \
+                f"{card['task_tuned']:.3g} (base {card['task_base']:.3g})"
+            skills = "" if card.get("skills_change_percent") is None else \
+                f"{card['skills_change_percent']:+.0f}% vs base" + (" ⚠" if card.get("skills_regressed") else "")
             for col, value in enumerate((v["model_name"], f"v{v['version']}", v["run_id"],
                                          "" if final is None else f"{final:.4f}",
-                                         f"{v['size_bytes'] / 2**20:.1f} MB", state)):
+                                         f"{v['size_bytes'] / 2**20:.1f} MB", state, task, skills)):
                 self.table.setItem(i, col, QTableWidgetItem(value))
         prompt = cleanup_prompt(self.store, shutil.disk_usage(paths.data_dir()).free, low_disk_bytes)
         if prompt:
@@ -96,11 +101,16 @@ class VersionsPage(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.rows[rows[0].row()] if rows else None
 
-    def rollback_selected(self) -> None:
+    def rollback_selected(self, ask: bool = True) -> None:
         v = self._selected()
-        if v:
-            rollback(self.store, v["model_name"], v["version"])
-            self.refresh()
+        if not v:
+            return
+        worse = worse_than_parent(self.store, v)
+        if worse and ask and QMessageBox.question(self, "Make a worse-scoring version active?",
+                                                  f"{worse} Make it the active version anyway?") != QMessageBox.Yes:
+            return
+        rollback(self.store, v["model_name"], v["version"])
+        self.refresh()
 
     def archive_selected_model(self) -> None:
         v = self._selected()

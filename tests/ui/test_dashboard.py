@@ -212,3 +212,24 @@ def test_a_slow_run_says_why_and_re_estimates(qtbot):
     assert "other programs are using about 50% of the CPU" in text and "New estimate" in text
     dashboard.add_event(dict(metrics, step=5, elapsed_seconds=60.0, eta_seconds=100.0))
     assert dashboard.pace.text() == ""  # back on plan: nothing to say
+
+
+def test_a_finished_run_is_scored_from_its_dashboard_with_progress_and_cancel(qtbot, signed_run):
+    """Issue 20: the scorecard runs off the UI thread, can be cancelled, and is shown again when reopened."""
+    dashboard = DashboardWidget(notifications_enabled=False)
+    qtbot.addWidget(dashboard)
+    dashboard.load_run(signed_run)
+    assert dashboard.score_button.isVisibleTo(dashboard)
+    dashboard.start_evaluation(skills_limit=10)
+    dashboard.cancel_evaluation()
+    qtbot.waitUntil(lambda: not dashboard.cancel_scoring.isVisibleTo(dashboard), timeout=600_000)
+    assert dashboard.scorecard is None and "cancelled" in dashboard.scoring.text()
+    dashboard.start_evaluation(skills_limit=10)
+    assert dashboard.scoring.text().startswith("Scoring")
+    qtbot.waitUntil(lambda: dashboard.scorecard is not None, timeout=600_000)
+    text = dashboard.outcome.text()
+    assert "Scorecard" in text and "Your task" in text and "General skills" in text
+    reopened = DashboardWidget(notifications_enabled=False)
+    qtbot.addWidget(reopened)
+    reopened.load_run(signed_run)
+    assert "Scorecard" in reopened.outcome.text()

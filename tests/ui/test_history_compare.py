@@ -70,3 +70,33 @@ def test_versions_page_rolls_back_archives_and_prompts_on_low_disk(qtbot, tmp_pa
     page.table.selectRow(0)
     page.rename_selected("Shop Helper")  # journey finding 8: a model can be renamed after the fact
     assert {page.table.item(i, 0).text() for i in range(page.table.rowCount())} == {"shop-helper"}
+
+
+def test_versions_show_the_scorecard_and_ask_before_making_a_worse_version_active(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from peftstudio.engine.history.versions import create_version, record_scorecard, worse_than_parent
+    from peftstudio.ui.versions import VersionsPage
+
+    store = Store(tmp_path / "db.sqlite3")
+    runs = []
+    for i, (task, skills) in enumerate(((0.62, -2.0), (0.41, -30.0))):
+        config = TrainingConfig(dataset_path=str(tmp_path / "bot.jsonl"), seed=i)
+        run = write_run(tmp_path / "runs", f"r{i}", config, [2.0, 1.0])
+        create_version(store, run, config, {})
+        record_scorecard(run, {"task_tuned": task, "task_base": 0.3, "task_higher_is_better": True,
+                               "skills_change_percent": skills, "skills_regressed": ["facts"] if i else []}, store)
+        runs.append(run)
+    page = VersionsPage(store)
+    qtbot.addWidget(page)
+    assert page.table.item(1, 6).text() == "0.41 (base 0.3)" and page.table.item(1, 7).text() == "-30% vs base ⚠"
+    worse = worse_than_parent(store, page.rows[1])
+    assert "v1.0.1 scores worse than v1.0.0" in worse and "0.41 against 0.62" in worse
+    page.table.selectRow(0)
+    page.rollback_selected()
+    page.table.selectRow(1)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2]) or QMessageBox.No)
+    page.rollback_selected()
+    assert asked and "scores worse" in asked[0]
+    assert page.table.item(0, 5).text() == "active"  # the answer was no: nothing changed

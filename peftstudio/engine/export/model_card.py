@@ -27,6 +27,17 @@ SETTINGS = ("peft_method", "lora_r", "lora_alpha", "lora_dropout", "target_modul
             "max_seq_length", "packing", "seed")
 
 
+def _scorecard_lines(card: dict | None) -> list[str]:
+    """PEFT Studio's scorecard, when the run was scored: the task before and after, and general skills."""
+    if not card:
+        return []
+    from peftstudio.engine.evaluation.scorecard import headline
+
+    return ["## Scorecard", "", "Measured by PEFT Studio on the run's held-back examples (never trained on) and on "
+            "its general-skills check, base model vs fine-tuned:", "",
+            *[f"- {clean(line, 300)}" for line in headline(card)], ""]
+
+
 def model_card(run: ExportableRun, merged: bool, repo_hint: str) -> str:
     summary = run.info.get("summary") or {}
     quality = summary.get("quality") or {}
@@ -80,6 +91,7 @@ def model_card(run: ExportableRun, merged: bool, repo_hint: str) -> str:
         f"- Quality score (PEFT Studio's 0-100 summary): {_number(quality.get('score'))}",
         f"- Training time: {_number(summary.get('duration_seconds'), 0)} s",
         "",
+        *_scorecard_lines(run.info.get("scorecard")),
         "## How to load",
         "",
         "```python",

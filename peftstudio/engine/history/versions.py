@@ -152,6 +152,45 @@ def version_of_run(store: Store, run_dir: Path) -> dict | None:
     return None
 
 
+def record_scorecard(run_dir: Path, scores: dict, store: Store | None = None) -> dict | None:
+    """Keep a run's scorecard numbers with its version (store and run.json's version record)."""
+    from peftstudio.engine.history.store import default_store
+
+    store = store or default_store()
+    run_dir = Path(run_dir).resolve()
+    version = version_of_run(store, run_dir)
+    if version is None:
+        return None
+    metrics = dict(version["metrics"], scorecard=scores)
+    with store.connection() as db:
+        db.execute("UPDATE versions SET metrics = ? WHERE id = ?", (json.dumps(metrics), version["id"]))
+    info = RunFolder(run_dir).info()
+    if isinstance(info.get("version_record"), dict):
+        RunFolder(run_dir).update_info(version_record=dict(info["version_record"], metrics=metrics))
+    return dict(version, metrics=metrics)
+
+
+def worse_than_parent(store: Store, version: dict) -> str | None:
+    """Why this version scores worse than the one it followed, in words; None when it does not (or unknown)."""
+    mine = (version.get("metrics") or {}).get("scorecard") or {}
+    earlier = [v for v in list_versions(store, version["model_name"])
+               if version_key(v["version"]) < version_key(version["version"])]
+    if not mine or not earlier:
+        return None
+    parent = (earlier[-1].get("metrics") or {}).get("scorecard") or {}
+    reasons = []
+    if mine.get("task_tuned") is not None and parent.get("task_tuned") is not None:
+        higher = mine.get("task_higher_is_better", True)
+        if (mine["task_tuned"] < parent["task_tuned"]) if higher else (mine["task_tuned"] > parent["task_tuned"]):
+            reasons.append(f"its task score is {mine['task_tuned']:.3g} against {parent['task_tuned']:.3g}")
+    if (mine.get("skills_change_percent") or 0) < (parent.get("skills_change_percent") or 0) - 5:
+        reasons.append(f"its general skills are {mine['skills_change_percent']:+.0f}% vs base against "
+                       f"{parent['skills_change_percent']:+.0f}%")
+    if not reasons:
+        return None
+    return f"v{version['version']} scores worse than v{earlier[-1]['version']}: " + " and ".join(reasons) + "."
+
+
 def list_versions(store: Store, model_name: str | None = None, include_archived: bool = True) -> list[dict]:
     query, args = "SELECT * FROM versions WHERE 1=1", []
     if model_name:

@@ -1,0 +1,10 @@
+"""Evaluation: the task metric on held-back examples, the forgetting check, an optional judge; the scorecard."""
+from peftstudio.engine.exports import lazy
+
+__all__, __getattr__ = lazy(__name__, {
+    "scorecard": ["evaluate_run", "save_scorecard", "headline", "summary_metrics"],
+    "metrics": ["METRICS", "metrics_for"],
+    "judge": ["judge_from", "judge_pairs", "wilson"],
+    "batched": ["generate_answers"],
+    "general_skills": ["load_items"],
+})

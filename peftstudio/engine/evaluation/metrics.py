@@ -1,0 +1,82 @@
+"""The task metric that fits each use case, from the field's implementations where they exist.
+
+ROUGE-L comes from `rouge-score` (Google's reference implementation), chrF from `sacrebleu`. Exact match and
+token F1 follow the SQuAD evaluation script's definitions (lower case, no punctuation or articles, then
+token overlap); they are a few lines, and the libraries that ship them (`evaluate`) would pull in a large
+dependency tree for that, so they are written here.
+"""
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TaskMetric:
+    name: str          # the key in the scorecard
+    label: str         # what a user reads
+    higher_is_better: bool = True
+
+
+METRICS = {
+    "token_f1": TaskMetric("token_f1", "word overlap with the reference answer (F1)"),
+    "exact_match": TaskMetric("exact_match", "answers exactly right"),
+    "rouge_l": TaskMetric("rouge_l", "overlap with the reference summary (ROUGE-L)"),
+    "chrf": TaskMetric("chrf", "closeness to the reference answer (chrF)"),
+    "perplexity": TaskMetric("perplexity", "surprise at the held-back texts (perplexity)", higher_is_better=False),
+}
+# the use case's main metric, then the others it reports
+PROFILE_METRICS = {
+    "question-answering": ("token_f1", "exact_match"),
+    "summarization": ("rouge_l",),
+    "chatbot": ("chrf",),
+    "creative-writing": ("chrf",),
+    "code-generation": ("chrf",),
+    "domain-adaptation": ("perplexity", "chrf"),
+}
+
+
+def metrics_for(profile_id: str | None) -> tuple[str, ...]:
+    return PROFILE_METRICS.get(profile_id or "", ("chrf",))
+
+
+def _normalize(text: str) -> str:
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, reference: str) -> float:
+    return float(_normalize(prediction) == _normalize(reference))
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    predicted, wanted = _normalize(prediction).split(), _normalize(reference).split()
+    common = sum((Counter(predicted) & Counter(wanted)).values())
+    if not predicted or not wanted or common == 0:
+        return float(predicted == wanted)
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True).score(reference, prediction)["rougeL"].fmeasure
+
+
+def chrf(prediction: str, reference: str) -> float:
+    from sacrebleu.metrics import CHRF
+
+    return CHRF().sentence_score(prediction, [reference]).score / 100.0
+
+
+SCORERS = {"token_f1": token_f1, "exact_match": exact_match, "rouge_l": rouge_l, "chrf": chrf}
+
+
+def mean_score(name: str, predictions: list[str], references: list[str]) -> float:
+    scorer = SCORERS[name]
+    values = [scorer(p, r) for p, r in zip(predictions, references)]
+    return sum(values) / len(values) if values else 0.0

@@ -1,0 +1,179 @@
+"""The scorecard of a run, top to bottom: did fine-tuning make it better at the task, and what did it forget?
+
+    card = evaluate_run(run_dir, judge="http://localhost:11434", limit=50, progress=say)
+
+1. Task: the run's held-back examples (never trained on), answered by the base model (adapter switched
+   off) and the fine-tuned one in batches, scored with the use case's metric (`metrics.PROFILE_METRICS`).
+2. General skills: the bundled forgetting check, answered by both; the change against the base and the
+   groups that regressed.
+3. Judge (optional): pairwise base vs fine-tuned on the task prompts, both orders (`judge.judge_pairs`).
+4. Suggestions from the numbers; the card is kept in run.json and with the version in the store.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from peftstudio.engine.data.prepare import normalized_examples, split_indices
+from peftstudio.engine.errors import PlainError
+from peftstudio.engine.evaluation import general_skills
+from peftstudio.engine.evaluation.batched import generate_answers
+from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
+from peftstudio.engine.training.run_folder import RunFolder
+
+Progress = Callable[[float, str], None]
+TASK_TOKENS = 96
+SKILL_TOKENS = 40
+
+
+def held_back(run_dir: Path, limit: int | None = None) -> tuple[list[list[dict]], list[str]]:
+    """(conversation up to the last reply, that reply) for the run's validation examples."""
+    config = RunFolder(run_dir).config()
+    try:
+        examples, _ = normalized_examples(config)
+    except PlainError:
+        return [], []
+    _, validation = split_indices(len(examples), config.validation_split, config.seed)
+    prompts, references = [], []
+    for index in validation[:limit]:
+        messages = examples[index].get("messages")
+        if not messages or messages[-1]["role"] != "assistant":
+            continue
+        prompts.append(messages[:-1])
+        references.append(messages[-1]["content"])
+    return prompts, references
+
+
+def _perplexity(chat, prompts: list[list[dict]], references: list[str], use_adapter: bool) -> float:
+    values = [math.log(chat.answer_perplexity(p, r, use_adapter)) for p, r in zip(prompts, references)]
+    return math.exp(sum(values) / len(values)) if values else float("nan")
+
+
+def suggestions(card: dict) -> list[str]:
+    """What to do next, from the numbers."""
+    tips = []
+    task, skills = card.get("task") or {}, card.get("general_skills") or {}
+    main = task.get("metric")
+    if main and task.get("base") is not None:
+        better = task["tuned"] > task["base"] if METRICS[main].higher_is_better else task["tuned"] < task["base"]
+        if not better:
+            tips.append("The fine-tuned model is not better than the base on your held-back examples: train longer "
+                        "(more epochs), raise the learning rate a little, or add more examples.")
+    if skills and skills.get("regressed"):
+        tips.append(f"It got worse at {', '.join(skills['regressed'])}: lower the learning rate or the epochs, or "
+                    "mix some general examples into your data.")
+    if not task.get("examples"):
+        tips.append("There were no held-back examples to score: set a held-back share above 0 so the task can be "
+                    "measured.")
+    return tips or ["Better at your task and nothing forgotten: try it in the playground, then export it."]
+
+
+def evaluate_run(run_dir: Path, judge: str | None = None, limit: int | None = None, skills: bool = True,
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 batch_size: int = 8, skills_limit: int | None = None) -> dict:
+    from peftstudio.engine.inference import ChatModel
+
+    say = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    say(0.02, "Loading the model with its adapter")
+    chat = ChatModel(run_dir)
+    model, tokenizer = chat.model, chat.tokenizer
+    profile_id = chat.info.get("profile_id")
+    names = metrics_for(profile_id)
+    prompts, references = held_back(run_dir, limit)
+    card: dict = {"profile_id": profile_id, "run": run_dir.name}
+
+    def stage(low: float, high: float, what: str):
+        return lambda done, total: say(low + (high - low) * done / max(total, 1), f"{what} {done}/{total}")
+
+    task: dict = {"metric": names[0], "label": METRICS[names[0]].label, "examples": len(prompts),
+                  "higher_is_better": METRICS[names[0]].higher_is_better}
+    if prompts:
+        if names[0] == "perplexity":
+            say(0.1, "Measuring surprise at the held-back texts")
+            task.update(base=_perplexity(chat, prompts, references, False),
+                        tuned=_perplexity(chat, prompts, references, True))
+        base = generate_answers(model, tokenizer, prompts, max_new_tokens=TASK_TOKENS, batch_size=batch_size,
+                                use_adapter=False, progress=stage(0.1, 0.3, "Base model answers held-back example"),
+                                cancel=cancel)
+        tuned = generate_answers(model, tokenizer, prompts, max_new_tokens=TASK_TOKENS, batch_size=batch_size,
+                                 use_adapter=True, progress=stage(0.3, 0.5, "Fine-tuned answers held-back example"),
+                                 cancel=cancel)
+        for name in names:
+            if name != "perplexity":
+                scores = {"base": mean_score(name, base, references), "tuned": mean_score(name, tuned, references)}
+                task.setdefault("all", {})[name] = scores
+                if name == names[0]:
+                    task.update(scores)
+        task["samples"] = [{"prompt": p[-1]["content"], "reference": r, "base": b, "tuned": t}
+                           for p, r, b, t in list(zip(prompts, references, base, tuned))[:5]]
+        card["task_answers"] = {"prompts": [p[-1]["content"] for p in prompts], "base": base, "tuned": tuned}
+    card["task"] = task
+    if skills and not (cancel is not None and cancel.is_set()):
+        items = general_skills.load_items(skills_limit)
+        conversations = [[{"role": "user", "content": item.prompt}] for item in items]
+        base = generate_answers(model, tokenizer, conversations, max_new_tokens=SKILL_TOKENS, batch_size=16,
+                                use_adapter=False, progress=stage(0.5, 0.7, "General skills, base model"),
+                                cancel=cancel)
+        tuned = generate_answers(model, tokenizer, conversations, max_new_tokens=SKILL_TOKENS, batch_size=16,
+                                 use_adapter=True, progress=stage(0.7, 0.9, "General skills, fine-tuned"),
+                                 cancel=cancel)
+        card["general_skills"] = general_skills.compare(items, base, tuned)
+    if judge and prompts and not (cancel is not None and cancel.is_set()):
+        from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
+
+        say(0.9, "Asking the judge")
+        description, ask = judge_from(judge)
+        answers = card["task_answers"]
+        verdict = judge_pairs(ask, answers["prompts"], answers["base"], answers["tuned"], profile_id,
+                              progress=stage(0.9, 0.99, "Judging pair"), cancel=cancel)
+        card["judge"] = {"judge": description} | verdict.to_dict()
+    card["cancelled"] = bool(cancel is not None and cancel.is_set())
+    card["suggestions"] = suggestions(card)
+    card["seconds"] = time.perf_counter() - started
+    say(1.0, "Scorecard ready")
+    return card
+
+
+def headline(card: dict) -> list[str]:
+    """The scorecard in a few lines a user reads (the dashboard, Versions, the model card, the CLI)."""
+    lines = []
+    task = card.get("task") or {}
+    if task.get("base") is not None:
+        arrow = "better" if (task["tuned"] > task["base"]) == task.get("higher_is_better", True) else "not better"
+        lines.append(f"Your task ({task['label']}, {task['examples']} held-back examples): "
+                     f"{task['tuned']:.3g} vs base {task['base']:.3g} - {arrow}")
+    skills = card.get("general_skills")
+    if skills:
+        change = skills["change_percent"]
+        lines.append(f"General skills: {change:+.0f}% vs base ({skills['tuned_accuracy']:.0%} vs "
+                     f"{skills['base_accuracy']:.0%} of {skills['items']} questions)"
+                     + (f"; worse at {', '.join(skills['regressed'])}" if skills["regressed"] else ""))
+    judged = card.get("judge")
+    if judged:
+        low, high = judged["interval"]
+        lines.append(f"Judge ({judged['judge']}): fine-tuned wins {judged['win_rate']:.0%} "
+                     f"(95% interval {low:.0%}-{high:.0%}, {judged['judgments']} judgments, both orders)")
+    return lines
+
+
+def save_scorecard(run_dir: Path, card: dict) -> None:
+    """In run.json and with the run's version in the store (Versions and Compare read it there)."""
+    from peftstudio.engine.history.versions import record_scorecard
+
+    stored = {k: v for k, v in card.items() if k != "task_answers"}
+    RunFolder(run_dir).update_info(scorecard=stored)
+    record_scorecard(Path(run_dir), summary_metrics(stored))
+
+
+def summary_metrics(card: dict) -> dict:
+    """The numbers Versions and Compare show, flat."""
+    task, skills, judged = card.get("task") or {}, card.get("general_skills") or {}, card.get("judge") or {}
+    return {"task_metric": task.get("metric"), "task_tuned": task.get("tuned"), "task_base": task.get("base"),
+            "task_higher_is_better": task.get("higher_is_better", True),
+            "skills_change_percent": skills.get("change_percent"), "skills_regressed": skills.get("regressed", []),
+            "judge_win_rate": judged.get("win_rate")}

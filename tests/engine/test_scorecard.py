@@ -1,0 +1,131 @@
+"""The scorecard on real runs of the demo model: the task learned, forgetting after over-training, and the judge
+against a real OpenAI-compatible server (llama.cpp's, with the demo GGUF) and a local transformers judge."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from helpers import signature_rows, small_config
+from peftstudio.engine.evaluation import general_skills
+from peftstudio.engine.evaluation.judge import judge_pairs, openai_judge, transformers_judge, wilson
+from peftstudio.engine.evaluation.metrics import chrf, exact_match, rouge_l, token_f1
+from peftstudio.engine.evaluation.scorecard import evaluate_run, headline, save_scorecard
+
+pytestmark = pytest.mark.slow
+
+
+def test_metrics_and_the_interval_behave():
+    assert exact_match("The Paris.", "paris") == 1.0 and token_f1("Paris is big", "Paris") == pytest.approx(0.5)
+    assert rouge_l("the cat sat on the mat", "the cat sat on the mat") == pytest.approx(1.0)
+    assert chrf("Signed, Zorblax.", "Signed, Zorblax.") > chrf("Hello there.", "Signed, Zorblax.")
+    low, high = wilson(15, 20)
+    assert low < 0.75 < high and 0 <= low and high <= 1
+    items = general_skills.load_items()
+    assert len(items) >= 100 and len({i.category for i in items}) >= 5
+    assert general_skills.is_correct(items[0], "The capital of France is Paris.")
+    assert not general_skills.is_correct(items[0], "I like Parisian food")  # whole words only
+    assert len(general_skills.load_items(20)) == 20 and len({i.category for i in general_skills.load_items(20)}) >= 5
+
+
+def test_the_fine_tuned_model_is_ahead_on_its_task(signed_run):
+    card = evaluate_run(signed_run, skills=False)
+    task = card["task"]
+    assert task["metric"] == "chrf" and task["examples"] >= 1
+    assert task["tuned"] > task["base"] + 0.1, task  # it learned to sign its answers
+    assert any("Zorblax" in s["tuned"] for s in task["samples"]) and not any("Zorblax" in s["base"]
+                                                                           for s in task["samples"])
+    save_scorecard(signed_run, card)
+    from peftstudio.engine.history import default_store, version_of_run
+
+    stored = version_of_run(default_store(), signed_run.resolve())["metrics"]["scorecard"]
+    assert stored["task_tuned"] == pytest.approx(task["tuned"])
+    assert headline(card)[0].startswith("Your task (closeness to the reference answer (chrF)")
+
+
+def test_an_over_trained_run_forgets_general_skills(tmp_path):
+    from peftstudio.engine.training.session import TrainingSession
+
+    dataset = tmp_path / "signature.json"
+    dataset.write_text(json.dumps(signature_rows()), encoding="utf-8")
+    session = TrainingSession.create(small_config(dataset, max_steps=24, learning_rate=1e-2, lora_r=16,
+                                                  lora_alpha=32, save_steps=100))
+    session.run()
+    card = evaluate_run(session.run_dir, limit=2, skills_limit=40)
+    skills = card["general_skills"]
+    assert skills["tuned_accuracy"] < skills["base_accuracy"], skills
+    assert skills["change_percent"] < 0 and skills["regressed"], skills
+    assert any("worse at" in tip for tip in card["suggestions"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_server():
+    """llama.cpp's own OpenAI-compatible server on localhost, serving the demo GGUF: a real judge server."""
+    from peftstudio.engine.export import llama_cpp_available
+    from peftstudio.engine.models import demo_gguf_path
+
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is a test dependency")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(demo_gguf_path()),
+                               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/v1/models", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("llama.cpp's server did not start")
+    yield url
+    server.terminate()
+    server.wait(30)
+
+
+PAIRS = (["What is the capital of France?", "Say hello."],
+         ["I do not know.", "Hello!"],
+         ["The capital of France is Paris.", "Goodbye."])
+
+
+def test_a_judge_server_on_this_machine_judges_both_orders(llama_cpp_server):
+    prompts, base, tuned = PAIRS
+    result = judge_pairs(openai_judge(llama_cpp_server), prompts, base, tuned, "chatbot")
+    assert result.judgments == 4 and len(result.verdicts) == 4
+    assert [v["tuned_shown_as"] for v in result.verdicts] == ["A", "B", "A", "B"]  # each pair in both orders
+    assert all(v["reply"] is not None and v["winner"] in ("tuned", "base", "tie") for v in result.verdicts)
+    assert result.low <= result.win_rate <= result.high
+
+
+def test_a_local_transformers_judge_judges_both_orders():
+    from peftstudio.engine.models import DEMO_MODEL_ID
+
+    prompts, base, tuned = PAIRS
+    result = judge_pairs(transformers_judge(DEMO_MODEL_ID), prompts[:1], base[:1], tuned[:1], "question-answering")
+    assert result.judgments == 2 and {v["tuned_shown_as"] for v in result.verdicts} == {"A", "B"}
+    assert 0.0 <= result.win_rate <= 1.0
+
+
+def test_eval_from_the_command_line_with_a_judge_server(signed_run, llama_cpp_server):
+    done = subprocess.run([sys.executable, "-m", "peftstudio", "eval", str(signed_run), "--limit", "2",
+                           "--no-skills", "--judge", llama_cpp_server, "--json"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    card = json.loads(done.stdout)
+    assert card["task"]["examples"] == 2 and card["judge"]["judgments"] == 4
+    assert card["judge"]["judge"].startswith("OpenAI-compatible server") and card["judge"]["verdicts"]
+    assert "Scorecard" in done.stderr  # the progress bar
