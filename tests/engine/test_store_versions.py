@@ -94,7 +94,7 @@ def test_comparison_charts_every_metric_and_names_the_best(tmp_path_factory, fin
     runs = [write_run(folder, f"run{i}", TrainingConfig(seed=i), [3.0, loss], speed=speed, rss=(i + 1) * 2**30)
             for i, (loss, speed) in enumerate(finals)]
     result = compare_runs(runs)
-    assert set(result["charts"]) == set(METRICS)
+    assert set(result["charts"]) == set(METRICS) - {"task_score", "skills_change"}  # no run was scored
     for chart in result["charts"].values():
         assert set(chart["runs"]) == {r.name for r in runs} and all(chart["runs"].values())
     losses = {f"run{i}": loss for i, (loss, _) in enumerate(finals)}
@@ -197,3 +197,17 @@ def test_model_names_leave_out_file_suffixes_and_can_be_renamed(tmp_path):
     again = create_version(store, write_run(tmp_path, "run2", config, [2, 1]), config, {},
                            model_name="shop-assistant")
     assert again["version"] == "1.0.1"  # the renamed model keeps counting
+
+
+def test_comparison_charts_the_scorecard_once_a_run_was_scored(tmp_path):
+    """Issue 20: Compare highlights the best task score and general-skills change."""
+    import json
+
+    runs = [write_run(tmp_path, f"run{i}", TrainingConfig(seed=i), [3.0, 1.0]) for i in range(2)]
+    for run, (task, skills) in zip(runs, ((0.4, -20.0), (0.6, -1.0))):
+        info = json.loads((run / "run.json").read_text())
+        info["scorecard"] = {"task": {"tuned": task, "higher_is_better": True},
+                             "general_skills": {"change_percent": skills}}
+        (run / "run.json").write_text(json.dumps(info))
+    result = compare_runs(runs)
+    assert result["best"]["task_score"] == "run1" and result["best"]["skills_change"] == "run1"

@@ -11,7 +11,24 @@ from peftstudio.engine.training.events import read_events
 # metric -> (label, lower is better)
 METRICS = {"train_loss": ("Training loss", True), "eval_loss": ("Validation loss", True),
            "throughput": ("Tokens per second", False), "learning_rate": ("Learning rate", None),
-           "peak_memory": ("Peak memory (bytes)", True), "duration": ("Duration (s)", True)}
+           "peak_memory": ("Peak memory (bytes)", True), "duration": ("Duration (s)", True),
+           "task_score": ("Task score on held-back examples", False),
+           "skills_change": ("General skills vs base (%)", False)}
+
+
+SCORECARD_METRICS = ("task_score", "skills_change")
+
+
+def scorecard_finals(run_dir: Path) -> dict:
+    """The scorecard's task score (when higher is better) and general-skills change, if the run was scored."""
+    try:
+        info = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"task_score": None, "skills_change": None}
+    card = info.get("scorecard") or {}
+    task, skills = card.get("task") or {}, card.get("general_skills") or {}
+    return {"task_score": task.get("tuned") if task.get("higher_is_better", True) else None,
+            "skills_change": skills.get("change_percent")}
 
 
 def config_diff(a: dict, b: dict) -> dict[str, tuple]:
@@ -34,7 +51,7 @@ def run_series(run_dir: Path) -> dict:
               "eval_loss": series["eval_loss"][-1][1] if evals else None,
               "throughput": sum(v for _, v in series["throughput"]) / len(metrics) if metrics else None,
               "learning_rate": series["learning_rate"][-1][1] if metrics else None,
-              "peak_memory": max(peak, gpu) or None, "duration": duration or None}
+              "peak_memory": max(peak, gpu) or None, "duration": duration or None, **scorecard_finals(run_dir)}
     return {"series": series, "finals": finals}
 
 
@@ -53,12 +70,15 @@ def compare_runs(run_dirs: list[Path]) -> dict:
         run_dir = Path(run_dir)
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
         runs.append({"id": run_dir.name, "config": config, **run_series(run_dir)})
+    # the scorecard's metrics are charted once some run was scored (Property 22 stays whole for the others)
+    shown = {name: spec for name, spec in METRICS.items()
+             if name not in SCORECARD_METRICS or any(r["finals"][name] is not None for r in runs)}
     charts = {name: {"label": label, "runs": {r["id"]: r["series"].get(name) or
                                               ([(0, r["finals"][name])] if r["finals"][name] is not None else [])
                                               for r in runs}}
-              for name, (label, _) in METRICS.items()}
+              for name, (label, _) in shown.items()}
     best = {}
-    for name, (_, lower) in METRICS.items():
+    for name, (_, lower) in shown.items():
         scored = [(r["finals"][name], r["id"]) for r in runs if r["finals"][name] is not None]
         if scored and lower is not None:
             best[name] = (min if lower else max)(scored)[1]
