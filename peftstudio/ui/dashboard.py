@@ -35,6 +35,7 @@ from peftstudio.engine.planning import format_duration
 from peftstudio.engine.training import read_events, read_run_info
 from peftstudio.ui.notifications import Notifier
 from peftstudio.ui.progress_ring import ProgressRing
+from peftstudio.ui.scorecard_panel import ScorecardPanel
 from peftstudio.ui.toast import Toast
 
 ZONE_COLORS = {"good": (40, 160, 80, 40), "acceptable": (230, 180, 30, 40), "problematic": (210, 50, 50, 40)}
@@ -58,17 +59,6 @@ def _curve(plot: pg.PlotWidget, color: str, name: str | None = None):
     return item
 
 
-def score_run(run_dir: Path, judge: str | None, skills_limit: int | None, cancel, progress=None) -> dict:
-    """The scorecard of a run, saved with its version unless cancelled (runs in a background task)."""
-    from peftstudio.engine.evaluation import evaluate_run, save_scorecard
-
-    card = evaluate_run(run_dir, judge=judge, skills_limit=skills_limit, cancel=cancel,
-                        progress=lambda fraction, message: progress and progress(f"{message} ({fraction:.0%})"))
-    if not card.get("cancelled"):
-        save_scorecard(run_dir, card)
-    return card
-
-
 def per_gpu_text(event: dict) -> str:
     """One line per GPU: utilization, memory and temperature (the bars above show the busiest GPU)."""
     used, total = event.get("gpu_memory_used") or [], event.get("gpu_memory_total") or []
@@ -88,8 +78,6 @@ class DashboardWidget(QWidget):
         self.worker = worker
         self.evaluate_after_run = evaluate_after_run
         self.run_dir: Path | None = getattr(getattr(worker, "session", None), "run_dir", None)
-        self.evaluation = None  # the background scorecard task
-        self.scorecard: dict | None = None
         self.series = RunSeries()
         self.milestones = MilestoneTracker()
         self.zone_items = []
@@ -135,24 +123,8 @@ class DashboardWidget(QWidget):
         self.outcome.setWordWrap(True)
         self.outcome.setVisible(False)
         layout.addWidget(self.outcome)
-        scoring = QHBoxLayout()
-        self.scoring = QLabel()
-        self.scoring.setObjectName("dashboard.scoring")
-        self.scoring.setTextFormat(Qt.PlainText)
-        self.score_button = QPushButton("Score this run")
-        self.score_button.setObjectName("dashboard.score")
-        self.score_button.setToolTip("Its held-back examples before and after fine-tuning, and the general-skills "
-                                     "check for forgetting")
-        self.score_button.clicked.connect(lambda: self.start_evaluation())
-        self.score_button.setVisible(False)
-        self.cancel_scoring = QPushButton("Cancel scoring")
-        self.cancel_scoring.setObjectName("dashboard.cancel_scoring")
-        self.cancel_scoring.setVisible(False)
-        self.cancel_scoring.clicked.connect(self.cancel_evaluation)
-        scoring.addWidget(self.scoring, 1)
-        scoring.addWidget(self.score_button)
-        scoring.addWidget(self.cancel_scoring)
-        layout.addLayout(scoring)
+        self.scores = ScorecardPanel(self.outcome)
+        layout.addWidget(self.scores)
         grid = QGridLayout()
         self.loss_plot = _plot("Loss", "loss")
         # top right, on a light backing: the loss falls from the top left, so the legend covers nothing there
@@ -204,7 +176,7 @@ class DashboardWidget(QWidget):
             self.add_event(event, replay=True)
         card = read_run_info(Path(run_dir)).get("scorecard")
         if card:
-            self._show_scorecard(card)
+            self.scores.show_card(card)
 
     def add_event(self, event: dict, replay: bool = False) -> None:
         self.series.add(event)
@@ -316,10 +288,10 @@ class DashboardWidget(QWidget):
                                              or last.get("elapsed_seconds") or 0, last.get("eta_seconds")))
         if state == "completed":
             self._show_outcome(event)
-            self.score_button.setVisible(self.run_dir is not None)
-            if self.evaluate_after_run and self.worker is not None and self.run_dir is not None \
-                    and self.evaluation is None:
-                self.start_evaluation()
+            if self.run_dir is not None:
+                self.scores.set_run(self.run_dir)
+                if self.evaluate_after_run and self.worker is not None and not self.scores.started:
+                    self.scores.start()
         info = self.series.paused_at
         if info is not None:
             remaining = info["remaining_seconds"]
@@ -347,51 +319,6 @@ class DashboardWidget(QWidget):
         self.outcome.setText("<br>".join(lines))
         self.outcome.setVisible(True)
         self.pace.clear()
-
-    # ---- the scorecard ---------------------------------------------------------------------------
-    def start_evaluation(self, judge: str | None = None, skills_limit: int | None = None):
-        """Score the run off the UI thread, with progress and cancel; the card is saved with the version."""
-        import threading
-
-        from peftstudio.ui.tasks import run_in_background
-
-        if self.run_dir is None or (self.evaluation is not None and self.cancel_scoring.isVisible()):
-            return None
-        self.cancel_event = threading.Event()
-        self.score_button.setEnabled(False)
-        self.cancel_scoring.setVisible(True)
-        self.scoring.setText("Scoring: starting...")
-        self.evaluation = run_in_background(score_run, self.run_dir, judge, skills_limit, self.cancel_event,
-                                            on_done=self._scored, on_error=self._scoring_failed,
-                                            on_progress=lambda message: self.scoring.setText(f"Scoring: {message}"))
-        return self.evaluation
-
-    def cancel_evaluation(self) -> None:
-        if getattr(self, "cancel_event", None) is not None:
-            self.cancel_event.set()
-            self.scoring.setText("Scoring: cancelling after the current batch...")
-
-    def _scored(self, card: dict) -> None:
-        self.cancel_scoring.setVisible(False)
-        self.score_button.setEnabled(True)
-        self.scoring.setText("Scoring cancelled; nothing was saved." if card.get("cancelled") else "")
-        if not card.get("cancelled"):
-            self._show_scorecard(card)
-
-    def _scoring_failed(self, error) -> None:
-        self.cancel_scoring.setVisible(False)
-        self.score_button.setEnabled(True)
-        self.scoring.setText(f"Scoring failed: {error.title}. {error.what}")
-
-    def _show_scorecard(self, card: dict) -> None:
-        self.scorecard = card
-        from peftstudio.engine.evaluation import headline  # the evaluation code loads only when a card is shown
-
-        lines = ["<b>Scorecard</b>"] + [escape(line) for line in headline(card)]
-        lines += [f"• {escape(tip)}" for tip in card.get("suggestions", [])]
-        text = self.outcome.text()
-        self.outcome.setText((text + "<br>" if text else "") + "<br>".join(lines))
-        self.outcome.setVisible(True)
 
     def show_anomaly(self, event: dict) -> Toast:
         """A toast with the anomaly's explanation and its suggested actions as buttons, plus a notification."""
