@@ -32,24 +32,33 @@ def _plugin_folder() -> Path | None:
     return Path(spec.origin).parent / "Qt" / "plugins" / "platforms"
 
 
-def _platform() -> str:
-    """The platform Qt will try first, as it decides: QT_QPA_PLATFORM, else Wayland or X11 by the session."""
-    chosen = os.environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
-    if chosen:
-        return chosen
-    if os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("DISPLAY"):
-        return "wayland"
-    return "xcb"
+def _candidates() -> list[str]:
+    """The platforms Qt will try, in order: QT_QPA_PLATFORM's list, else Wayland (in a Wayland session), then X11."""
+    chosen = os.environ.get("QT_QPA_PLATFORM", "")
+    if chosen.strip():
+        return [part.split(":")[0].strip() for part in chosen.split(";") if part.strip()]
+    return (["wayland"] if os.environ.get("WAYLAND_DISPLAY") else []) + ["xcb"]
 
 
-def problem() -> str | None:
-    """A plain explanation when no window can be shown here, else None (also None off Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    platform = _platform()
-    folder = _plugin_folder()
-    if folder is None:
-        return None
+def _x_server_answers(display: str) -> bool:
+    """Connect to the X server with libxcb (what the xcb plugin does first); True when unsure."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True  # the plugin check names missing libraries; nothing more to learn here
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
+def _why_not(platform: str, folder: Path) -> str | None:
+    """Why this platform cannot open a window here, or None when it can."""
     plugin = folder / PLUGIN_FILES.get(platform, f"libq{platform}.so")
     if not plugin.is_file():
         return (f"PEFT Studio cannot open its window: Qt's display plugin for '{platform}' is not in {folder}.\n"
@@ -71,6 +80,13 @@ def problem() -> str | None:
                 f"  1. Debian/Ubuntu: sudo apt install {DEBIAN_PACKAGES}\n"
                 f"  2. Fedora: sudo dnf install {FEDORA_PACKAGES}\n"
                 "  3. Or use the terminal, which needs no window: peftstudio --help")
+    if platform == "xcb" and os.environ.get("DISPLAY") and not _x_server_answers(os.environ["DISPLAY"]):
+        return (f"PEFT Studio cannot open its window: no display answers at {os.environ['DISPLAY']}.\n"
+                "Why: the X server of that display is not running, or this user may not use it.\n"
+                "What to do:\n"
+                "  1. Start PEFT Studio from your desktop session (or check DISPLAY).\n"
+                "  2. Over ssh, connect with `ssh -X` to forward the window.\n"
+                "  3. Or use the terminal, which needs no window: peftstudio --help")
     if platform == "xcb" and not os.environ.get("DISPLAY"):
         return ("PEFT Studio cannot open its window: there is no display here (DISPLAY is not set).\n"
                 "Why: the app was started outside a desktop session, e.g. over ssh.\n"
@@ -78,3 +94,15 @@ def problem() -> str | None:
                 "  1. Start it from your desktop, or connect with `ssh -X` to forward the window.\n"
                 "  2. Or use the terminal, which needs no window: peftstudio --help")
     return None
+
+
+def problem() -> str | None:
+    """A plain explanation when no platform Qt would try can open a window here, else None (also off Linux).
+    Qt falls back along its list, so one that works is enough; the first failure is the one explained."""
+    if not sys.platform.startswith("linux"):
+        return None
+    folder = _plugin_folder()
+    if folder is None:
+        return None
+    reasons = [_why_not(platform, folder) for platform in _candidates()]
+    return None if any(reason is None for reason in reasons) else reasons[0]

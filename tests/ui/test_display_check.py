@@ -41,3 +41,23 @@ def test_self_test_reports_the_same_message(tmp_path):
     checks = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     gui = next(c for c in checks if not c["ok"])
     assert "cannot open its window" in gui["detail"]
+
+
+def test_a_display_that_does_not_answer_is_named(tmp_path):
+    """With Qt's libraries loadable but no X server at DISPLAY, Qt would abort; we say which display is silent."""
+    import importlib.util
+
+    from peftstudio.ui import display_check
+
+    plugins = Path(importlib.util.find_spec("PySide6").origin).parent / "Qt" / "plugins" / "platforms"
+    try:
+        import ctypes
+
+        ctypes.CDLL(str(plugins / "libqxcb.so"))
+    except OSError:
+        import pytest
+
+        pytest.skip("this machine lacks the X libraries: the missing-library message is tested above")
+    done = start({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":59"})
+    assert done.returncode == 1 and "no display answers at :59" in done.stderr
+    assert display_check._x_server_answers(":59") is False
