@@ -10,7 +10,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from peftstudio.ui.tasks import run_in_background
 
@@ -44,13 +44,20 @@ class ScorecardPanel(QWidget):
         self.score_button.setObjectName("dashboard.score")
         self.score_button.setToolTip("Its held-back examples before and after fine-tuning, and the general-skills "
                                      "check for forgetting")
-        self.score_button.clicked.connect(lambda: self.start())
+        self.score_button.clicked.connect(lambda: self.start(self.judge.text().strip() or None))
         self.score_button.setVisible(False)
+        self.judge = QLineEdit()
+        self.judge.setObjectName("dashboard.judge")
+        self.judge.setPlaceholderText("Judge (optional): http://localhost:11434, a .gguf file or a model id")
+        self.judge.setToolTip("A model that compares the base and fine-tuned answers, each pair in both orders. "
+                              "Only the judge you name sees your held-back examples.")
+        self.judge.setVisible(False)
         self.cancel_button = QPushButton("Cancel scoring")
         self.cancel_button.setObjectName("dashboard.cancel_scoring")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel)
         row.addWidget(self.progress, 1)
+        row.addWidget(self.judge, 1)
         row.addWidget(self.score_button)
         row.addWidget(self.cancel_button)
 
@@ -65,6 +72,7 @@ class ScorecardPanel(QWidget):
     def set_run(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
         self.score_button.setVisible(True)
+        self.judge.setVisible(True)
 
     def start(self, judge: str | None = None, skills_limit: int | None = None):
         """Score the run with progress and cancel; the card is saved with the version."""
@@ -90,6 +98,9 @@ class ScorecardPanel(QWidget):
         self.progress.setText("Scoring cancelled; nothing was saved." if card.get("cancelled") else "")
         if not card.get("cancelled"):
             self.show_card(card)
+            if card.get("judge"):  # the judge's own words, one line per judgment, for whoever wants to check
+                self.setToolTip("\n".join(f"{v['winner']} (fine-tuned shown as {v['tuned_shown_as']}): "
+                                           f"{v['reply'][:80]!r}" for v in card["judge"]["verdicts"][:40]))
 
     def _failed(self, error) -> None:
         self.cancel_button.setVisible(False)
