@@ -10,7 +10,8 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from peftstudio.ui.tasks import run_in_background
 
@@ -52,6 +53,10 @@ class ScorecardPanel(QWidget):
         self.judge.setToolTip("A model that compares the base and fine-tuned answers, each pair in both orders. "
                               "Only the judge you name sees your held-back examples.")
         self.judge.setVisible(False)
+        self.verdicts_button = QPushButton("Judge's verdicts...")
+        self.verdicts_button.setObjectName("dashboard.verdicts")
+        self.verdicts_button.setVisible(False)
+        self.verdicts_button.clicked.connect(lambda: self.show_verdicts())
         self.cancel_button = QPushButton("Cancel scoring")
         self.cancel_button.setObjectName("dashboard.cancel_scoring")
         self.cancel_button.setVisible(False)
@@ -59,6 +64,7 @@ class ScorecardPanel(QWidget):
         row.addWidget(self.progress, 1)
         row.addWidget(self.judge, 1)
         row.addWidget(self.score_button)
+        row.addWidget(self.verdicts_button)
         row.addWidget(self.cancel_button)
 
     @property
@@ -98,9 +104,7 @@ class ScorecardPanel(QWidget):
         self.progress.setText("Scoring cancelled; nothing was saved." if card.get("cancelled") else "")
         if not card.get("cancelled"):
             self.show_card(card)
-            if card.get("judge"):  # the judge's own words, one line per judgment, for whoever wants to check
-                self.setToolTip("\n".join(f"{v['winner']} (fine-tuned shown as {v['tuned_shown_as']}): "
-                                           f"{v['reply'][:80]!r}" for v in card["judge"]["verdicts"][:40]))
+
 
     def _failed(self, error) -> None:
         self.cancel_button.setVisible(False)
@@ -111,8 +115,25 @@ class ScorecardPanel(QWidget):
         from peftstudio.engine.evaluation import headline  # the evaluation code loads only when a card is shown
 
         self.card = card
+        self.verdicts_button.setVisible(bool(card.get("judge")))
         lines = ["<b>Scorecard</b>"] + [escape(line) for line in headline(card)]
         lines += [f"• {escape(tip)}" for tip in card.get("suggestions", [])]
         text = self.outcome.text()
         self.outcome.setText((text + "<br>" if text else "") + "<br>".join(lines))
         self.outcome.setVisible(True)
+
+    def show_verdicts(self) -> QDialog | None:
+        """The judge's raw replies, one per judgment, as plain text (they quote the user's data)."""
+        judged = (self.card or {}).get("judge")
+        if not judged:
+            return None
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Verdicts of {judged['judge']}")
+        text = QPlainTextEdit("\n\n".join(
+            f"{v['prompt']}\n  fine-tuned shown as {v['tuned_shown_as']} -> {v['winner']}; judge said: {v['reply']!r}"
+            for v in judged["verdicts"]))
+        text.setReadOnly(True)
+        QVBoxLayout(dialog).addWidget(text)
+        dialog.resize(800, 500)
+        dialog.show()
+        return dialog

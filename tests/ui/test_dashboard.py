@@ -234,3 +234,19 @@ def test_a_finished_run_is_scored_from_its_dashboard_with_progress_and_cancel(qt
     qtbot.addWidget(reopened)
     reopened.load_run(signed_run)
     assert "Scorecard" in reopened.outcome.text()
+
+
+def test_the_judges_verdicts_can_be_read(qtbot):
+    dashboard = DashboardWidget(notifications_enabled=False)
+    qtbot.addWidget(dashboard)
+    card = {"task": {}, "suggestions": [], "judge": {"judge": "a server", "win_rate": 0.75, "interval": [0.3, 0.95],
+                                                     "judgments": 2, "verdicts": [
+        {"prompt": "<b>hi</b>", "tuned_shown_as": "A", "reply": "A", "winner": "tuned"},
+        {"prompt": "<b>hi</b>", "tuned_shown_as": "B", "reply": "T", "winner": "tie"}]}}
+    dashboard.scores.show_card(card)
+    assert dashboard.scores.verdicts_button.isVisibleTo(dashboard)
+    dialog = dashboard.scores.show_verdicts()
+    qtbot.addWidget(dialog)
+    text = dialog.layout().itemAt(0).widget().toPlainText()
+    assert "<b>hi</b>" in text and "shown as B -> tie" in text
+    assert "Judge (a server): fine-tuned wins 75%" in dashboard.outcome.text()
