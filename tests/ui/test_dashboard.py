@@ -110,13 +110,9 @@ def test_a_training_error_sends_an_urgent_notification(qtbot, tmp_path, monkeypa
     assert len(urgent) == 1 and urgent[0]["title"] == "Training stopped: QLoRA needs an NVIDIA GPU"
     assert "no NVIDIA GPU" in urgent[0]["message"]
     assert dashboard.help_link.endswith("help/qlora.md")
-    opened = []
-    from PySide6.QtGui import QDesktopServices
-
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))  # no browser here
     toast = dashboard.toasts.itemAt(dashboard.toasts.count() - 1).widget()
     next(b for b in toast.buttons if b.text() == "Get help").click()
-    assert opened and opened[0].endswith("qlora.md")
+    assert dashboard.help_window.current_topic == "qlora"  # the help page inside the app: no browser needed
 
 
 @settings(max_examples=100, deadline=None)
@@ -221,13 +217,14 @@ def test_a_finished_run_is_scored_from_its_dashboard_with_progress_and_cancel(qt
     dashboard.load_run(signed_run)
     panel = dashboard.scores
     assert panel.score_button.isVisibleTo(dashboard)
+    before = panel.card  # another test may have scored this shared run already
     panel.start(skills_limit=10)
     panel.cancel()
     qtbot.waitUntil(lambda: not panel.running, timeout=600_000)
-    assert panel.card is None and "cancelled" in panel.progress.text()
+    assert panel.card is before and "cancelled" in panel.progress.text()
     panel.start(skills_limit=10)
     assert panel.progress.text().startswith("Scoring")
-    qtbot.waitUntil(lambda: panel.card is not None, timeout=600_000)
+    qtbot.waitUntil(lambda: panel.card is not before, timeout=600_000)
     text = dashboard.outcome.text()
     assert "Scorecard" in text and "Your task" in text and "General skills" in text
     reopened = DashboardWidget(notifications_enabled=False)

@@ -8,7 +8,7 @@ def test_main_window_shows_hardware_and_recent_runs(qtbot):
     run = paths.runs_dir() / "20260101-000000-demo"
     run.mkdir(parents=True, exist_ok=True)
     (run / "run.json").write_text(json.dumps({"id": run.name, "model_name": "demo-model", "status": "completed",
-                                              "created": "2026-01-01T00:00:00"}))
+                                              "created": "2999-01-01T00:00:00"}))  # newest: other tests' runs share the folder
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()

@@ -180,7 +180,10 @@ class ConfigPage(QWizardPage):
         for name, widget in self.widgets.items():
             if name not in edits:
                 self._set(widget, name, getattr(self.wiz.state.config, name))
-            self.why[name].setText(STRINGS["wizard.config.yours"] if name in edits else plan.reasons.get(name, ""))
+            # an edited setting's planner reason described the planner's own value, except for the device split,
+            # whose reason follows the chosen number of devices
+            yours = name in edits and not SPECS[name].multi_gpu
+            self.why[name].setText(STRINGS["wizard.config.yours"] if yours else plan.reasons.get(name, ""))
         self._loading = False
         self._update_estimates()
 
