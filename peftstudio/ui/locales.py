@@ -92,6 +92,8 @@ STRINGS = {
     "wizard.dataset.browse": "Browse...",
     "wizard.dataset.drop": "Drop your dataset file here",
     "wizard.dataset.checking": "Checking your file...",
+    "wizard.dataset.row_tip": "The row as your file numbers it: in a CSV or spreadsheet the header is row 1, so the "
+                              "first example is row 2; a repaired copy (JSONL, no header) starts at 1.",
     "wizard.dataset.tokenizer": "Reading the model's tokenizer, to count your examples in its tokens...",
     "wizard.dataset.fix": "Fix automatically",
     "wizard.dataset.none": "Choose a dataset file to continue.",

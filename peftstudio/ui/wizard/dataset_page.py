@@ -97,6 +97,9 @@ class DatasetPage(QWizardPage):
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("dataset.preview")
         self.table.setHorizontalHeaderLabels(["Row", "Prompt", "Response"])
+        # rows are numbered as the file shows them: a CSV's header is row 1 (as in a spreadsheet), so its first
+        # example is row 2, while a repaired JSONL copy has no header and starts at 1
+        self.table.horizontalHeaderItem(0).setToolTip(STRINGS["wizard.dataset.row_tip"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setColumnWidth(0, 48)
