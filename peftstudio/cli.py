@@ -161,6 +161,20 @@ def main(argv: list[str] | None = None) -> int:
         print_store_notices()
 
 
+def percent_bar(desc: str, width: int = 40):
+    """A 0-100% progress bar on stderr and the `progress(fraction, message)` callback that drives it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, desc=desc, bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = round(100 * fraction)
+        bar.set_postfix_str(message[:width])
+        bar.refresh()
+
+    return bar, progress
+
+
 def print_store_notices() -> None:
     """Say so when the history database had to be rebuilt (only if this command opened it)."""
     store = sys.modules.get("peftstudio.engine.history.store")

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.cli import percent_bar, print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
 from peftstudio.engine.errors import from_exception
 from peftstudio.engine.evaluation import evaluate_run, headline, save_scorecard
@@ -12,15 +11,8 @@ from peftstudio.engine.paths import data_dir
 
 
 def eval_command(args) -> int:
-    from tqdm import tqdm
-
     quiet_libraries()
-    bar = tqdm(total=100, unit="%", file=sys.stderr, desc="Scorecard", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = round(100 * fraction)
-        bar.set_postfix_str(message[:48])
-        bar.refresh()
+    bar, progress = percent_bar("Scorecard", width=48)
 
     try:
         run_dir = resolve_run_dir(args.run)

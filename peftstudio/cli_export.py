@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from peftstudio.cli import print_error, quiet_libraries
+from peftstudio.cli import percent_bar, print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.export import export_run, hand_over, push_to_hub
@@ -12,16 +12,8 @@ from peftstudio.engine.paths import data_dir
 
 
 def export_command(args) -> int:
-    from tqdm import tqdm
-
-
     quiet_libraries()
-    bar = tqdm(total=100, unit="%", file=sys.stderr, desc="Export", bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = round(100 * fraction)
-        bar.set_postfix_str(message[:40])
-        bar.refresh()
+    bar, progress = percent_bar("Export")
 
     try:
         if args.add and args.format not in ("ollama", "lmstudio"):
