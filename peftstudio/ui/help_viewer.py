@@ -54,6 +54,7 @@ class HelpViewer(QDialog):
         features = QTextDocument.MarkdownFeature
         self.page.document().setMarkdown(path.read_text(encoding="utf-8"),
                                          features.MarkdownDialectGitHub | features.MarkdownNoHTML)
+        self.page.verticalScrollBar().setValue(0)  # a new page starts at its top
         for row in range(self.topics.count()):
             if self.topics.item(row).data(256) == topic:
                 self.topics.blockSignals(True)
