@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtGui import QDesktopServices, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QListWidgetItem, QTextBrowser
 
 from peftstudio.engine.errors import HELP_DIR
@@ -54,7 +54,8 @@ class HelpViewer(QDialog):
         features = QTextDocument.MarkdownFeature
         self.page.document().setMarkdown(path.read_text(encoding="utf-8"),
                                          features.MarkdownDialectGitHub | features.MarkdownNoHTML)
-        self.page.verticalScrollBar().setValue(0)  # a new page starts at its top
+        self.page.moveCursor(QTextCursor.MoveOperation.Start)  # a new page starts at its top
+        self.page.ensureCursorVisible()
         for row in range(self.topics.count()):
             if self.topics.item(row).data(256) == topic:
                 self.topics.blockSignals(True)
