@@ -112,7 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="training settings: a JSON file or an inline JSON object")
     train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     train.add_argument("--out", help="run folder to create (default: a new folder in the data dir)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue a paused, stopped or interrupted run")
+    train.add_argument("--resume", metavar="RUN_DIR", help="resume a paused, stopped or interrupted run")
+    train.add_argument("--continue", dest="continue_from", metavar="MODEL@VERSION",
+                       help="train a finished version further, as a new child version (see --data)")
+    train.add_argument("--data", choices=("same", "add", "swap"), default=None,
+                       help="with --continue: more epochs on the same data (default), or --dataset added to it, "
+                            "or --dataset instead of it")
+    train.add_argument("--epochs", type=float, help="with --continue: how many more passes (default: as before)")
+    carry = train.add_mutually_exclusive_group()
+    carry.add_argument("--carry-optimizer", dest="carry_optimizer", action="store_true", default=None,
+                       help="with --continue: keep the optimizer's state (recommended for the same data)")
+    carry.add_argument("--fresh-optimizer", dest="carry_optimizer", action="store_false",
+                       help="with --continue: a fresh optimizer state (recommended for new data)")
     train.add_argument("--processes", type=int, help="train on this many devices (GPUs) at once, launched "
                        "through accelerate; the batch size is per device")
     train.add_argument("--strategy", choices=choices("distributed_strategy"),

@@ -55,6 +55,29 @@ def planned_config(config, profile_id: str):
     return result.config
 
 
+def continued_session(args, progress) -> TrainingSession:
+    """A new run (a child version) that trains a finished version further."""
+    from peftstudio.engine.history.store import default_store
+    from peftstudio.engine.training.continuation import continue_config, parse_reference, version_to_continue
+
+    version = version_to_continue(default_store(), *parse_reference(args.continue_from))
+    data = args.data or ("add" if args.dataset else "same")
+    overrides = read_config_argument(args.config) if args.config else {}
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    config, facts = continue_config(version, data=data, dataset=args.dataset, epochs=args.epochs,
+                                    carry_optimizer=args.carry_optimizer, overrides=overrides)
+    preflight(config)
+    out = Path(args.out).expanduser() if args.out else None
+    check_free_space(out or paths.runs_dir())
+    session = TrainingSession.create(config, out, listeners=[progress])
+    session.annotate(**facts)
+    carried = "kept" if config.carry_optimizer else "fresh"
+    print(f"Continuing {version['model_name']} v{version['version']} ({facts['continued_from']['data']} data, "
+          f"optimizer state {carried})", file=sys.stderr)
+    return session
+
+
 def check_free_space(folder: Path) -> None:
     probe = folder
     while not probe.exists():
@@ -122,6 +145,8 @@ def train_command(args) -> int:
                              "Open the run's adapter in the playground or export it."],
                     help_topic="runs",
                 )
+        elif getattr(args, "continue_from", None):
+            session = continued_session(args, progress)
         else:
             overrides = read_config_argument(args.config) if args.config else {}
             if args.model:

@@ -77,6 +77,64 @@ class TrainingConfig:
         help="Which parts of the model get an adapter. 'All linear layers' learns the most.",
         rule="List at least one layer to adapt, or use 'all-linear'.",
         choices=("All linear layers", "Attention only"))
+    # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
+    use_dora: bool = declare(False, "DoRA", "bool",
+        help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "
+             "to full fine-tuning at small ranks. Costs time (about 1.5-2x per step, measured) and some memory.",
+        rule="DoRA is on or off.")
+    use_rslora: bool = declare(False, "Rank-stabilized scaling (rsLoRA)", "bool",
+        help="Scales the adapter by alpha / sqrt(rank) instead of alpha / rank, so large ranks (64 and up) keep "
+             "learning. Free: no extra time or memory.",
+        rule="rsLoRA is on or off.")
+    lora_init: str = declare("default", "Adapter start", "choice",
+        help="How the adapter starts. default: changes nothing at first (standard LoRA). pissa: starts from the "
+             "model's main directions (an SVD of each layer), often learns faster; the SVD takes seconds to "
+             "minutes at the start (pissa_fast: an approximation in seconds). olora: an orthonormal start. PiSSA "
+             "and OLoRA move part of the frozen weights into the adapter, so they need full precision (not "
+             "QLoRA); the saved adapter is converted back to a standard one that works on the original model.",
+        rule="The adapter start must be one of default, gaussian, pissa, pissa_fast, olora.",
+        choices=("default", "gaussian", "pissa", "pissa_fast", "olora"))
+    loraplus_lr_ratio: float = declare(1.0, "LoRA+ ratio (1 = off)", "float",
+        help="LoRA+: the adapter's B half learns this many times faster than its A half, which often learns "
+             "faster at the same cost. 16 is the paper's choice; 1 turns it off. Lower the learning rate a little "
+             "when you use it.",
+        rule="The LoRA+ ratio must be from 1 (off) to 1000 (16 is typical).",
+        minimum=1.0, maximum=1000.0, decimals=1, step=1.0)
+    neftune_noise_alpha: float = declare(0.0, "NEFTune noise (0 = off)", "float",
+        help="Adds a little random noise to the word embeddings while training (never when answering), which "
+             "often makes chat answers better. 5 is typical; 0 turns it off. Free.",
+        rule="The NEFTune noise must be from 0 (off) to 100 (5 is typical).",
+        minimum=0.0, maximum=100.0, decimals=1, step=1.0)
+    train_embeddings: str = declare("no", "Train token embeddings", "choice",
+        help="no: only the adapter learns. new_tokens: also the embedding rows of the special tokens your data "
+             "uses that the model added to its vocabulary (such as <think>), cheap. all: the whole embedding and "
+             "output layers learn too, for a new language or many new tokens; costs much memory and disk (a full "
+             "copy of both layers and their optimizer state).",
+        rule="Training token embeddings must be one of no, new_tokens, all.",
+        choices=("no", "new_tokens", "all"))
+    thinking: str = declare("target", "Thinking blocks", "choice",
+        help="For reasoning data (<think>...</think> before the answer). target: the model learns to write the "
+             "thinking. context: the thinking is shown to the model but not learned. remove: the thinking is "
+             "taken out, the model learns to answer directly.",
+        rule="Thinking blocks must be one of target, context, remove.",
+        choices=("target", "context", "remove"))
+    rope_scaling: str | None = declare(None, "Longer texts (RoPE scaling)", "choice",
+        help="Stretches the model's position encoding when your examples are longer than the model was built "
+             "for (linear or YaRN; the factor follows the maximum sequence length). The model may answer short "
+             "texts a little worse, and longer texts need more memory.",
+        rule="RoPE scaling must be empty, 'linear' or 'yarn'.",
+        choices=("linear", "yarn"), optional=True, none_label="off")
+    # Continuing a finished version (engine/training/continuation.py fills these)
+    parent_adapter: str | None = declare(None, "Continue from", "text",
+        help="The adapter folder of the version this run continues; training starts from it instead of a new "
+             "adapter.",
+        rule="The adapter to continue from must be a folder path, or left empty.",
+        optional=True, allow_empty=True, editable_by="app")
+    carry_optimizer: bool = declare(False, "Keep the optimizer's state", "bool",
+        help="Continue with the optimizer's memory of the earlier run (smoother when the data stays the same) "
+             "instead of a fresh one (better when the data changed).",
+        rule="Keeping the optimizer's state is on or off.",
+        editable_by="app")
     # Training hyperparameters
     learning_rate: float = declare(0.0002, "Learning rate", "float",
         help="How big each learning step is. Too high and training becomes unstable; too low and it learns slowly. "
@@ -188,6 +246,13 @@ class TrainingConfig:
         if self.peft_method == "qlora" and self.quantization is None:  # the one rule that spans two settings
             out.append(("quantization",
                         "QLoRA needs 4-bit or 8-bit quantization: choose '4bit', or switch the method to 'lora'."))
+        if self.lora_init in REWRITES_BASE and self.quantization is not None:
+            out.append(("lora_init", f"The '{self.lora_init}' start rewrites the model's weights, which a 4-bit or "
+                        "8-bit model cannot hold: choose the 'default' or 'gaussian' start, or switch quantization "
+                        "off."))
+        if self.lora_init in REWRITES_BASE and self.use_dora:
+            out.append(("lora_init", f"The '{self.lora_init}' start cannot be combined with DoRA (its adapter "
+                        "cannot be converted back for the original model): choose one of the two."))
         return out
 
     def check(self) -> "TrainingConfig":
@@ -297,6 +362,9 @@ def settings_help() -> str:
     lines = ["settings (for --config, as a JSON object or file; unnamed ones keep their defaults):"]
     lines += [describe(spec) for spec in all_settings() if spec.editable_by == "user"]
     return "\n".join(lines)
+
+# Adapter starts that move part of the frozen weights into the adapter (converted back when the adapter is saved)
+REWRITES_BASE = ("pissa", "pissa_fast", "olora")
 
 # The allowed values, as declared on the fields above.
 PEFT_METHODS = choices("peft_method")

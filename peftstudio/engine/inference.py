@@ -38,7 +38,7 @@ class Sampling:
     system_prompt: str | None = None
 
 
-_BASES: dict[str, tuple] = {}  # model folder -> (model, tokenizer): one copy in memory
+_BASES: dict[tuple, tuple] = {}  # (model folder, rope scaling) -> (model, tokenizer): one copy in memory
 
 
 class ChatModel:
@@ -65,11 +65,13 @@ class ChatModel:
 
 
         folder = str(trainable_folder(resolve_model(self.config.model_path or self.config.model_name)))
-        if folder not in _BASES:
-            base = load_causal_lm(Path(folder)).eval()
-            _BASES[folder] = (PeftModel.from_pretrained(base, str(adapter), adapter_name=self.run_dir.name),
-                              load_tokenizer(Path(folder)))
-        model, tokenizer = _BASES[folder]
+        rope = (self.config.rope_scaling, self.config.max_seq_length) if self.config.rope_scaling else None
+        key = (folder, rope)  # a run trained with RoPE scaling answers with the same stretched positions
+        if key not in _BASES:
+            base = load_causal_lm(Path(folder), rope=rope).eval()
+            _BASES[key] = (PeftModel.from_pretrained(base, str(adapter), adapter_name=self.run_dir.name),
+                           load_tokenizer(Path(folder)))
+        model, tokenizer = _BASES[key]
         if self.run_dir.name not in model.peft_config:
             model.load_adapter(str(adapter), adapter_name=self.run_dir.name)
         model.set_adapter(self.run_dir.name)

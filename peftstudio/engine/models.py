@@ -196,15 +196,23 @@ def load_tokenizer(folder: Path, trust_remote_code: bool = False):
 
 
 def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device_map=None,
-                   trust_remote_code: bool = False):
+                   trust_remote_code: bool = False, rope: tuple[str | None, int] | None = None):
     """Load weights from safetensors only (never pickles). transformers picks the attention: sdpa where the
-    architecture supports it, eager where it does not (Gemma 2's soft-capped attention)."""
-    from transformers import AutoModelForCausalLM
+    architecture supports it, eager where it does not (Gemma 2's soft-capped attention). `rope` is a run's
+    (rope_scaling, max_seq_length): its RoPE scaling, applied to the config before the weights load."""
+    from transformers import AutoConfig, AutoModelForCausalLM
 
+    extra = {}
+    if rope is not None and rope[0]:
+        from peftstudio.engine.long_context import apply_rope_scaling
+
+        model_config = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+        if apply_rope_scaling(model_config, rope[0], rope[1]) > 1.0:
+            extra["config"] = model_config
     try:
         return AutoModelForCausalLM.from_pretrained(
             str(folder), dtype=dtype, quantization_config=quantization_config, device_map=device_map,
-            use_safetensors=True, trust_remote_code=trust_remote_code,
+            use_safetensors=True, trust_remote_code=trust_remote_code, **extra,
         )
     except ValueError as exc:
         if "trust_remote_code" in str(exc):

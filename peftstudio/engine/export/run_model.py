@@ -87,7 +87,8 @@ def load_merged_model(run: ExportableRun):
     from peft import PeftModel
 
 
-    base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=allowed_remote_code(run.config))
+    base = load_causal_lm(run.base_folder, dtype="auto", trust_remote_code=allowed_remote_code(run.config),
+                          rope=(run.config.rope_scaling, run.config.max_seq_length))
     merged = PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
     if hasattr(merged.config, "quantization_config"):
         del merged.config.quantization_config

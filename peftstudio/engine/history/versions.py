@@ -91,17 +91,32 @@ def file_hash(path: str) -> str:
         return ""
 
 
+def _free_number(bump: Bump, taken: set[str]) -> Bump:
+    """The next unused number of the same kind (continuing 1.2.0 when 1.3.0 exists gives 1.4.0)."""
+    version = bump.version
+    while version in taken:
+        major, minor, patch = (int(x) for x in version.split("."))
+        version = {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0"}.get(
+            bump.kind, f"{major}.{minor}.{patch + 1}")
+    return Bump(bump.kind, version)
+
+
 def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary: dict,
-                   model_name: str | None = None) -> dict:
-    """Property 30: version number, timestamp, configuration and metrics for a completed run."""
+                   model_name: str | None = None, parent_version: str | None = None) -> dict:
+    """Property 30: version number, timestamp, configuration and metrics for a completed run.
+
+    The parent is the model's latest version, or `parent_version` when the run continued that one; the bump is
+    decided against the parent and moves on to the next free number of its kind when that one is taken."""
     model_name = model_name or default_model_name(config)
     run_dir = Path(run_dir).resolve()
     existing = version_of_run(store, run_dir)
     if existing is not None:  # a finish interrupted after the version was recorded: one run, one version
         return existing | {"bump": "same"}
     dataset_hash = file_hash(config.dataset_path)
-    parent = latest_version(store, model_name)
-    bump = next_version(parent, config, dataset_hash)
+    versions = list_versions(store, model_name)
+    parent = next((v for v in versions if v["version"] == parent_version), None) if parent_version else None
+    parent = parent or (versions[-1] if versions else None)
+    bump = _free_number(next_version(parent, config, dataset_hash), {v["version"] for v in versions})
     version = {
         "id": uuid.uuid4().hex[:12], "model_name": model_name, "version": bump.version, "run_id": run_dir.name,
         "timestamp": datetime.now(timezone.utc).isoformat(), "config": config.to_dict(),

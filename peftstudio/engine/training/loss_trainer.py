@@ -8,6 +8,8 @@ and examples for the throughput metrics.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from transformers import Trainer
@@ -54,6 +56,41 @@ class LossTokenTrainer(Trainer):
         self.loss_tokens_seen = 0
         self.input_tokens_seen = 0  # real tokens, padding excluded: what the compute is spent on
         self.examples_seen = 0
+
+    # set by the session before training: LoRA+'s B/A learning-rate ratio (1 = plain), and the optimizer state of
+    # the version this run continues (its last checkpoint's optimizer.pt), when the user carries it over
+    loraplus_lr_ratio = 1.0
+    carried_optimizer_state: "Path | None" = None
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None and self.loraplus_lr_ratio > 1.0:
+            from peftstudio.engine.training.adapter_setup import loraplus_optimizer
+
+            self.optimizer = loraplus_optimizer(self.model if model is None else model, self.args,
+                                                self.loraplus_lr_ratio)
+        optimizer = super().create_optimizer(model)
+        if self.carried_optimizer_state is not None:
+            state = torch.load(self.carried_optimizer_state, map_location="cpu", weights_only=True)
+            # the moments carry over; this run's learning rates and schedule rule
+            hyper = [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+            try:
+                optimizer.load_state_dict(state)
+            except ValueError as exc:
+                from peftstudio.engine.errors import PlainError
+
+                raise PlainError(
+                    title="The earlier optimizer state does not fit this run",
+                    what="The version you continue was trained with different optimizer groups (LoRA+ on or "
+                         "off, or another optimizer).",
+                    why="Its saved optimizer state only fits the same optimizer with the same groups.",
+                    actions=["Continue with a fresh optimizer state.",
+                             "Or use the same LoRA+ ratio and optimizer as the earlier version."],
+                    help_topic="settings") from exc
+            for group, saved in zip(optimizer.param_groups, hyper):
+                group.pop("initial_lr", None)
+                group.update(saved)
+            self.carried_optimizer_state = None
+        return optimizer
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)

@@ -30,8 +30,10 @@ from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_mod
 from peftstudio.engine.planning.profiles import get_builtin
 from peftstudio.engine.quality import quality_report, repetition_rate
 from peftstudio.engine.training import distributed, run_lock
+from peftstudio.engine.training.adapter_setup import save_adapter
 from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
+from peftstudio.engine.training.continuation import carried_optimizer_state
 from peftstudio.engine.training.device import (
     bitsandbytes_config,
     check_quantization,
@@ -283,8 +285,6 @@ class TrainingSession:
             say("Loading the model into memory")
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
-            say(f"Measuring the base model on {len(self._data.validation)} held-back examples")
-            self._base_eval_loss = self._validation_loss(disable_adapter=True)
             data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
                     "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
             self._write_run_info(data=data)  # the data summary is a fact of the run: the model card reads it
@@ -312,10 +312,8 @@ class TrainingSession:
             self._callback.started_at = self._started_at
         return trainer, resume_from
 
-    def _validation_loss(self, disable_adapter: bool = False) -> float | None:
-        """Mean loss per target token on the validation split (the base model's when the adapter is off)."""
-        import contextlib
-
+    def _validation_loss(self, model) -> float | None:
+        """Mean loss per target token of `model` on the validation split."""
         import torch
 
         from peftstudio.engine.data.packing import PaddedCollator
@@ -325,12 +323,11 @@ class TrainingSession:
         if not features:
             return None
         collate, total, count = PaddedCollator(self._tokenizer.pad_token_id), 0.0, 0
-        device = next(self._model.parameters()).device
-        context = self._model.disable_adapter() if disable_adapter else contextlib.nullcontext()
-        with torch.no_grad(), context:
+        device = next(model.parameters()).device
+        with torch.no_grad():
             for start in range(0, len(features), 8):
                 batch = {k: v.to(device) for k, v in collate(features[start:start + 8]).items()}
-                loss, n = selected_token_loss(self._model, batch)
+                loss, n = selected_token_loss(model, batch)
                 total, count = total + float(loss), count + int(n)
         return total / max(1, count)
 
@@ -351,14 +348,17 @@ class TrainingSession:
         return repetition_rate(out[0, ids.shape[1]:].tolist())
 
     def _load_peft_model(self, folder: Path, precision: str):
-        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training
+        from transformers import set_seed
 
+        from peftstudio.engine.training.adapter_setup import added_token_ids, attach_adapter
 
         config = self.config
         quantization = bitsandbytes_config(config, precision)
         model = load_causal_lm(folder, dtype=torch_dtype(precision), quantization_config=quantization,
                                device_map={"": 0} if quantization is not None else None,
-                               trust_remote_code=allowed_remote_code(config))
+                               trust_remote_code=allowed_remote_code(config),
+                               rope=(config.rope_scaling, config.max_seq_length))
         model.config.use_cache = False
         if quantization is not None:
             model = prepare_model_for_kbit_training(
@@ -367,23 +367,16 @@ class TrainingSession:
         elif config.gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
-        from transformers import set_seed
-
+        # the base model's loss, measured before an adapter exists (PiSSA and OLoRA rewrite the base weights, and
+        # a continued version's adapter is not the base either)
+        self._say_stage(f"Measuring the base model on {len(self._data.validation)} held-back examples")
+        self._base_eval_loss = self._validation_loss(model)
         set_seed(config.seed)  # LoRA's random init must be the same for the same seed
-        targets = "all-linear" if config.target_modules == ["all-linear"] else list(config.target_modules)
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=targets, bias="none", task_type="CAUSAL_LM")
-        try:
-            return get_peft_model(model, lora)
-        except ValueError as exc:
-            raise PlainError(
-                title="The chosen layers do not exist in this model",
-                what=f"LoRA could not be attached to {', '.join(config.target_modules)}.",
-                why="Layer names differ between model families.",
-                actions=["Use 'all-linear' to adapt every linear layer.",
-                         "Check the layer names of this model in its config."],
-                help_topic="settings",
-            ) from exc
+        token_ids = added_token_ids(self._tokenizer, self._data.train) if config.train_embeddings == "new_tokens" \
+            else None
+        if config.lora_init != "default" and not config.parent_adapter:
+            self._say_stage(f"Starting the adapter from the model's weights ({config.lora_init})")
+        return attach_adapter(model, config, self.run_dir, token_ids)
 
     def _build_trainer(self, device: str, precision: str):
         from transformers import TrainingArguments
@@ -412,6 +405,7 @@ class TrainingSession:
             report_to="none", disable_tqdm=True, remove_unused_columns=False, prediction_loss_only=True,
             dataloader_pin_memory=False, dataloader_num_workers=0,
             logging_nan_inf_filter=False,  # a NaN loss must reach the anomaly detector, not be averaged away
+            neftune_noise_alpha=config.neftune_noise_alpha or None,
         )
         pad_id = self._tokenizer.pad_token_id
         collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
@@ -425,6 +419,9 @@ class TrainingSession:
             callbacks=[self._callback],
         )
         trainer_holder["t"] = trainer
+        trainer.loraplus_lr_ratio = config.loraplus_lr_ratio
+        if config.parent_adapter and config.carry_optimizer and latest_checkpoint(self.checkpoints_dir) is None:
+            trainer.carried_optimizer_state = carried_optimizer_state(Path(config.parent_adapter))
         # the stock printer writes every log dict to stdout; our events and progress bar replace it
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -445,7 +442,7 @@ class TrainingSession:
             return
         staging = self.run_dir / "adapter.tmp"
         shutil.rmtree(staging, ignore_errors=True)
-        self._model.save_pretrained(staging, safe_serialization=True)
+        save_adapter(self._model, staging, self.run_dir, self.config)
         self._tokenizer.save_pretrained(staging)
         shutil.rmtree(self.adapter_dir, ignore_errors=True)
         os.replace(staging, self.adapter_dir)
@@ -463,8 +460,10 @@ class TrainingSession:
             "quality": quality,
         }
 
+        info = self.folder.info()
         version = create_version(store(), self.run_dir, self.config, self.summary,
-                                 model_name=self.folder.info().get("version_name"))  # named in the wizard
+                                 model_name=info.get("version_name"),  # named in the wizard, or the continued one
+                                 parent_version=(info.get("continued_from") or {}).get("version"))
         self.summary["version"] = f"{version['model_name']} v{version['version']}"
         # the version's record also lives in the run folder, so a lost or damaged store can be rebuilt
         self._write_run_info(summary=self.summary, version_record=versions_record(version))
