@@ -15,7 +15,6 @@ peft and transformers implement every method here; this module only chooses and 
 """
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -100,17 +99,8 @@ def save_adapter(model, folder: Path, run_dir: Path, config: TrainingConfig) -> 
                                   path_initial_model_for_weight_conversion=str(scratch / "initial_adapter"))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        _note_conversion(folder, config)
     else:
         model.save_pretrained(folder, safe_serialization=True)
-
-
-def _note_conversion(folder: Path, config: TrainingConfig) -> None:
-    """Record in adapter_config.json that this adapter was converted (continuing it starts as a plain LoRA)."""
-    path = folder / "adapter_config.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["peftstudio_converted_from"] = config.lora_init
-    path.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def loraplus_optimizer(model, args, ratio: float):
