@@ -66,6 +66,7 @@ def _cache_key(config: TrainingConfig, tokenizer) -> str:
             digest.update(block)
     settings = {"v": PREPARE_VERSION, "max_len": config.max_seq_length, "split": config.validation_split,
                 "seed": config.seed, "map": config.column_mapping, "system": config.system_prompt,
+                "thinking": config.thinking,
                 "template": getattr(tokenizer, "chat_template", None), "vocab": len(tokenizer),
                 "name": getattr(tokenizer, "name_or_path", "")}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -86,8 +87,10 @@ def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> Prepar
             pass  # a damaged cache entry is simply rebuilt
     examples, schema = normalized_examples(config)
     train_idx, val_idx = split_indices(len(examples), config.validation_split, config.seed)
-    train = tokenize_examples(tokenizer, [examples[i] for i in train_idx], config.max_seq_length)
-    validation = tokenize_examples(tokenizer, [examples[i] for i in val_idx], config.max_seq_length)
+    train = tokenize_examples(tokenizer, [examples[i] for i in train_idx], config.max_seq_length,
+                              thinking=config.thinking)
+    validation = tokenize_examples(tokenizer, [examples[i] for i in val_idx], config.max_seq_length,
+                                   thinking=config.thinking)
     if not train:
         raise PlainError(
             title="No example fits the maximum sequence length",

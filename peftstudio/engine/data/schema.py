@@ -77,13 +77,27 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+
+
+def _with_reasoning(message: dict) -> str:
+    """The message's content, with a separate reasoning field (as OpenAI-style reasoning datasets keep it) put
+    back in front as the <think> block that chat templates and the `thinking` setting understand."""
+    content = _text(message.get("content"))
+    reasoning = next((message[k] for k in REASONING_KEYS if isinstance(message.get(k), str) and message[k].strip()),
+                     None)
+    if reasoning is None or message.get("role") != "assistant" or "</think>" in content:
+        return content
+    return f"<think>\n{reasoning.strip()}\n</think>\n\n{content.lstrip()}"
+
+
 def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -> dict | None:
     """One row as a normalized example, or None when it has nothing to learn from."""
     if schema.name == "text":
         text = _text(row.get(schema.mapping.get("text", "text"))).strip()
         return {"text": text} if text else None
     if schema.name == "openai":
-        messages = [{"role": _text(m.get("role")), "content": _text(m.get("content"))}
+        messages = [{"role": _text(m.get("role")), "content": _with_reasoning(m)}
                     for m in (row.get("messages") or []) if isinstance(m, dict)]
     elif schema.name == "sharegpt":
         messages = [{"role": SHAREGPT_ROLES.get(_text(m.get("from")).lower(), "user"),
