@@ -96,6 +96,10 @@ STRINGS = {
                               "first example is row 2; a repaired copy (JSONL, no header) starts at 1.",
     "wizard.dataset.tokenizer": "Reading the model's tokenizer, to count your examples in its tokens...",
     "wizard.dataset.fix": "Fix automatically",
+    "wizard.dataset.loss_legend": "Select a row to see exactly what the model reads. Highlighted in green: the "
+                                  "tokens it learns to write. Grey: what it only reads. Struck through: cut off by "
+                                  "the maximum sequence length.",
+    "wizard.dataset.loss_none": "This row cannot be trained on as it is (see the problems on the right).",
     "wizard.dataset.none": "Choose a dataset file to continue.",
     "wizard.dataset.busy": "Still checking the file; one moment.",
     "wizard.dataset.errors": "The file has {n} problem(s) marked ERROR. Click 'Fix automatically' to write a "

@@ -260,3 +260,17 @@ def test_checking_a_file_says_what_it_waits_for(qtbot, wizard, tmp_path):
     choose_dataset(qtbot, wizard, dataset)
     assert seen[0].startswith("Reading the model's tokenizer") and seen[-1] == "Checking your file..."
     assert "usable examples" in wizard.dataset_page.summary.text()  # the stage text gives way to the result
+
+
+def test_the_preview_highlights_exactly_the_tokens_the_model_learns(qtbot, wizard, tmp_path):
+    rows = [{"messages": [{"role": "user", "content": f"What is {i}+{i}? <b>not bold</b>"},
+                          {"role": "assistant", "content": f"<think>\nAdd {i} and {i}.\n</think>\n\n{2 * i}."}]}
+            for i in range(30)]
+    wizard.state.config.thinking = "context"
+    choose_dataset(qtbot, wizard, write_rows(tmp_path / "reasoning.jsonl", rows))
+    page = wizard.dataset_page
+    page.table.setCurrentCell(3, 1)
+    assert page.loss_view.learned == "6.<|im_end|>\n"  # the thinking is read, not learned, in "context" mode
+    shown = page.loss_view.text.toPlainText()
+    assert "Add 3 and 3." in shown and "<b>not bold</b>" in shown  # the user's text, escaped, never markup
+    page.loss_view.text.grab().save(str(tmp_path / "loss-view.png"))

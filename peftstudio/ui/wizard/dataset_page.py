@@ -12,15 +12,16 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QL
 
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.tasks import run_in_background
+from peftstudio.ui.wizard.loss_view import LossView
 
 LEVEL_COLORS = {"error": "#b00020", "warning": "#a15c00", "info": "#555555"}
 
 
 def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: dict | None,
-                    progress=lambda message: None) -> dict:
+                    progress=lambda message: None, thinking: str = "target") -> dict:
     """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
-    The maximum length and the column mapping are the run's own, as `peftstudio validate` uses them."""
-    from peftstudio.engine.data import DatasetFile
+    The maximum length, the column mapping and the thinking mode are the run's own, as training uses them."""
+    from peftstudio.engine.data import DatasetFile, loss_pieces
 
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
 
@@ -35,6 +36,10 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
         flagged = {r.row for r in found.report.results if r.row is not None} - shown
         if readable and flagged:  # every row a problem points at can be seen and jumped to
             preview = sorted(preview + data.rows_at(flagged), key=lambda item: item["row"])
+    if tokenizer is not None:  # which tokens carry loss, exactly as training labels them
+        for item in preview:
+            item["loss_pieces"] = loss_pieces(tokenizer, item["example"], max_seq_length, thinking) \
+                if item["example"] is not None else None
     return {"path": path, "report": found.report, "preview": preview, "stats": found.stats if readable else None}
 
 
@@ -121,6 +126,9 @@ class DatasetPage(QWizardPage):
         self.histogram_slot = right
         middle.addLayout(right, 2)
         layout.addLayout(middle, 1)
+        self.loss_view = LossView()
+        self.table.currentCellChanged.connect(lambda row, *_: self._show_loss(row))
+        layout.addWidget(self.loss_view, 1)
         self.repair_note = QLabel()
         self.repair_note.setTextFormat(Qt.PlainText)  # it names the user's files
         self.repair_note.setObjectName("dataset.repair_note")
@@ -157,7 +165,7 @@ class DatasetPage(QWizardPage):
         config = self.wiz.state.config
         self._task = run_in_background(inspect_dataset, path, self.wiz.model.tokenizer_for_current_model,
                                        config.max_seq_length, config.column_mapping or None,
-                                       on_done=self._show, on_error=self._failed, on_progress=self._progress)
+                                       thinking=config.thinking, on_done=self._show, on_error=self._failed, on_progress=self._progress)
 
     def _progress(self, message: str) -> None:
         if self.busy:
@@ -216,6 +224,7 @@ class DatasetPage(QWizardPage):
     def _fill_preview(self, items: list[dict]) -> None:
         import json
 
+        self._preview_items = items
         self.table.setRowCount(len(items))
         flagged = {self.issues.item(i).data(Qt.UserRole) for i in range(self.issues.count())}
         for row, item in enumerate(items):
@@ -233,6 +242,11 @@ class DatasetPage(QWizardPage):
                 if item["row"] in flagged:
                     cell.setBackground(QColor("#fff4e0"))
                 self.table.setItem(row, col, cell)
+
+    def _show_loss(self, row: int) -> None:
+        items = getattr(self, "_preview_items", [])
+        if 0 <= row < len(items):
+            self.loss_view.show_pieces(items[row].get("loss_pieces"))
 
     def _highlight_row(self, item: QListWidgetItem) -> None:
         row = item.data(Qt.UserRole)
