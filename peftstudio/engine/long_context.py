@@ -49,10 +49,10 @@ def context_warning(longest_tokens: int, context: int, kind: str | None) -> str:
     if not context or longest_tokens <= context:
         return ""
     if kind in KINDS:
-        return (f"Your longest examples ({longest_tokens:,} tokens) are longer than this model was built for "
-                f"({context:,}). {kind.upper() if kind == 'yarn' else 'Linear'} RoPE scaling stretches its positions "
+        return (f"Your examples (up to {longest_tokens:,} tokens) are longer than this model was built for "
+                f"({context:,}). {'YaRN' if kind == 'yarn' else 'Linear'} RoPE scaling stretches its positions "
                 f"by {scale_factor(longest_tokens, context):g}x: long texts work, short ones may get a little worse, "
                 "and the longer sequences need more memory.")
-    return (f"Your longest examples ({longest_tokens:,} tokens) are longer than this model was built for "
+    return (f"Your examples (up to {longest_tokens:,} tokens) are longer than this model was built for "
             f"({context:,}); they will be cut. Turn on 'Longer texts (RoPE scaling)' in the advanced settings "
             "(YaRN is the usual choice) to keep them whole, or choose a model with a longer context.")

@@ -142,6 +142,18 @@ class WizardModel:
                 f"with {recommended} or more. The model will learn your format and tone, but with this little data "
                 "it may invent facts. Add more examples, or create more from your documents.")
 
+    def context_warning(self) -> str:
+        """Said before Launch when the longest examples exceed the model's context ("" when they fit)."""
+        from peftstudio.engine.long_context import context_warning
+
+        stats = self.state.dataset_stats
+        longest = getattr(stats, "tokens_max", 0) or 0
+        try:
+            context = self.facts().max_position
+        except Exception:  # noqa: BLE001 - a model whose facts cannot be read has its own message elsewhere
+            return ""
+        return context_warning(longest, context, self.state.config.rope_scaling)
+
     def name_model(self, name: str) -> str:
         """The user's own name for the model (cleaned for file names and Ollama); returns what is kept."""
         self.state.version_name = clean_model_name(name) if name.strip() else default_model_name(self.state.config)

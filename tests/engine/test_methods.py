@@ -168,3 +168,33 @@ def test_dora_and_pissa_exports_verify_in_llama_cpp(method, tmp_path, dataset):
     report = export_run(session.run_dir, "gguf", tmp_path / "f16", quant="f16").report
     assert report.reader.startswith("llama.cpp") and report.same_tokenization, report.to_dict()
     assert report.same_continuation and report.passed, report.to_dict()
+
+
+def test_rope_scaling_stretches_the_context_in_training_the_playground_and_the_merge(tiny, dataset):
+    from peftstudio.engine.export.run_model import load_merged_model, open_run
+    from peftstudio.engine.inference import ChatModel
+
+    session = trained(tiny, dataset, rope_scaling="yarn", max_seq_length=400)  # the tiny model knows 256 positions
+    expected = {"rope_type": "yarn", "factor": 1.75, "original_max_position_embeddings": 256}
+    for model in (session._model, load_merged_model(open_run(session.run_dir)), ChatModel(session.run_dir).model):
+        rope = model.config.rope_parameters
+        assert {k: rope[k] for k in expected} == expected and model.config.max_position_embeddings == 448
+
+
+@pytest.mark.slow
+def test_a_rope_scaled_export_carries_the_scaling_to_llama_cpp(tmp_path, dataset):
+    import gguf
+
+    from peftstudio.engine.export import export_run, llama_cpp_reference
+    from tiny_families import tiny_family_folder
+
+    if not llama_cpp_reference.available():
+        pytest.skip("llama-cpp-python is a test dependency")
+    base = tiny_family_folder("qwen2", tmp_path / "tiny-qwen2")  # 2048 positions
+    session = TrainingSession.create(small_config(dataset, model_path=str(base), max_steps=2, max_seq_length=3072,
+                                                  rope_scaling="yarn"))
+    assert session.run() == Status.COMPLETED, session.error and session.error.what
+    report = export_run(session.run_dir, "gguf", tmp_path / "f16", quant="f16").report
+    fields = gguf.GGUFReader(str(next((tmp_path / "f16").glob("*.gguf")))).fields
+    assert float(fields["qwen2.rope.scaling.factor"].parts[-1][0]) == 1.5
+    assert report.passed and report.same_continuation, report.to_dict()

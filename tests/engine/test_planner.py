@@ -140,3 +140,48 @@ def test_checkpointing_turns_on_when_activations_do_not_fit():
                           bf16_supported=True)
     result = plan(facts, gpu, DatasetSummary(1000, 1500, 4000, 10**6), get_builtin("code-generation"))
     assert result.feasible and result.config.gradient_checkpointing and result.config.quantization
+
+
+def test_the_plan_counts_what_each_adapter_method_costs():
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.planning.method_costs import DORA_TIME
+
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    cpu = HardwareProfile("cpu", 8, 8, 64 * GB, 60 * GB, 100 * GB)
+    data = DatasetSummary(2000, 200, 400, 200_000)
+    profile = get_builtin("chatbot")
+
+    def planned(**settings):
+        return plan(facts, cpu, data, profile, TrainingConfig(**settings))
+
+    lora, dora = planned(), planned(use_dora=True)
+    assert dora.config.use_dora  # the user's choice survives the planning
+    assert dora.memory.method > 0 and dora.memory.total > lora.memory.total
+    same_batch = replace(dora.config, batch_size=lora.config.batch_size,
+                         gradient_accumulation=lora.config.gradient_accumulation,
+                         gradient_checkpointing=lora.config.gradient_checkpointing)
+    from peftstudio.engine.planning.planner import estimates_for
+
+    slower = estimates_for(facts, cpu, same_batch, data, "fp32", Settings()).duration_expected
+    assert slower == __import__("pytest").approx(lora.estimates.duration_expected * DORA_TIME, rel=1e-6)
+    embeddings = planned(train_embeddings="all")
+    assert embeddings.memory.method >= facts.vocab_size * facts.hidden_size * 16  # one tied copy, trained
+    assert planned(lora_init="pissa").estimates.duration_expected > lora.estimates.duration_expected  # the SVD
+    for free in ({"use_rslora": True}, {"loraplus_lr_ratio": 16.0}, {"neftune_noise_alpha": 5.0}):
+        assert planned(**free).memory.total == lora.memory.total
+
+
+def test_examples_longer_than_the_context_are_cut_unless_rope_scaling_is_on():
+    from peftstudio.engine.config import TrainingConfig
+
+    facts = replace(catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts, max_position=2048)
+    cpu = HardwareProfile("cpu", 8, 8, 64 * GB, 60 * GB, 100 * GB)
+    data = DatasetSummary(500, 3000, 3500, 500_000)
+    cut = plan(facts, cpu, data, get_builtin("chatbot"), TrainingConfig())
+    assert cut.config.max_seq_length == 2048
+    assert "RoPE scaling" in cut.reasons["max_seq_length"] and "cut" in cut.reasons["max_seq_length"]
+    scaled = plan(facts, cpu, data, get_builtin("chatbot"), TrainingConfig(rope_scaling="yarn"))
+    assert scaled.config.max_seq_length >= 3500 and "YaRN" in scaled.reasons["max_seq_length"]
+    assert "by 1.75x" in scaled.reasons["max_seq_length"]
+    per_sequence = lambda p: p.memory.activations / p.config.batch_size  # noqa: E731
+    assert per_sequence(scaled) > per_sequence(cut)  # the longer sequences are planned in memory

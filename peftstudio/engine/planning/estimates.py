@@ -84,7 +84,9 @@ def flops_per_token(facts: ModelFacts, gradient_checkpointing: bool, loss_share:
 def estimate(facts: ModelFacts, hardware: HardwareProfile, *, tokens_per_epoch: float, epochs: float, steps: int, gradient_checkpointing: bool, peak_memory: float, lora_parameters: int,
              save_total: int, price_per_kwh: float, carbon_per_kwh: float,
              measured_tokens_per_second: float | None = None, devices: int = 1,
-             strategy: str = "ddp") -> TrainingEstimates:
+             strategy: str = "ddp", time_factor: float = 1.0, startup_seconds: float = 0.0) -> TrainingEstimates:
+    """`time_factor` and `startup_seconds` are the adapter method's (planning/method_costs.py): DoRA's slower
+    steps, PiSSA's SVD before the first step."""
     if measured_tokens_per_second:
         seconds = tokens_per_epoch * epochs / measured_tokens_per_second
         low, high, confidence, source = 0.8, 1.2, 0.8, "benchmark"
@@ -93,7 +95,7 @@ def estimate(facts: ModelFacts, hardware: HardwareProfile, *, tokens_per_epoch: 
         low, high, confidence, source = 0.5, 2.0, 0.4, "flops"
     # a benchmark or the FLOPs model measure one device; more devices divide the time by their speed-up
     speedup = parallel_speedup(devices, strategy)
-    seconds = max(seconds / speedup, 1e-6)
+    seconds = max(seconds * time_factor / speedup + startup_seconds, 1e-6)
     hours = seconds / 3600 * max(1, devices)
     kwh = device_watts(hardware, devices) * seconds / 3600 / 1000
     # a checkpoint holds the adapter (4 B/param) and AdamW's two moments (8 B/param); plus the final adapter

@@ -23,6 +23,7 @@ logits        the vocabulary projection for the loss in fp32: our trainer projec
               tokens (about LOSS_SHARE of them), holding logits, their softmax and gradient (3 copies).
 overhead      CUDA context and allocator reserve on GPUs (600 MB + 8%); allocator slack on the CPU
               (64 MB; the libraries themselves are already loaded when the planner reads free memory).
+method        DoRA's kept activations and trained embeddings (engine/planning/method_costs.py).
 """
 from __future__ import annotations
 
@@ -50,10 +51,11 @@ class MemoryBreakdown:
     logits: float
     overhead: float
     lora_parameters: int
+    method: float = 0.0  # what the adapter method adds (DoRA, trained embeddings): planning/method_costs.py
 
     @property
     def total(self) -> float:
-        return self.weights + self.lora_state + self.activations + self.logits + self.overhead
+        return self.weights + self.lora_state + self.activations + self.logits + self.overhead + self.method
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from peftstudio.engine.config import TrainingConfig, all_settings
+from peftstudio.engine.config import TrainingConfig, all_settings, setting
+from peftstudio.engine.long_context import context_warning
 from peftstudio.engine.data.stats import recommended_length
 from peftstudio.engine.planning.catalog import smaller_models
-from peftstudio.engine.planning.estimates import SCALING_EFFICIENCY, TrainingEstimates, estimate, format_duration
+from peftstudio.engine.planning.estimates import (SCALING_EFFICIENCY, TrainingEstimates, device_flops, estimate,
+                                                format_duration)
 from peftstudio.engine.planning.hardware import HardwareProfile
-from peftstudio.engine.planning.memory_model import MemoryBreakdown, estimate_memory, weight_bytes
+from peftstudio.engine.planning.memory_model import BYTES, MemoryBreakdown, estimate_memory, weight_bytes
+from peftstudio.engine.planning.method_costs import method_memory, method_time_factor, startup_seconds
 from peftstudio.engine.planning.facts_reader import ModelFacts
 from peftstudio.engine.planning.profiles import OptimizationProfile
 
@@ -85,11 +88,13 @@ def _gib(n: float) -> str:
 
 
 def memory_of(facts: ModelFacts, config: TrainingConfig, precision: str, device: str) -> MemoryBreakdown:
-    return estimate_memory(facts, batch_size=config.batch_size, seq_len=config.max_seq_length, r=config.lora_r,
-                           target_modules=config.target_modules, precision=precision,
-                           quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
-                           device=device, optimizer=config.optimizer, devices=config.num_processes,
-                           strategy=config.distributed_strategy)
+    memory = estimate_memory(facts, batch_size=config.batch_size, seq_len=config.max_seq_length, r=config.lora_r,
+                             target_modules=config.target_modules, precision=precision,
+                             quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
+                             device=device, optimizer=config.optimizer, devices=config.num_processes,
+                             strategy=config.distributed_strategy)
+    memory.method = method_memory(facts, config, BYTES[precision], config.batch_size * config.max_seq_length)
+    return memory
 
 
 def device_budget(hardware: HardwareProfile, devices: int) -> float:
@@ -117,7 +122,8 @@ def estimates_for(facts, hardware, config, data: DatasetSummary, precision, sett
                     lora_parameters=memory.lora_parameters, save_total=config.save_total,
                     price_per_kwh=settings.price_per_kwh, carbon_per_kwh=settings.carbon_per_kwh,
                     measured_tokens_per_second=measured, devices=config.num_processes,
-                    strategy=config.distributed_strategy)
+                    strategy=config.distributed_strategy, time_factor=method_time_factor(config),
+                    startup_seconds=startup_seconds(facts, config, device_flops(hardware)))
 
 
 def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, profile: OptimizationProfile,
@@ -150,11 +156,14 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
         reasons["quantization"] = "Off: the weights fit in memory at full quality."
 
     # 4. sequence length
-    limit = facts.max_position if facts.max_position else 131072
-
+    # (beyond the model's context only when the user turned on RoPE scaling, whose memory the plan then counts)
+    context = facts.max_position if facts.max_position else 131072
+    limit = setting("max_seq_length").maximum if base.rope_scaling else context
     config.max_seq_length = min(recommended_length(data.tokens_p95), limit) if data.tokens_p95 else p.max_seq_length
     reasons["max_seq_length"] = (f"95% of your examples are at most {data.tokens_p95} tokens long; "
                                  f"{config.max_seq_length} keeps them whole.")
+    if data.tokens_p95 and recommended_length(data.tokens_p95) > context:
+        reasons["max_seq_length"] = context_warning(data.tokens_p95, context, base.rope_scaling)
 
     # 5-6. batch size, checkpointing, accumulation
     target = max(1, p.effective_batch_size)

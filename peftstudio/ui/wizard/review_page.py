@@ -83,6 +83,9 @@ class ReviewPage(QWizardPage):
         warning = self.wiz.model.data_warning()
         if warning:
             note += f"<p style='color:#a15c00'><b>Too little data.</b> {escape(warning)}</p>"
+        longer = self.wiz.model.context_warning()
+        if longer:
+            note += f"<p style='color:#a15c00'><b>Longer than the model's context.</b> {escape(longer)}</p>"
         self.summary.setText(f"<table>{table}</table>{note}")
         for button in self.alternative_buttons:
             button.parentWidget().deleteLater()

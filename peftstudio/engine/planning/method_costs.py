@@ -1,0 +1,71 @@
+"""What each adapter method adds to a run's memory and time, for the planner.
+
+rsLoRA, LoRA+ and NEFTune cost nothing measurable (a different scale, parameter groups, noise on the
+embeddings). The others:
+DoRA          per adapted layer, peft keeps the base layer's output for the magnitude's gradient (d_out per
+              token) and computes the norm of W + BA once per forward (one weight-sized temporary at a time).
+              Its time factor was measured with bench/methods.py on the demo model (CPU, fp32): DORA_TIME.
+              The activation multiplier DORA_ACTIVATIONS was fitted to the same run's peak memory.
+embeddings    "all": the input embedding and the output layer become trainable copies (fp32 weight, gradient
+              and two AdamW moments: 16 B per parameter; one copy when the model ties them); "new_tokens":
+              the same for a handful of rows (negligible).
+PiSSA/OLoRA   no extra memory while training (the residual replaces the weight); PiSSA's full SVD at the start
+              takes about 4 m n min(m, n) FLOPs per matrix (the fast variant about 2 (16 + r) m n), run at the
+              device's speed.
+"""
+from __future__ import annotations
+
+from peftstudio.engine.planning.facts import ModelFacts
+
+DORA_TIME = 1.6  # measured: bench/methods.py, see the module docstring
+DORA_ACTIVATIONS = 2.0  # bytes multiplier on the kept base outputs (fitted to the same run)
+STATE_BYTES = 16  # fp32 weight, gradient and two AdamW moments per trainable parameter
+
+
+def _targets(facts: ModelFacts, target_modules: list[str]) -> list[tuple[int, int]]:
+    from peftstudio.engine.planning.memory_model import target_shapes
+
+    return target_shapes(facts, target_modules)
+
+
+def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int) -> float:
+    """Extra peak bytes of the run's adapter method over plain LoRA, for `tokens` tokens per step."""
+    extra = 0.0
+    shapes = _targets(facts, config.target_modules)
+    if config.use_dora and shapes:
+        kept = facts.layers * sum(d_out for _, d_out in shapes) * tokens * bytes_per_value * DORA_ACTIVATIONS
+        largest = max(d_in * d_out for d_in, d_out in shapes) * bytes_per_value
+        extra += kept + largest
+    if config.train_embeddings == "all":
+        copies = 1 if facts.tied_embeddings else 2
+        extra += copies * facts.vocab_size * facts.hidden_size * STATE_BYTES
+    return extra
+
+
+def method_time_factor(config) -> float:
+    """How much longer each step takes than with plain LoRA."""
+    return DORA_TIME if config.use_dora else 1.0
+
+
+def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float:
+    """Time before the first step that the method adds (PiSSA's SVD of every adapted matrix)."""
+    if config.lora_init not in ("pissa", "pissa_fast") or config.parent_adapter:
+        return 0.0
+    shapes = _targets(facts, config.target_modules)
+    if config.lora_init == "pissa":
+        flops = sum(4.0 * m * n * min(m, n) for m, n in shapes)
+    else:
+        flops = sum(2.0 * (16 + config.lora_r) * m * n for m, n in shapes)
+    return facts.layers * flops / max(flops_per_second, 1.0)
+
+
+def method_notes(config) -> list[str]:
+    """What the chosen methods cost, in words, for the settings page."""
+    notes = []
+    if config.use_dora:
+        notes.append(f"DoRA: each step takes about {DORA_TIME:.1f}x as long, and a little more memory.")
+    if config.train_embeddings == "all":
+        notes.append("Training all embeddings: a full trainable copy of the embedding and output layers.")
+    if config.lora_init == "pissa":
+        notes.append("PiSSA: an SVD of every adapted layer before the first step.")
+    return notes
