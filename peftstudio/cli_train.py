@@ -57,8 +57,8 @@ def planned_config(config, profile_id: str):
 
 def continued_session(args, progress) -> TrainingSession:
     """A new run (a child version) that trains a finished version further."""
-    from peftstudio.engine.history.store import default_store
-    from peftstudio.engine.training.continuation import continue_config, parse_reference, version_to_continue
+    from peftstudio.engine.history import default_store
+    from peftstudio.engine.training import continue_config, parse_reference, version_to_continue
 
     version = version_to_continue(default_store(), *parse_reference(args.continue_from))
     data = args.data or ("add" if args.dataset else "same")

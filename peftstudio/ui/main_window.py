@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         from peftstudio.ui.versions import VersionsPage
 
         page = VersionsPage(store())
+        page.continue_requested.connect(lambda config, facts: self.launch(config, annotations=facts))
         page.resize(1000, 500)
         page.show()
         self.dashboards.append(page)
@@ -218,7 +219,8 @@ class MainWindow(QMainWindow):
         if ok:
             self.new_fine_tune().load_preset(name)
 
-    def launch(self, config) -> None:
+    def launch(self, config, annotations: dict | None = None) -> None:
+        """Start a run: from the wizard, or with `annotations` for run.json (a continued version's parent)."""
         from peftstudio.engine.training import TrainingSession
         from peftstudio.ui.dashboard import DashboardWidget
         from peftstudio.ui.worker import worker_for
@@ -226,7 +228,10 @@ class MainWindow(QMainWindow):
         if not self.code_consent(config):
             return
         session = TrainingSession.create(config)
-        if self.wizard is not None:  # the playground's example prompts, and the name chosen for its versions
+        from_wizard = annotations is None and self.wizard is not None
+        if annotations:
+            session.annotate(**annotations)
+        elif from_wizard:  # the playground's example prompts, and the name chosen for its versions
             session.annotate(profile_id=self.wizard.state.profile_id,
                              version_name=self.wizard.state.version_name or None)
         self.worker = worker_for(session, self)
@@ -234,7 +239,7 @@ class MainWindow(QMainWindow):
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
         dashboard = DashboardWidget(self.worker, self.settings.notifications,
                                     evaluate_after_run=self.settings.evaluate_after_run)
-        if self.wizard is not None:  # so the dashboard can say when the run is much slower than planned
+        if from_wizard:  # so the dashboard can say when the run is much slower than planned
             dashboard.set_plan(self.wizard.model.current_estimates().duration_expected)
         dashboard.setWindowTitle(f"Training {session.run_dir.name}")
         dashboard.resize(1000, 700)

@@ -22,9 +22,16 @@ class Task(QRunnable):
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user as a plain error
-            self.signals.failed.emit(from_exception(exc))
+            self._emit(self.signals.failed, from_exception(exc))
             return
-        self.signals.finished.emit(result)
+        self._emit(self.signals.finished, result)
+
+    @staticmethod
+    def _emit(signal, value) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the window that asked was closed (its signals deleted): nobody is left to tell
+            pass
 
 
 def run_in_background(fn, *args, on_done=None, on_error=None, on_progress=None, **kwargs) -> Task:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,7 +28,9 @@ LOW_DISK_BYTES = 10 * 2**30
 
 
 class VersionsPage(QWidget):
-    COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State", "Task score", "General skills"]
+    COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State", "Task score", "General skills", "Parent"]
+    # (TrainingConfig, facts for run.json): a new run that continues the selected version; the window launches it
+    continue_requested = Signal(object, dict)
 
     def __init__(self, store: Store, low_disk_bytes: int = LOW_DISK_BYTES, parent=None):
         super().__init__(parent)
@@ -63,10 +65,15 @@ class VersionsPage(QWidget):
         self.rename_button = QPushButton("Rename model...")
         self.rename_button.setObjectName("versions.rename")
         self.rename_button.clicked.connect(lambda: self.rename_selected())
+        self.continue_button = QPushButton("Continue training...")
+        self.continue_button.setObjectName("versions.continue")
+        self.continue_button.setToolTip("Train this version further (more epochs, or new data) as a new version. "
+                                        "Not the same as Resume, which picks up an interrupted run.")
+        self.continue_button.clicked.connect(lambda: self.continue_selected())
         self.delete_button = QPushButton("Delete...")
         self.delete_button.setObjectName("versions.delete")
         self.delete_button.clicked.connect(lambda: self.delete_selected(ask=True))
-        for widget in (self.rollback_button, self.rename_button, QLabel("keep newest"), self.keep,
+        for widget in (self.continue_button, self.rollback_button, self.rename_button, QLabel("keep newest"), self.keep,
                        self.archive_button, self.delete_button):
             row.addWidget(widget)
         row.addStretch()
@@ -86,7 +93,8 @@ class VersionsPage(QWidget):
                 f"{card['skills_change_percent']:+.0f}% vs base" + (" ⚠" if card.get("skills_regressed") else "")
             for col, value in enumerate((v["model_name"], f"v{v['version']}", v["run_id"],
                                          "" if final is None else f"{final:.4f}",
-                                         f"{v['size_bytes'] / 2**20:.1f} MB", state, task, skills)):
+                                         f"{v['size_bytes'] / 2**20:.1f} MB", state, task, skills,
+                                         f"v{v['parent_version']}" if v.get("parent_version") else "")):
                 self.table.setItem(i, col, QTableWidgetItem(value))
         prompt = cleanup_prompt(self.store, shutil.disk_usage(paths.data_dir()).free, low_disk_bytes)
         if prompt:
@@ -111,6 +119,24 @@ class VersionsPage(QWidget):
             return
         rollback(self.store, v["model_name"], v["version"])
         self.refresh()
+
+    def continue_selected(self, dialog=None):
+        """Ask how to continue the selected version; returns the dialog (open, not blocking)."""
+        from peftstudio.ui.continue_dialog import ContinueDialog
+        from peftstudio.engine.training import version_to_continue
+
+        v = self._selected()
+        if not v:
+            return None
+        try:
+            version = version_to_continue(self.store, v["model_name"], v["version"])
+        except PlainError as error:
+            notice_box(error.title, f"{error.what}\n\n{error.why}", self).open()
+            return None
+        dialog = dialog or ContinueDialog(version, self)
+        dialog.accepted.connect(lambda: self.continue_requested.emit(*dialog.result_config))
+        dialog.open()
+        return dialog
 
     def archive_selected_model(self) -> None:
         v = self._selected()

@@ -77,3 +77,40 @@ def test_help_opens_inside_the_app_and_runs_reopen_their_window(qtbot, signed_ru
     assert first is again and first.status.text().startswith("Finished")
     playground = window.open_selected_playground()
     assert playground is window.open_playground(signed_run) and playground.objectName() == "playground"
+
+
+def test_continue_training_from_versions_makes_a_child_version(qtbot, signed_run, tmp_path):
+    """Versions > Continue training...: the dialog recommends the optimizer choice per data choice, and the new run
+    trains from the version's adapter and becomes its child."""
+    from PySide6.QtCore import Qt
+
+    from helpers import signature_rows
+    from peftstudio.engine.history import default_store, list_versions
+    from peftstudio.engine.history.versions import version_of_run
+
+    parent = version_of_run(default_store(), signed_run)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    page = window.open_versions()
+    row = next(i for i, v in enumerate(page.rows) if v["id"] == parent["id"])
+    page.table.selectRow(row)
+    dialog = page.continue_selected()
+    assert "use Resume" in dialog.intro.text()  # continue is told apart from resume
+    assert dialog.carry.isChecked() and "keep it" in dialog.advice.text()  # same data: keep the optimizer
+    dialog.mode_buttons["add"].setChecked(True)
+    assert not dialog.carry.isChecked() and "fresh" in dialog.advice.text()
+    qtbot.mouseClick(dialog.start, Qt.LeftButton)
+    assert "Choose the new data" in dialog.error.text() and dialog.isVisible()  # nothing launched without a file
+    extra = tmp_path / "more.json"
+    extra.write_text(json.dumps(signature_rows(8)), encoding="utf-8")
+    dialog.dataset.setText(str(extra))
+    dialog.epochs.setValue(0.5)
+    qtbot.mouseClick(dialog.start, Qt.LeftButton)
+    dashboard = window.dashboards[-1]
+    qtbot.waitUntil(lambda: dashboard.status.text().startswith(("Finished", "Failed")), timeout=600_000)
+    assert dashboard.status.text().startswith("Finished"), dashboard.status.text()
+    child = next(v for v in list_versions(default_store()) if v["parent_version"] == parent["version"]
+                 and v["metrics"].get("dataset_hash") and v["config"]["dataset_path"].endswith("-plus-more.jsonl"))
+    assert child["model_name"] == parent["model_name"]
+    page.refresh()
+    assert any(page.table.item(i, 8).text() == f"v{parent['version']}" for i in range(page.table.rowCount()))

@@ -12,4 +12,5 @@ __all__, __getattr__ = lazy(__name__, {
     "run_index": ["known_run_folders", "read_run_info"],
     "launcher": ["LaunchPlan", "cluster_command"],
     "distributed": ["is_main"],
+    "continuation": ["DATA_MODES", "carry_advice", "continue_config", "version_to_continue", "parse_reference"],
 })

@@ -1,7 +1,9 @@
 """Anomaly detection on the live metric stream, and the recovery plan for each anomaly.
 
 Detectors (each gives an `Anomaly` with a plain explanation and 2-3 actions):
-    loss_divergence      loss is NaN/inf, or above 3x the lowest loss so far and above the start
+    loss_divergence      loss is NaN/inf, or above 3x the lowest loss so far, above the start and at least
+                         MIN_RISE above the lowest (a continued, already fitted run wobbles between 0.001 and
+                         0.01: three times more, yet nothing is being unlearned)
     gradient_explosion   grad norm above 10x the median of the previous ones (at least 3 seen)
     overfitting          validation loss rose at two evaluations in a row while training loss fell
     memory_leak          process memory grew at 20 readings in a row, by more than 25% in all
@@ -75,6 +77,9 @@ def make_anomaly(kind: str, step: int, time: float, detail: str = "") -> Anomaly
                    [{"id": i, "label": label, "automatic": a} for i, label, a in actions], auto)
 
 
+MIN_RISE = 0.1  # nats per token: a smaller rise is noise around a fitted model, not divergence
+
+
 class AnomalyDetector:
     def __init__(self):
         self.losses: list[float] = []
@@ -88,7 +93,8 @@ class AnomalyDetector:
         if loss is not None:
             if not math.isfinite(loss):
                 found.append(make_anomaly("loss_divergence", step, now, "nan"))
-            elif self.losses and loss > 3 * min(self.losses) and loss > self.losses[0]:
+            elif self.losses and loss > 3 * min(self.losses) and loss > self.losses[0] and \
+                    loss - min(self.losses) > MIN_RISE:
                 found.append(make_anomaly("loss_divergence", step, now, f"loss {loss:.3g}, lowest "
                                           f"{min(self.losses):.3g}"))
             if math.isfinite(loss):
