@@ -80,7 +80,8 @@ class TrainingConfig:
     # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
     use_dora: bool = declare(False, "DoRA", "bool",
         help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "
-             "to full fine-tuning at small ranks. Costs time (about 1.5-2x per step, measured) and some memory.",
+             "to full fine-tuning at small ranks. Costs time (each step about 1.6x as long, measured on a CPU) and "
+             "some memory.",
         rule="DoRA is on or off.")
     use_rslora: bool = declare(False, "Rank-stabilized scaling (rsLoRA)", "bool",
         help="Scales the adapter by alpha / sqrt(rank) instead of alpha / rank, so large ranks (64 and up) keep "

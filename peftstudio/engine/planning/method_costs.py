@@ -9,16 +9,21 @@ DoRA          per adapted layer, peft keeps the base layer's output for the magn
 embeddings    "all": the input embedding and the output layer become trainable copies (fp32 weight, gradient
               and two AdamW moments: 16 B per parameter; one copy when the model ties them); "new_tokens":
               the same for a handful of rows (negligible).
-PiSSA/OLoRA   no extra memory while training (the residual replaces the weight); PiSSA's full SVD at the start
-              takes about 4 m n min(m, n) FLOPs per matrix (the fast variant about 2 (16 + r) m n), run at the
-              device's speed.
+PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On the CPU the loaded model's file
+              pages stay mapped beside the rewritten weights: measured +850 MB resident for the demo model,
+              REWRITE_COPIES x the adapted weights (425 MB in fp32). PiSSA's full SVD at the start takes
+              about SVD_FLOPS m n min(m, n) FLOPs per matrix (fast PiSSA about 2 (16 + r) m n); SVD_FLOPS was
+              calibrated to the 9-12 s the demo model's SVDs took on this 2-core CPU (LAPACK's SVD runs far below
+              the matrix-multiply rate the estimates assume).
 """
 from __future__ import annotations
 
 from peftstudio.engine.planning.facts import ModelFacts
 
-DORA_TIME = 1.6  # measured: bench/methods.py, see the module docstring
-DORA_ACTIVATIONS = 2.0  # bytes multiplier on the kept base outputs (fitted to the same run)
+DORA_TIME = 1.6  # measured: 0.62x LoRA's loss tokens/s (bench/methods.py, idle 2-core CPU)
+DORA_ACTIVATIONS = 1.75  # fitted: +407 MB measured at batch 4 x 96 tokens (the planner now says +402 MB)
+REWRITE_COPIES = 2.0  # measured: +935 MB at peak in bench/methods.py (the planner says +810 MB)
+SVD_FLOPS = 20.0  # calibrated, see above
 STATE_BYTES = 16  # fp32 weight, gradient and two AdamW moments per trainable parameter
 
 
@@ -28,10 +33,14 @@ def _targets(facts: ModelFacts, target_modules: list[str]) -> list[tuple[int, in
     return target_shapes(facts, target_modules)
 
 
-def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int) -> float:
+def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int, device: str = "cpu") -> float:
     """Extra peak bytes of the run's adapter method over plain LoRA, for `tokens` tokens per step."""
+    from peftstudio.engine.config import REWRITES_BASE
+
     extra = 0.0
     shapes = _targets(facts, config.target_modules)
+    if config.lora_init in REWRITES_BASE and not config.parent_adapter and device == "cpu":
+        extra += REWRITE_COPIES * facts.layers * sum(m * n for m, n in shapes) * bytes_per_value
     if config.use_dora and shapes:
         kept = facts.layers * sum(d_out for _, d_out in shapes) * tokens * bytes_per_value * DORA_ACTIVATIONS
         largest = max(d_in * d_out for d_in, d_out in shapes) * bytes_per_value
@@ -53,7 +62,7 @@ def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float
         return 0.0
     shapes = _targets(facts, config.target_modules)
     if config.lora_init == "pissa":
-        flops = sum(4.0 * m * n * min(m, n) for m, n in shapes)
+        flops = sum(SVD_FLOPS * m * n * min(m, n) for m, n in shapes)
     else:
         flops = sum(2.0 * (16 + config.lora_r) * m * n for m, n in shapes)
     return facts.layers * flops / max(flops_per_second, 1.0)

@@ -93,7 +93,7 @@ def memory_of(facts: ModelFacts, config: TrainingConfig, precision: str, device:
                              quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
                              device=device, optimizer=config.optimizer, devices=config.num_processes,
                              strategy=config.distributed_strategy)
-    memory.method = method_memory(facts, config, BYTES[precision], config.batch_size * config.max_seq_length)
+    memory.method = method_memory(facts, config, BYTES[precision], config.batch_size * config.max_seq_length, device)
     return memory
 
 
