@@ -90,11 +90,11 @@ class TrainingConfig:
     lora_init: str = declare("default", "Adapter start", "choice",
         help="How the adapter starts. default: changes nothing at first (standard LoRA). pissa: starts from the "
              "model's main directions (an SVD of each layer), often learns faster; the SVD takes seconds to "
-             "minutes at the start (pissa_fast: an approximation in seconds). olora: an orthonormal start. PiSSA "
+             "minutes at the start (pissa-fast: an approximation in seconds). olora: an orthonormal start. PiSSA "
              "and OLoRA move part of the frozen weights into the adapter, so they need full precision (not "
              "QLoRA); the saved adapter is converted back to a standard one that works on the original model.",
-        rule="The adapter start must be one of default, gaussian, pissa, pissa_fast, olora.",
-        choices=("default", "gaussian", "pissa", "pissa_fast", "olora"))
+        rule="The adapter start must be one of default, gaussian, pissa, pissa-fast, olora.",
+        choices=("default", "gaussian", "pissa", "pissa-fast", "olora"))
     loraplus_lr_ratio: float = declare(1.0, "LoRA+ ratio (1 = off)", "float",
         help="LoRA+: the adapter's B half learns this many times faster than its A half, which often learns "
              "faster at the same cost. 16 is the paper's choice; 1 turns it off. Lower the learning rate a little "
@@ -107,12 +107,12 @@ class TrainingConfig:
         rule="The NEFTune noise must be from 0 (off) to 100 (5 is typical).",
         minimum=0.0, maximum=100.0, decimals=1, step=1.0)
     train_embeddings: str = declare("no", "Train token embeddings", "choice",
-        help="no: only the adapter learns. new_tokens: also the embedding rows of the special tokens your data "
+        help="no: only the adapter learns. new-tokens: also the embedding rows of the special tokens your data "
              "uses that the model added to its vocabulary (such as <think>), cheap. all: the whole embedding and "
              "output layers learn too, for a new language or many new tokens; costs much memory and disk (a full "
              "copy of both layers and their optimizer state).",
-        rule="Training token embeddings must be one of no, new_tokens, all.",
-        choices=("no", "new_tokens", "all"))
+        rule="Training token embeddings must be one of no, new-tokens, all.",
+        choices=("no", "new-tokens", "all"))
     thinking: str = declare("target", "Thinking blocks", "choice",
         help="For reasoning data (<think>...</think> before the answer). target: the model learns to write the "
              "thinking. context: the thinking is shown to the model but not learned. remove: the thinking is "
@@ -365,7 +365,7 @@ def settings_help() -> str:
     return "\n".join(lines)
 
 # Adapter starts that move part of the frozen weights into the adapter (converted back when the adapter is saved)
-REWRITES_BASE = ("pissa", "pissa_fast", "olora")
+REWRITES_BASE = ("pissa", "pissa-fast", "olora")
 
 # The allowed values, as declared on the fields above.
 PEFT_METHODS = choices("peft_method")

@@ -99,6 +99,9 @@ STRINGS = {
     "wizard.dataset.loss_legend": "Select a row to see exactly what the model reads. Highlighted in green: the "
                                   "tokens it learns to write. Grey: what it only reads. Struck through: cut off by "
                                   "the maximum sequence length.",
+    "wizard.dataset.thinking": "Your examples include thinking blocks (<think>...</think>). Thinking blocks: "
+                               "{mode} (target: learned, context: read only, remove: taken out); change it in the "
+                               "advanced settings.",
     "wizard.dataset.loss_none": "This row cannot be trained on as it is (see the problems on the right).",
     "wizard.dataset.none": "Choose a dataset file to continue.",
     "wizard.dataset.busy": "Still checking the file; one moment.",

@@ -145,7 +145,7 @@ def test_training_all_embeddings_saves_them_and_keeps_them_tied(tiny, dataset):
 def test_new_tokens_train_only_the_added_tokens_the_data_uses(tiny, dataset, demo_tokenizer):
     from peftstudio.engine.training.adapter_setup import added_token_ids
 
-    session = trained(tiny, dataset, train_embeddings="new_tokens", learning_rate=5e-3)
+    session = trained(tiny, dataset, train_embeddings="new-tokens", learning_rate=5e-3)
     ids = added_token_ids(demo_tokenizer, session._data.train)
     assert ids and set(ids) <= set(demo_tokenizer.added_tokens_decoder)  # <|im_start|>, <|im_end|>
     saved = json.loads((session.run_dir / "adapter" / "adapter_config.json").read_text())
@@ -154,7 +154,7 @@ def test_new_tokens_train_only_the_added_tokens_the_data_uses(tiny, dataset, dem
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", [{"use_dora": True}, {"lora_init": "pissa_fast"}], ids=["dora", "pissa"])
+@pytest.mark.parametrize("method", [{"use_dora": True}, {"lora_init": "pissa-fast"}], ids=["dora", "pissa"])
 def test_dora_and_pissa_exports_verify_in_llama_cpp(method, tmp_path, dataset):
     from peftstudio.engine.export import export_run, llama_cpp_reference
     from tiny_families import tiny_family_folder

@@ -273,4 +273,5 @@ def test_the_preview_highlights_exactly_the_tokens_the_model_learns(qtbot, wizar
     assert page.loss_view.learned == "6.<|im_end|>\n"  # the thinking is read, not learned, in "context" mode
     shown = page.loss_view.text.toPlainText()
     assert "Add 3 and 3." in shown and "<b>not bold</b>" in shown  # the user's text, escaped, never markup
+    assert "include thinking blocks" in page.summary.text() and "context: read only" in page.summary.text()
     page.loss_view.text.grab().save(str(tmp_path / "loss-view.png"))

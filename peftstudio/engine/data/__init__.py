@@ -8,7 +8,7 @@ __all__, __getattr__ = lazy(__name__, {
     "stats": ["DatasetStats", "TokenCounter", "recommended_length"],
     "repair": ["repair_file", "RepairReport"],
     "formats": ["read_rows"],
-    "tokenize": ["loss_pieces", "THINKING_MODES"],
+    "tokenize": ["loss_pieces", "has_thinking", "THINKING_MODES"],
     "prepare": ["prepare", "PreparedData"],
     "schema": ["Schema", "guess_schema", "detect_schema", "normalize_row"],
     "detect": ["FormatInfo", "detect_format"],

@@ -14,4 +14,5 @@ __all__, __getattr__ = lazy(__name__, {
                 "device_budget", "fit_badge", "within_declared_ranges", "FITS", "NEEDS_4BIT", "TOO_LARGE",
                 "summary_line"],
     "benchmark": ["run_micro_benchmark", "cached_throughput"],
+    "method_costs": ["method_notes", "method_memory", "method_time_factor"],
 })

@@ -7,7 +7,7 @@ DoRA          per adapted layer, peft keeps the base layer's output for the magn
               Its time factor was measured with bench/methods.py on the demo model (CPU, fp32): DORA_TIME.
               The activation multiplier DORA_ACTIVATIONS was fitted to the same run's peak memory.
 embeddings    "all": the input embedding and the output layer become trainable copies (fp32 weight, gradient
-              and two AdamW moments: 16 B per parameter; one copy when the model ties them); "new_tokens":
+              and two AdamW moments: 16 B per parameter; one copy when the model ties them); "new-tokens":
               the same for a handful of rows (negligible).
 PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On the CPU the loaded model's file
               pages stay mapped beside the rewritten weights: measured +850 MB resident for the demo model,
@@ -58,7 +58,7 @@ def method_time_factor(config) -> float:
 
 def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float:
     """Time before the first step that the method adds (PiSSA's SVD of every adapted matrix)."""
-    if config.lora_init not in ("pissa", "pissa_fast") or config.parent_adapter:
+    if config.lora_init not in ("pissa", "pissa-fast") or config.parent_adapter:
         return 0.0
     shapes = _targets(facts, config.target_modules)
     if config.lora_init == "pissa":

@@ -21,7 +21,7 @@ from pathlib import Path
 from peftstudio.engine.config import REWRITES_BASE, TrainingConfig
 from peftstudio.engine.errors import PlainError
 
-PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "pissa_fast": "pissa_niter_16",
+PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "pissa-fast": "pissa_niter_16",
              "olora": "olora"}
 INITIAL_ADAPTER = "adapter-initial"  # in the run folder: the PiSSA/OLoRA start, needed to convert at the end
 
@@ -45,7 +45,7 @@ def lora_config(config: TrainingConfig, model, token_ids: list[int] | None = Non
     extra: dict = {}
     embeddings = model.get_input_embeddings()
     embed_name = _module_name(model, embeddings)
-    if config.train_embeddings == "new_tokens" and token_ids:
+    if config.train_embeddings == "new-tokens" and token_ids:
         extra["trainable_token_indices"] = {embed_name: list(token_ids)}
     elif config.train_embeddings == "all":
         head = model.get_output_embeddings()

@@ -372,7 +372,7 @@ class TrainingSession:
         self._say_stage(f"Measuring the base model on {len(self._data.validation)} held-back examples")
         self._base_eval_loss = self._validation_loss(model)
         set_seed(config.seed)  # LoRA's random init must be the same for the same seed
-        token_ids = added_token_ids(self._tokenizer, self._data.train) if config.train_embeddings == "new_tokens" \
+        token_ids = added_token_ids(self._tokenizer, self._data.train) if config.train_embeddings == "new-tokens" \
             else None
         if config.lora_init != "default" and not config.parent_adapter:
             self._say_stage(f"Starting the adapter from the model's weights ({config.lora_init})")

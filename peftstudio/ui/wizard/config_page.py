@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from peftstudio.engine.config import form_settings
-from peftstudio.engine.planning import energy_text, time_text
+from peftstudio.engine.planning import energy_text, method_notes, time_text
 from peftstudio.engine.settings import LAYER_CHOICES, Setting
 from peftstudio.ui.locales import STRINGS
 
@@ -192,7 +192,8 @@ class ConfigPage(QWizardPage):
         self.estimates.setText(
             f"Time: {time_text(e)} · peak memory {e.peak_memory / 2**30:.1f} GB · "
             f"energy {energy_text(e, self.wiz.model.settings.price_per_kwh)} · CO₂ {e.carbon_kg * 1000:.0f} g · "
-            f"disk {e.disk_space / 2**20:.0f} MB")
+            f"disk {e.disk_space / 2**20:.0f} MB" + "".join(f" · {note}" for note in
+                                                          method_notes(self.wiz.state.config)))
 
     def validatePage(self) -> bool:  # noqa: N802
         problems = self.wiz.state.config.problems()

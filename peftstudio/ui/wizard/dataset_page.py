@@ -21,7 +21,7 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
                     progress=lambda message: None, thinking: str = "target") -> dict:
     """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
     The maximum length, the column mapping and the thinking mode are the run's own, as training uses them."""
-    from peftstudio.engine.data import DatasetFile, loss_pieces
+    from peftstudio.engine.data import DatasetFile, has_thinking, loss_pieces
 
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
 
@@ -40,7 +40,9 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
         for item in preview:
             item["loss_pieces"] = loss_pieces(tokenizer, item["example"], max_seq_length, thinking) \
                 if item["example"] is not None else None
-    return {"path": path, "report": found.report, "preview": preview, "stats": found.stats if readable else None}
+    thinking_data = any(item["example"] is not None and has_thinking(item["example"]) for item in preview)
+    return {"path": path, "report": found.report, "preview": preview, "stats": found.stats if readable else None,
+            "thinking": thinking_data}
 
 
 def plural(count: int, word: str) -> str:
@@ -193,6 +195,9 @@ class DatasetPage(QWizardPage):
             if stats is not None and stats.examples:
                 text += (f"<br>Tokens per example: median {stats.tokens_p50}, 95% under {stats.tokens_p95}, "
                          f"longest {stats.tokens_max}; {stats.loss_tokens_per_epoch:,} tokens to learn per pass.")
+            if result.get("thinking"):
+                text += "<br>" + html.escape(STRINGS["wizard.dataset.thinking"].format(
+                    mode=self.wiz.state.config.thinking))
             self.summary.setText(text)
         for r in report.results:
             where = f"Row {r.row}: " if r.row is not None and not r.message.startswith(("Row", "Line")) else ""
