@@ -23,7 +23,16 @@ class TokenCounter:
         if not texts:
             return []
         if self.backend is not None:
-            return [len(e.ids) for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+            # the Rust backend keeps the truncation of the last call that asked for one (training's max length):
+            # counting must see whole examples, so switch it off for this call and put it back after
+            truncation = self.backend.truncation
+            if truncation is not None:
+                self.backend.no_truncation()
+            try:
+                return [len(e.ids) for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+            finally:
+                if truncation is not None:
+                    self.backend.enable_truncation(**truncation)
         return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
     def overhead(self, roles: tuple[str, ...]) -> int:

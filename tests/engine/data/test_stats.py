@@ -37,3 +37,14 @@ def test_preview_shows_the_exact_model_text(tmp_path, demo_tokenizer):
     [item] = preview(path, tokenizer=demo_tokenizer)
     assert item["example"]["messages"][1] == {"role": "assistant", "content": "Hi!"}
     assert item["model_text"].endswith("<|im_start|>user\nHello?<|im_end|>\n<|im_start|>assistant\nHi!<|im_end|>\n")
+
+
+def test_counting_sees_whole_examples_after_a_truncating_tokenizer_call(demo_tokenizer):
+    """The fast tokenizer's backend keeps the last call's truncation; the counter must not inherit it."""
+    from peftstudio.engine.data.stats import TokenCounter
+
+    text = "once upon a time " * 50
+    demo_tokenizer(text, truncation=True, max_length=5)  # what preparing a run does, with its max length
+    [count] = TokenCounter(demo_tokenizer).count([{"text": text}])
+    assert count > 100
+    assert demo_tokenizer.backend_tokenizer.truncation["max_length"] == 5  # left as the caller had it
