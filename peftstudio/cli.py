@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     train.add_argument("--out", help="run folder to create (default: a new folder in the data dir)")
     train.add_argument("--resume", metavar="RUN_DIR", help="resume a paused, stopped or interrupted run")
+    train.add_argument("--method", choices=choices("training_method"),
+                       help="sft (imitate examples, the default), or learn from preferences: dpo, orpo, simpo "
+                            "(pairs of a better and a worse answer) or kto (answers marked good or bad)")
     train.add_argument("--continue", dest="continue_from", metavar="MODEL@VERSION",
                        help="train a finished version further, as a new child version (see --data)")
     train.add_argument("--data", choices=("same", "add", "swap"), default=None,

@@ -65,6 +65,8 @@ def continued_session(args, progress) -> TrainingSession:
     overrides = read_config_argument(args.config) if args.config else {}
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps
+    if getattr(args, "method", None):  # e.g. improve a version with preferences
+        overrides["training_method"] = args.method
     config, facts = continue_config(version, data=data, dataset=args.dataset, epochs=args.epochs,
                                     carry_optimizer=args.carry_optimizer, overrides=overrides)
     preflight(config)
@@ -155,6 +157,8 @@ def train_command(args) -> int:
                 overrides["dataset_path"] = str(Path(args.dataset).expanduser().resolve())
             if args.max_steps is not None:
                 overrides["max_steps"] = args.max_steps
+            if getattr(args, "method", None):
+                overrides["training_method"] = args.method
             if getattr(args, "trust_remote_code", False):
                 overrides["trust_remote_code"] = True
             if args.processes is not None:

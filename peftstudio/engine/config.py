@@ -77,6 +77,19 @@ class TrainingConfig:
         help="Which parts of the model get an adapter. 'All linear layers' learns the most.",
         rule="List at least one layer to adapt, or use 'all-linear'.",
         choices=("All linear layers", "Attention only"))
+    # What the run learns from: examples to imitate, or preferences (TRL's trainers; engine/training/preference.py)
+    training_method: str = declare("sft", "Training method", "choice",
+        help="sft: learn to write answers like your examples. dpo: learn from pairs of a better and a worse answer "
+             "(the usual choice for preferences). orpo: pairs too, without a reference model (one step less per "
+             "example). simpo: pairs, less sensitive to answer length. kto: answers marked good or bad, no pairs "
+             "needed.",
+        rule="The training method must be one of sft, dpo, orpo, simpo, kto.",
+        choices=("sft", "dpo", "orpo", "simpo", "kto"))
+    preference_beta: float = declare(0.1, "Preference strength (beta)", "float",
+        help="For preference methods: how far the model may move from where it started to follow your "
+             "preferences. Lower moves further (0.1 is usual for DPO and KTO, 2 for SimPO).",
+        rule="The preference strength must be above 0 and at most 20 (0.1 is usual).",
+        minimum=0.0, maximum=20.0, min_exclusive=True, decimals=3, step=0.05)
     # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
     use_dora: bool = declare(False, "DoRA", "bool",
         help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "
@@ -369,6 +382,7 @@ REWRITES_BASE = ("pissa", "pissa-fast", "olora")
 
 # The allowed values, as declared on the fields above.
 PEFT_METHODS = choices("peft_method")
+TRAINING_METHODS = choices("training_method")
 OPTIMIZERS = choices("optimizer")
 SCHEDULERS = choices("scheduler")
 PRECISIONS = choices("precision")

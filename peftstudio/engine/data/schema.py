@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from peftstudio.engine.data.preference import PREFERENCE_SCHEMAS, is_preference, preference_example, sft_view
 from peftstudio.engine.errors import PlainError
 
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -17,7 +18,7 @@ RESPONSE_ALIASES = ("completion", "answer", "response", "output", "target", "rep
 
 @dataclass
 class Schema:
-    name: str  # openai | sharegpt | alpaca | prompt_completion | question_answer | text | mapped
+    name: str  # openai | sharegpt | alpaca | prompt_completion | question_answer | text | mapped | preference | kto
     mapping: dict[str, str] = field(default_factory=dict)  # for "mapped": prompt/response -> column
     suggested: bool = False  # a mapping guessed from column names, for the user to confirm
 
@@ -26,7 +27,12 @@ class Schema:
         return {"openai": ("messages",), "sharegpt": ("conversations",), "alpaca": ("instruction", "output"),
                 "prompt_completion": ("prompt", "completion"), "question_answer": ("question", "answer"),
                 "text": (self.mapping.get("text", "text"),),
-                "mapped": (self.mapping.get("prompt", ""), self.mapping.get("response", ""))}[self.name]
+                "mapped": (self.mapping.get("prompt", ""), self.mapping.get("response", "")),
+                "preference": ("chosen", "rejected"), "kto": ("prompt", "completion", "label")}[self.name]
+
+    @property
+    def is_preference(self) -> bool:
+        return self.name in PREFERENCE_SCHEMAS
 
     def to_dict(self) -> dict:
         return {"name": self.name, "mapping": dict(self.mapping), "suggested": self.suggested}
@@ -54,6 +60,9 @@ def guess_schema(rows: list[dict], column_mapping: dict[str, str] | None = None)
     if column_mapping:
         return Schema("mapped", dict(column_mapping))
     keys = set().union(*(r.keys() for r in rows[:200])) if rows else set()
+    preference = is_preference(keys)  # before the others: 'chosen' alone reads as a response, 'prompt' as a prompt
+    if preference:
+        return Schema(preference)
     if "messages" in keys:
         return Schema("openai")
     if "conversations" in keys:
@@ -93,6 +102,9 @@ def _with_reasoning(message: dict) -> str:
 
 def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -> dict | None:
     """One row as a normalized example, or None when it has nothing to learn from."""
+    if schema.name in PREFERENCE_SCHEMAS:  # the supervised view: the prompt and the chosen (or good) answer
+        example = preference_example(row, schema.name, system_prompt)
+        return sft_view(example) if example is not None else None
     if schema.name == "text":
         text = _text(row.get(schema.mapping.get("text", "text"))).strip()
         return {"text": text} if text else None

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from peftstudio.engine.data import checks
 from peftstudio.engine.data.detect import FormatInfo
+from peftstudio.engine.data.preference import LENGTH_BIAS, length_bias, preference_example, preference_problems
 from peftstudio.engine.data.reader import BadLine, Row
 from peftstudio.engine.data.schema import Schema, normalize_row
 from peftstudio.engine.data.stats import DatasetStats, TokenCounter, summarize
@@ -81,6 +82,7 @@ class _Collector:
     def __init__(self, report: ValidationReport):
         self.report = report
         self.listed = Counter()
+        self.pairs: list[dict] = []  # the preference rows seen, for checks over the whole file (length bias)
 
     def add(self, code, field_, row, level, message, suggestion, fixable=False):
         self.report.counts[code] = self.report.counts.get(code, 0) + 1
@@ -154,6 +156,13 @@ def validate(data, *, tokenizer=None, max_seq_length: int | None = None, preview
             tokens.add(item.line, example)
 
     _duplicates(issue, exact, near, lines)
+    bias = length_bias(issue.pairs)
+    if bias is not None and bias > LENGTH_BIAS:
+        issue.add("length_bias", "chosen", None, "warning",
+                  f"Chosen answers are {bias:.1f}x as long as rejected ones on average: the model may learn that "
+                  "longer is better rather than what makes them better.",
+                  "Add pairs where the better answer is the shorter one, or use SimPO or ORPO, which are less "
+                  "sensitive to length.")
     _length_outliers(issue, report.char_lengths, lines)
     if report.rows_usable < min_examples:
         issue.add("too_few_examples", "file", None, "warning",
@@ -206,11 +215,29 @@ def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str |
             issue.add("empty_value", name, line, "error", f"Row {line} has an empty '{name}'.",
                       f"Write the {name} for this row, or let 'Fix automatically' drop it.", True)
             return None
+        if schema.name == "kto" and name == "label":
+            continue  # false is a value here
         if schema.name in ("openai", "sharegpt") and not isinstance(value, list):
             issue.add("wrong_type", name, line, "error", f"Row {line}: '{name}' should be a list of turns.",
                       "Make it a list such as [{\"role\": \"user\", \"content\": \"...\"}, ...].", True)
             return None
-    example = normalize_row(data, schema, system_prompt)
+    if schema.is_preference:
+        pair = preference_example(data, schema.name, system_prompt)
+        if pair is None:
+            issue.add("bad_label", "label", line, "error", f"Row {line}: 'label' must be true (a good answer) or "
+                      "false (a bad one).", "Write true or false, or let 'Fix automatically' drop the row.", True)
+            return None
+        problems = preference_problems(pair)
+        for code, level, message, suggestion in problems:
+            issue.add(code, schema.required_fields[0], line, level, f"Row {line} {message}", suggestion,
+                      level == "error")
+        if any(level == "error" for _, level, _, _ in problems):
+            return None
+        issue.pairs.append(pair)
+        # counted and previewed as the model reads it: the prompt and the chosen answer (or the judged one)
+        example = {"messages": pair["prompt"] + (pair["chosen"] if "chosen" in pair else pair["completion"])}
+    else:
+        example = normalize_row(data, schema, system_prompt)
     if example is None:
         issue.add("no_reply", schema.required_fields[-1], line, "error",
                   f"Row {line} has no assistant reply to learn from.",

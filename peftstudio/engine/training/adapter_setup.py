@@ -95,12 +95,12 @@ def save_adapter(model, folder: Path, run_dir: Path, config: TrainingConfig) -> 
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.copytree(initial, scratch / "initial_adapter")
         try:
-            model.save_pretrained(folder, safe_serialization=True,
+            model.save_pretrained(folder, safe_serialization=True, selected_adapters=["default"],
                                   path_initial_model_for_weight_conversion=str(scratch / "initial_adapter"))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    else:
-        model.save_pretrained(folder, safe_serialization=True)
+    else:  # only the trained adapter (preference runs also hold TRL's frozen reference copy)
+        model.save_pretrained(folder, safe_serialization=True, selected_adapters=["default"])
 
 
 def loraplus_optimizer(model, args, ratio: float):

@@ -113,6 +113,10 @@ class SessionCallback(TrainerCallback):
             "steps_per_second": args.logging_steps / elapsed,
             "train_tokens": trainer.loss_tokens_seen, "input_tokens": trainer.input_tokens_seen,
         }
+        # preference runs (TRL): how far apart the chosen and rejected answers are, and how often the right one wins
+        for ours, theirs in (("reward_margin", "rewards/margins"), ("preference_accuracy", "rewards/accuracies")):
+            if logs.get(theirs) is not None:
+                metrics[ours] = float(logs[theirs])
         with self._lock:
             self.last_metrics = metrics
         event = self._emit_metrics(metrics)

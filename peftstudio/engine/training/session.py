@@ -34,6 +34,8 @@ from peftstudio.engine.training.adapter_setup import save_adapter
 from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
 from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
 from peftstudio.engine.training.continuation import carried_optimizer_state
+from peftstudio.engine.training.preference import REFERENCE_ADAPTER, prepare_preferences
+from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
 from peftstudio.engine.training.device import (
     bitsandbytes_config,
     check_quantization,
@@ -273,6 +275,11 @@ class TrainingSession:
         device, bf16_ok = detect_device()
         precision = resolve_precision(config.precision, device, bf16_ok)
         check_quantization(config, device)
+        if self._model is not None and REFERENCE_ADAPTER in getattr(self._model, "peft_config", {}):
+            # TRL copies the adapter as the frozen reference when its trainer is built: after a pause or a
+            # recovery the model in memory is the trained one, so start again from the run's starting point
+            # (the checkpoint then restores the trained adapter)
+            self._model = None
         if self._model is None:
             say = self._say_stage
             say("Finding the model")
@@ -281,7 +288,8 @@ class TrainingSession:
                                                                                      stage="preparing"))
             self._tokenizer = load_tokenizer(folder, trust_code)
             say("Reading and tokenizing your examples")
-            self._data = prepare(config, self._tokenizer)
+            self._data = prepare(config, self._tokenizer) if config.training_method == "sft" else \
+                prepare_preferences(config)
             say("Loading the model into memory")
             self._model = self._load_peft_model(folder, precision)
             self._loaded_precision = precision
@@ -319,7 +327,7 @@ class TrainingSession:
         from peftstudio.engine.data.packing import PaddedCollator
         from peftstudio.engine.training.loss_trainer import selected_token_loss
 
-        features = self._data.validation[:64]
+        features = self._data.validation[:64] if self.config.training_method == "sft" else []
         if not features:
             return None
         collate, total, count = PaddedCollator(self._tokenizer.pad_token_id), 0.0, 0
@@ -370,7 +378,11 @@ class TrainingSession:
         # the base model's loss, measured before an adapter exists (PiSSA and OLoRA rewrite the base weights, and
         # a continued version's adapter is not the base either)
         self._say_stage(f"Measuring the base model on {len(self._data.validation)} held-back examples")
-        self._base_eval_loss = self._validation_loss(model)
+        if config.training_method == "sft":
+            self._base_eval_loss = self._validation_loss(model)
+        else:  # preference runs: how often the base model already prefers the chosen answer
+            self._base_eval_loss = None
+            self._base_preference = preference_accuracy(model, self._tokenizer, self._data.validation_pairs)
         set_seed(config.seed)  # LoRA's random init must be the same for the same seed
         token_ids = added_token_ids(self._tokenizer, self._data.train) if config.train_embeddings == "new-tokens" \
             else None
@@ -388,7 +400,7 @@ class TrainingSession:
         config, data = self.config, self._data
         has_eval = bool(data.validation) and config.eval_strategy != "no"
         scheduler = config.scheduler if config.scheduler != "constant" else "constant_with_warmup"
-        args = TrainingArguments(
+        arguments = dict(
             output_dir=str(self.checkpoints_dir),
             per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
             gradient_accumulation_steps=config.gradient_accumulation,
@@ -407,17 +419,23 @@ class TrainingSession:
             logging_nan_inf_filter=False,  # a NaN loss must reach the anomaly detector, not be averaged away
             neftune_noise_alpha=config.neftune_noise_alpha or None,
         )
-        pad_id = self._tokenizer.pad_token_id
-        collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
         self._started_at = time.time()
         trainer_holder = {}
         self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at,
                                          run_dir=self.run_dir)
-        trainer = LossTokenTrainer(
-            model=self._model, args=args, train_dataset=data.train,
-            eval_dataset=data.validation if has_eval else None, data_collator=collator,
-            callbacks=[self._callback],
-        )
+        if config.training_method != "sft":  # TRL's trainer for the method, with the same arguments
+            from peftstudio.engine.training.preference import build_trainer
+
+            arguments.pop("train_sampling_strategy")  # TRL pads pairs itself
+            trainer = build_trainer(config, self._model, self._tokenizer, data, arguments, [self._callback])
+        else:
+            pad_id = self._tokenizer.pad_token_id
+            collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
+            trainer = LossTokenTrainer(
+                model=self._model, args=TrainingArguments(**arguments), train_dataset=data.train,
+                eval_dataset=data.validation if has_eval else None, data_collator=collator,
+                callbacks=[self._callback],
+            )
         trainer_holder["t"] = trainer
         trainer.loraplus_lr_ratio = config.loraplus_lr_ratio
         if config.parent_adapter and config.carry_optimizer and latest_checkpoint(self.checkpoints_dir) is None:
@@ -448,7 +466,13 @@ class TrainingSession:
         os.replace(staging, self.adapter_dir)
 
         eval_losses = [e["eval_loss"] for e in read_events(self.events.path) if e["type"] == "eval"]
-        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, self._sample_repetition(),
+        preference = {}
+        if self.config.training_method != "sft":
+            preference = {"base_preference_accuracy": getattr(self, "_base_preference", None),
+                          "preference_accuracy": preference_accuracy(self._model, self._tokenizer,
+                                                                     self._data.validation_pairs)}
+        repetition = self._sample_repetition() if self.config.training_method == "sft" else None
+        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, repetition,
                                  len(self._data.train) if self._data is not None else None,
                                  self._recommended_examples())
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
@@ -457,7 +481,7 @@ class TrainingSession:
             "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
             "final_eval_loss": final_eval, "train_tokens": trainer.loss_tokens_seen,
             "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
-            "quality": quality,
+            "quality": quality, **preference,
         }
 
         info = self.folder.info()
