@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     versions.add_argument("--yes", action="store_true", help="delete: confirm")
     versions.add_argument("--json", action="store_true")
 
+    feedback = sub.add_parser("feedback", help="the judgements given in the playground, as a preference dataset")
+    feedback.add_argument("action", choices=["export"])
+    feedback.add_argument("run", help="the run folder (or run id) of the judged version")
+    feedback.add_argument("--out", required=True, help="the JSONL file to write")
+    feedback.add_argument("--json", action="store_true")
+
     from peftstudio.engine.config import TrainingConfig  # light: the settings and their defaults
 
     validate = sub.add_parser("validate", help="check a dataset: format, schema, problems, statistics")
@@ -143,6 +149,7 @@ COMMANDS = {
     "validate": ("peftstudio.cli_validate", "validate_command"), "train": ("peftstudio.cli_train", "train_command"),
     "chat": ("peftstudio.cli_chat", "chat_command"), "runs": ("peftstudio.cli_runs", "runs_command"),
     "versions": ("peftstudio.cli_runs", "versions_command"),
+    "feedback": ("peftstudio.cli_runs", "feedback_command"),
     "export": ("peftstudio.cli_export", "export_command"),
     "eval": ("peftstudio.cli_eval", "eval_command"),
 }
@@ -225,7 +232,9 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for name in ("transformers", "peft", "accelerate", "bitsandbytes", "torch", "datasets", "huggingface_hub"):
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # TRL tokenizes preference data with datasets
+    for name in ("transformers", "peft", "accelerate", "bitsandbytes", "torch", "datasets", "huggingface_hub",
+                 "trl"):
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger().setLevel(logging.ERROR)
 

@@ -100,3 +100,23 @@ def versions_command(args) -> int:
         return 1
     print(json.dumps(result, default=str) if args.json else text)
     return 0
+
+
+def feedback_command(args) -> int:
+    """`peftstudio feedback export RUN --out FILE`: pairs -> a DPO dataset, thumbs only -> a KTO one."""
+    from peftstudio.engine.history import export_feedback
+
+    run_dir = Path(args.run).expanduser()
+    if not run_dir.exists():
+        run_dir = paths.runs_dir() / args.run
+    out = Path(args.out).expanduser()
+    try:
+        rows, method = export_feedback(run_dir, out)
+    except PlainError as error:
+        print_error(error, args.json)
+        return 1
+    result = {"ok": True, "rows": rows, "method": method, "out": str(out)}
+    print(json.dumps(result) if args.json else
+          f"Wrote {rows} {'pairs' if method == 'dpo' else 'judged answers'} to {out}. Train on them with: "
+          f"peftstudio train --method {method} --dataset {out} ...")
+    return 0

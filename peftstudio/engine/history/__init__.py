@@ -8,4 +8,5 @@ __all__, __getattr__ = lazy(__name__, {
                  "clean_model_name", "record_scorecard", "worse_than_parent", "version_of_run"],
     "compare": ["compare_runs", "config_diff", "run_series", "METRICS"],
     "presets": ["Preset", "save_preset", "load_preset", "list_presets"],
+    "feedback": ["record_feedback", "read_feedback", "feedback_rows", "export_feedback"],
 })
