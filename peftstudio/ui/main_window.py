@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
 
         def make():
             playground = PlaygroundWidget(run_dir)
+            # "Improve this version": a child version trained on the feedback given here
+            playground.feedback.improve_requested.connect(lambda config, facts: self.launch(config,
+                                                                                            annotations=facts))
             playground.resize(1100, 700)
             self.dashboards.append(playground)
             return playground

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from peftstudio.engine.export import GGUFModel, exported_gguf_files, llama_cpp_available, timed_chat
 from peftstudio.engine.inference import (ChatModel, Sampling, conversation_markdown, example_prompts, scores_in_words,
                                         word_diff)
+from peftstudio.ui.feedback_bar import FeedbackBar
 from peftstudio.ui.locales import STRINGS
 
 
@@ -181,6 +182,8 @@ class PlaygroundWidget(QWidget):
             exported = exported_gguf_files(self.run_dir)
             if exported:
                 self.set_gguf(exported[0])
+        self.feedback = FeedbackBar(self.run_dir, self.last_exchange)
+        main.addWidget(self.feedback)
         saving = QHBoxLayout()
         for text, slot in (("Save conversation", self.save), ("Export JSON...", lambda: self.export("json")),
                            ("Export Markdown...", lambda: self.export("md"))):
@@ -271,6 +274,7 @@ class PlaygroundWidget(QWidget):
         conversation.append({"role": "assistant", "content": reply})
         if which == "tuned":
             self.scores.setText(STRINGS["playground.scoring"])
+        self.feedback.refresh(bool(self.answers.get("tuned")), bool(self.answers.get("base")))
 
     def _speed(self, which: str, tokens_per_second: float) -> None:
         cursor = self.gguf_view.textCursor()
@@ -286,6 +290,12 @@ class PlaygroundWidget(QWidget):
                               for d in word_diff(self.answers["base"], self.answers["tuned"]))
             lines.append(f"<b>What the fine-tuned answer says differently</b> (marked): {marked}")
         self.scores.setText("<br>".join(lines))
+
+    def last_exchange(self) -> tuple[list[dict], dict[str, str]] | None:
+        """The conversation before the last answer, and the answers to it (for the feedback row)."""
+        if len(self.history) < 2 or self.history[-1]["role"] != "assistant":
+            return None
+        return self.history[:-1], dict(self.answers)
 
     def stop(self) -> None:
         if self.worker is not None and self.worker.isRunning():

@@ -106,7 +106,7 @@ def test_a_killed_dpo_run_resumes_from_its_checkpoint(tiny, pair_file, tmp_path)
     out = tmp_path / "run"
     small = json.dumps({"batch_size": 4, "max_seq_length": 96, "save_steps": 2, "eval_strategy": "no"})
     process = subprocess.Popen([sys.executable, "-m", "peftstudio", "train", "--model", str(tiny), "--dataset",
-                                str(pair_file), "--method", "dpo", "--max-steps", "40", "--config", small, "--out",
+                                str(pair_file), "--method", "dpo", "--max-steps", "12", "--config", small, "--out",
                                 str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     try:
@@ -123,9 +123,9 @@ def test_a_killed_dpo_run_resumes_from_its_checkpoint(tiny, pair_file, tmp_path)
     result = subprocess.run([sys.executable, "-m", "peftstudio", "train", "--resume", str(out), "--json"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout)["summary"]["steps"] == 40
+    assert json.loads(result.stdout)["summary"]["steps"] == 12
     logged = {e["step"] for e in read_events(out / "events.jsonl") if e["type"] == "metrics" and not e["heartbeat"]}
-    assert logged == set(range(1, 41))
+    assert logged == set(range(1, 13))
 
 
 def test_preference_files_are_recognised_and_checked(tmp_path):

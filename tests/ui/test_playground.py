@@ -76,3 +76,48 @@ def test_playground_answers_with_the_exported_gguf_through_llama_cpp(qtbot, sign
     assert "(llama.cpp)" in gguf_text and "tokens/s]" in gguf_text
     assert "Zorblax" in playground.answers["gguf"], playground.answers  # the export learned what the run learned
     playground.grab().save(str(tmp_path / "playground-gguf.png"))
+
+
+def test_feedback_in_the_playground_trains_the_next_version(qtbot, signed_run, tmp_path):
+    """Thumbs, "this one is better" and an edited answer are kept with the version; "Improve this version" turns
+    them into a preference dataset that the wizard accepts and a DPO run trains on, as a child version."""
+    from peftstudio.engine.history import read_feedback
+    from peftstudio.engine.planning.hardware import hardware_profile
+    from peftstudio.engine.training import Status, TrainingSession
+    from peftstudio.ui.wizard.wizard import TrainingWizard
+
+    playground = PlaygroundWidget(signed_run)
+    qtbot.addWidget(playground)
+    bar = playground.feedback
+    assert not bar.buttons["good"].isEnabled()  # nothing to judge before an answer
+    playground.compare.setChecked(True)
+    playground.max_tokens.setValue(24)
+    playground.input.setText("What is 4 plus 4?")
+    playground.send_button.click()
+    qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
+    assert bar.buttons["base_better"].isEnabled()
+    before = len(read_feedback(signed_run))
+    bar.buttons["bad"].click()
+    bar.buttons["base_better"].click()
+    bar.edit("4 plus 4 is 8.")
+    kept = read_feedback(signed_run)[before:]
+    assert [r["kind"] for r in kept] == ["thumbs", "pair", "edit"]
+    assert kept[1]["chosen"] == playground.answers["base"] and kept[1]["rejected"] == playground.answers["tuned"]
+    assert kept[0]["prompt"] == [{"role": "user", "content": "What is 4 plus 4?"}]
+    assert "judgement" in bar.count.text()
+
+    with qtbot.waitSignal(bar.improve_requested, timeout=10_000) as improved:
+        bar.buttons["improve"].click()
+    config, facts = improved.args
+    assert config.training_method == "dpo" and config.parent_adapter == str(signed_run.resolve() / "adapter")
+    assert facts["continued_from"]["run_id"] == signed_run.name
+
+    wizard = TrainingWizard(hardware_profile())
+    qtbot.addWidget(wizard)
+    wizard.dataset_page.set_dataset(config.dataset_path)
+    qtbot.waitUntil(lambda: not wizard.dataset_page.busy, timeout=120_000)
+    assert "preference format" in wizard.dataset_page.summary.text()
+    assert wizard.state.dataset_report.errors == 0 and wizard.dataset_page.validatePage()
+    session = TrainingSession.create(config.merged({"max_steps": 2, "eval_strategy": "no"}))
+    session.annotate(**facts)
+    assert session.run() == Status.COMPLETED, session.error and session.error.what
