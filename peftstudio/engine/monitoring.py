@@ -70,6 +70,10 @@ class RunSeries:
     steps_per_second: list[float] = field(default_factory=list)
     eval_steps: list[int] = field(default_factory=list)
     eval_loss: list[float] = field(default_factory=list)
+    # preference runs (DPO, ORPO, SimPO, KTO): chosen-vs-rejected reward margin and how often the chosen wins
+    preference_steps: list[int] = field(default_factory=list)
+    reward_margin: list[float] = field(default_factory=list)
+    preference_accuracy: list[float] = field(default_factory=list)
     status: str = "created"
     last_metrics: dict = field(default_factory=dict)
     paused_at: dict | None = None
@@ -91,6 +95,10 @@ class RunSeries:
             self.learning_rate.append(event.get("learning_rate") or 0.0)
             self.tokens_per_second.append(event.get("tokens_per_second") or 0.0)
             self.steps_per_second.append(event.get("steps_per_second") or 0.0)
+            if event.get("reward_margin") is not None:
+                self.preference_steps.append(event["step"])
+                self.reward_margin.append(event["reward_margin"])
+                self.preference_accuracy.append(event.get("preference_accuracy") or 0.0)
         elif kind == "eval":
             self.eval_steps.append(event["step"])
             self.eval_loss.append(event["eval_loss"])
@@ -106,6 +114,9 @@ class RunSeries:
         keep = sum(1 for s in self.steps if s <= step)
         for name in ("steps", "loss", "learning_rate", "tokens_per_second", "steps_per_second"):
             setattr(self, name, getattr(self, name)[:keep])
+        keep_pref = sum(1 for s in self.preference_steps if s <= step)
+        for name in ("preference_steps", "reward_margin", "preference_accuracy"):
+            setattr(self, name, getattr(self, name)[:keep_pref])
         keep_eval = sum(1 for s in self.eval_steps if s <= step)
         self.eval_steps, self.eval_loss = self.eval_steps[:keep_eval], self.eval_loss[:keep_eval]
 

@@ -141,6 +141,14 @@ class DashboardWidget(QWidget):
         grid.addWidget(self.lr_plot, 1, 0)
         grid.addWidget(self.speed_plot, 1, 1)
         grid.addWidget(self.steps_plot, 1, 2)
+        # preference runs only: the reward margin (chosen minus rejected) and the share of pairs the chosen wins
+        self.preference_plot = _plot("Preferences", "margin / share")
+        self.preference_plot.setObjectName("dashboard.preferences")
+        self.preference_plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
+        self.margin_curve = _curve(self.preference_plot, "#c2185b", "reward margin")
+        self.accuracy_curve = _curve(self.preference_plot, "#00838f", "preference accuracy")
+        self.preference_plot.setVisible(False)
+        grid.addWidget(self.preference_plot, 2, 0, 1, 3)
         layout.addLayout(grid, 1)
         meters = QHBoxLayout()
         self.meters: dict[str, QProgressBar] = {}
@@ -201,6 +209,10 @@ class DashboardWidget(QWidget):
             self.lr_curve.setData(s.steps, s.learning_rate)
             self.speed_curve.setData(s.steps, s.tokens_per_second)
             self.steps_curve.setData(s.steps, s.steps_per_second)
+            if s.preference_steps:
+                self.preference_plot.setVisible(True)
+                self.margin_curve.setData(s.preference_steps, s.reward_margin)
+                self.accuracy_curve.setData(s.preference_steps, s.preference_accuracy)
             self._draw_zones()
         step, max_steps = event.get("step") or 0, event.get("max_steps") or 0
         if max_steps:

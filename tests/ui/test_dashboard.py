@@ -247,3 +247,24 @@ def test_the_judges_verdicts_can_be_read(qtbot):
     text = dialog.layout().itemAt(0).widget().toPlainText()
     assert "<b>hi</b>" in text and "shown as B -> tie" in text
     assert "Judge (a server): fine-tuned wins 75%" in dashboard.outcome.text()
+
+
+def test_a_preference_run_shows_its_reward_margin_and_accuracy(qtbot, tmp_path, demo_folder):
+    from helpers import small_config, tiny_llama_folder
+    from peftstudio.engine.training import Status, TrainingSession
+
+    rows = [{"prompt": f"What is {i} plus {i}?", "chosen": f"{2 * i}. Cheers!", "rejected": f"{2 * i}."}
+            for i in range(16)]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    tiny = tiny_llama_folder(tmp_path / "tiny", demo_folder)
+    session = TrainingSession.create(small_config(data, model_path=str(tiny), max_steps=3, training_method="dpo",
+                                                  eval_strategy="no"))
+    assert session.run() == Status.COMPLETED, session.error and session.error.what
+    dashboard = DashboardWidget(notifications_enabled=False)
+    qtbot.addWidget(dashboard)
+    dashboard.load_run(session.run_dir)
+    assert not dashboard.preference_plot.isHidden()
+    steps, margins = dashboard.margin_curve.getData()
+    assert list(steps) == [1, 2, 3] and len(margins) == 3
+    assert all(0.0 <= a <= 1.0 for a in dashboard.accuracy_curve.getData()[1])
