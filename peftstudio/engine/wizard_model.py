@@ -162,6 +162,10 @@ class WizardModel:
 
     def dataset_inspected(self, report, stats) -> None:
         self.state.dataset_report, self.state.dataset_stats = report, stats
+        schema = getattr(report, "schema", None)
+        if "training_method" not in self.state.user_edits:  # the data decides the method unless the user did
+            method = {"preference": "dpo", "kto": "kto"}.get(getattr(schema, "name", ""), "sft")
+            self.state.config = replace(self.state.config, training_method=method)
 
     def model_changed(self, model_id: str) -> None:
         self.state.model_id = model_id

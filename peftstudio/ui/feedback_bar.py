@@ -87,7 +87,8 @@ class FeedbackBar(QWidget):
     def improve(self) -> tuple | None:
         """Export the feedback and ask for a child version trained on it (pairs: DPO, thumbs only: KTO)."""
         from peftstudio.engine.history import default_store, export_feedback, version_of_run
-        from peftstudio.engine.training import continue_config, preference_defaults
+        from peftstudio.engine.planning import preference_defaults
+        from peftstudio.engine.training import continue_config
 
         version = version_of_run(default_store(), self.run_dir.resolve())
         if version is None:

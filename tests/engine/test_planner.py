@@ -187,3 +187,24 @@ def test_examples_longer_than_the_context_are_cut_unless_rope_scaling_is_on():
     assert "by 1.75x" in scaled.reasons["max_seq_length"]
     per_sequence = lambda p: p.memory.activations / p.config.batch_size  # noqa: E731
     assert per_sequence(scaled) > per_sequence(cut)  # the longer sequences are planned in memory
+
+
+def test_preference_runs_are_planned_with_two_sequences_and_the_use_cases_defaults():
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.planning.method_costs import PREFERENCE_TIME
+
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    cpu = HardwareProfile("cpu", 8, 8, 64 * GB, 60 * GB, 100 * GB)
+    data = DatasetSummary(2000, 200, 400, 200_000)
+    sft = plan(facts, cpu, data, get_builtin("question-answering"), TrainingConfig())
+    dpo = plan(facts, cpu, data, get_builtin("question-answering"), TrainingConfig(training_method="dpo"))
+    assert dpo.config.training_method == "dpo" and dpo.config.preference_beta == 0.2
+    assert "keeps close" in dpo.reasons["preference_beta"] and "DPO" in dpo.reasons["learning_rate"]
+    same = replace(dpo.config, batch_size=sft.config.batch_size, gradient_checkpointing=False)
+    from peftstudio.engine.planning.planner import memory_of
+
+    assert memory_of(facts, same, "fp32", "cpu").activations == 2 * memory_of(
+        facts, replace(same, training_method="sft"), "fp32", "cpu").activations
+    assert PREFERENCE_TIME["orpo"] < PREFERENCE_TIME["dpo"]  # no reference pass
+    creative = plan(facts, cpu, data, get_builtin("creative-writing"), TrainingConfig(training_method="simpo"))
+    assert creative.config.preference_beta == 1.0  # SimPO's 2.0, halved: style may move further

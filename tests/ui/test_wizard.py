@@ -275,3 +275,16 @@ def test_the_preview_highlights_exactly_the_tokens_the_model_learns(qtbot, wizar
     assert "Add 3 and 3." in shown and "<b>not bold</b>" in shown  # the user's text, escaped, never markup
     assert "include thinking blocks" in page.summary.text() and "context: read only" in page.summary.text()
     page.loss_view.text.grab().save(str(tmp_path / "loss-view.png"))
+
+
+def test_a_preference_file_is_previewed_side_by_side_and_chooses_its_method(qtbot, wizard, tmp_path):
+    rows = [{"prompt": f"What is {i} plus {i}?", "chosen": f"{2 * i}. Cheers!", "rejected": f"{2 * i}."}
+            for i in range(60)]
+    choose_dataset(qtbot, wizard, write_rows(tmp_path / "pairs.jsonl", rows))
+    page = wizard.dataset_page
+    headers = [page.table.horizontalHeaderItem(i).text() for i in range(page.table.columnCount())]
+    assert headers == ["Row", "Prompt", "Chosen", "Rejected"]
+    assert page.table.item(2, 2).text() == "4. Cheers!" and page.table.item(2, 3).text() == "4."
+    assert "preference format" in page.summary.text()
+    assert wizard.state.config.training_method == "dpo"  # pairs: DPO, unless the user chose otherwise
+    assert any("as long as rejected" in page.issues.item(i).text() for i in range(page.issues.count()))

@@ -3,7 +3,8 @@ from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "hardware": ["HardwareProfile", "GPUInfo", "hardware_profile", "detect_hardware"],
-    "profiles": ["OptimizationProfile", "all_profiles", "get_profile", "save_user_profile"],
+    "profiles": ["OptimizationProfile", "all_profiles", "get_profile", "save_user_profile", "preference_defaults",
+                 "PreferenceDefaults"],
     "catalog": ["CatalogEntry", "CATALOG", "catalog_entry", "smaller_models"],
     "facts": ["ModelFacts"],
     "facts_reader": ["model_facts", "facts_from_folder", "facts_from_gguf", "facts_from_config"],

@@ -9,6 +9,10 @@ DoRA          per adapted layer, peft keeps the base layer's output for the magn
 embeddings    "all": the input embedding and the output layer become trainable copies (fp32 weight, gradient
               and two AdamW moments: 16 B per parameter; one copy when the model ties them); "new-tokens":
               the same for a handful of rows (negligible).
+preference    DPO, ORPO and SimPO read a chosen and a rejected answer per example: twice the sequences, so
+              twice the activations and logits; DPO and KTO also run the frozen reference (the adapter switched
+              off or its copy) forward without gradients. Time: PREFERENCE_TIME per method, from the passes
+              each makes (forward + backward of 2 sequences, plus a third of that for the reference forward).
 PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On the CPU the loaded model's file
               pages stay mapped beside the rewritten weights: measured +850 MB resident for the demo model,
               REWRITE_COPIES x the adapted weights (425 MB in fp32). PiSSA's full SVD at the start takes
@@ -24,6 +28,7 @@ DORA_TIME = 1.6  # measured: 0.62x LoRA's loss tokens/s (bench/methods.py, idle 
 DORA_ACTIVATIONS = 1.75  # fitted: +407 MB measured at batch 4 x 96 tokens (the planner now says +402 MB)
 REWRITE_COPIES = 2.0  # measured: +935 MB at peak in bench/methods.py (the planner says +810 MB)
 SVD_FLOPS = 20.0  # calibrated, see above
+PREFERENCE_TIME = {"sft": 1.0, "dpo": 2.67, "kto": 2.67, "orpo": 2.0, "simpo": 2.0}
 STATE_BYTES = 16  # fp32 weight, gradient and two AdamW moments per trainable parameter
 
 
@@ -52,8 +57,13 @@ def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int
 
 
 def method_time_factor(config) -> float:
-    """How much longer each step takes than with plain LoRA."""
-    return DORA_TIME if config.use_dora else 1.0
+    """How much longer each step takes than a supervised step with plain LoRA."""
+    return (DORA_TIME if config.use_dora else 1.0) * PREFERENCE_TIME.get(config.training_method, 1.0)
+
+
+def sequences_per_example(config) -> int:
+    """Chosen and rejected answers are two sequences per example (KTO adds a mismatched one for its KL term)."""
+    return 1 if config.training_method == "sft" else 2
 
 
 def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float:

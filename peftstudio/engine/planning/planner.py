@@ -26,7 +26,9 @@ from peftstudio.engine.planning.estimates import (SCALING_EFFICIENCY, TrainingEs
                                                 format_duration)
 from peftstudio.engine.planning.hardware import HardwareProfile
 from peftstudio.engine.planning.memory_model import BYTES, MemoryBreakdown, estimate_memory, weight_bytes
-from peftstudio.engine.planning.method_costs import method_memory, method_time_factor, startup_seconds
+from peftstudio.engine.planning.method_costs import (method_memory, method_time_factor, sequences_per_example,
+                                                     startup_seconds)
+from peftstudio.engine.planning.profiles import preference_defaults
 from peftstudio.engine.planning.facts_reader import ModelFacts
 from peftstudio.engine.planning.profiles import OptimizationProfile
 
@@ -88,7 +90,9 @@ def _gib(n: float) -> str:
 
 
 def memory_of(facts: ModelFacts, config: TrainingConfig, precision: str, device: str) -> MemoryBreakdown:
-    memory = estimate_memory(facts, batch_size=config.batch_size, seq_len=config.max_seq_length, r=config.lora_r,
+    # preference methods read two sequences (chosen and rejected) per example
+    memory = estimate_memory(facts, batch_size=config.batch_size * sequences_per_example(config),
+                             seq_len=config.max_seq_length, r=config.lora_r,
                              target_modules=config.target_modules, precision=precision,
                              quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
                              device=device, optimizer=config.optimizer, devices=config.num_processes,
@@ -198,6 +202,12 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     config.learning_rate = float(f"{min(1e-3, max(1e-5, lr)):.2e}")
     reasons["learning_rate"] = (f"{p.learning_rate:g} for 16 examples per update, scaled to "
                                 f"{config.effective_batch_size}: {config.learning_rate:g}.")
+    if base.training_method != "sft":  # preference runs start from the method's and the use case's defaults
+        defaults = preference_defaults(base.training_method, profile.id)
+        config.learning_rate, config.preference_beta = defaults.learning_rate, defaults.beta
+        reasons["learning_rate"] = (f"{defaults.learning_rate:g}: the usual LoRA learning rate for "
+                                    f"{base.training_method.upper()}.")
+        reasons["preference_beta"] = defaults.reason[:1].upper() + defaults.reason[1:] + "."
     epochs = p.epochs
     if data.examples < 100:
         epochs = min(10.0, p.epochs * 2)

@@ -12,6 +12,6 @@ __all__, __getattr__ = lazy(__name__, {
     "run_index": ["known_run_folders", "read_run_info"],
     "launcher": ["LaunchPlan", "cluster_command"],
     "distributed": ["is_main"],
-    "preference": ["preference_defaults", "PreferenceDefaults", "TRAINERS"],
+    "preference": ["TRAINERS", "prepare_preferences"],
     "continuation": ["DATA_MODES", "carry_advice", "continue_config", "version_to_continue", "parse_reference"],
 })

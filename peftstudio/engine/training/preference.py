@@ -29,31 +29,6 @@ PAIRED = ("dpo", "orpo", "simpo")
 REFERENCE_ADAPTER = "ref"  # the frozen copy TRL adds beside "default" for DPO and KTO
 
 
-@dataclass(frozen=True)
-class PreferenceDefaults:
-    beta: float
-    learning_rate: float
-    reason: str
-
-
-# Starting points for LoRA preference runs (TRL's documented defaults for beta; learning rates an order of
-# magnitude above full fine-tuning's 5e-7..5e-6, as is usual for LoRA adapters), adjusted per use case.
-METHOD_DEFAULTS = {"dpo": (0.1, 5e-5), "orpo": (0.1, 8e-5), "simpo": (2.0, 5e-5), "kto": (0.1, 5e-5)}
-# use cases where answers must stay exact keep closer to the version they start from; open-ended ones move further
-PROFILE_BETA = {"code-generation": (2.0, "code and facts must stay exact, so the model keeps close to the version "
-                                         "it starts from"),
-                "question-answering": (2.0, "answers must stay accurate, so the model keeps close to the version "
-                                            "it starts from"),
-                "creative-writing": (0.5, "style is the point, so the model may move further toward your taste")}
-
-
-def preference_defaults(method: str, profile_id: str | None = None) -> PreferenceDefaults:
-    """Beta and learning rate for a preference run, with the reason in words."""
-    beta, learning_rate = METHOD_DEFAULTS[method]
-    factor, why = PROFILE_BETA.get(profile_id or "", (1.0, "the usual starting point for this method"))
-    return PreferenceDefaults(round(beta * factor, 4), learning_rate, f"beta {beta * factor:g}: {why}")
-
-
 @dataclass
 class PreferenceData:
     train: list[dict]

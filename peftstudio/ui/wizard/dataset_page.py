@@ -45,6 +45,13 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
             "thinking": thinking_data}
 
 
+def _side_text(value) -> str:
+    """One side of a preference pair as text (it may be a list of chat messages)."""
+    if isinstance(value, list):
+        return "\n".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
+    return "" if value is None else str(value)
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -230,6 +237,14 @@ class DatasetPage(QWizardPage):
         import json
 
         self._preview_items = items
+        schema = getattr(self.wiz.state.dataset_report, "schema", None)
+        kind = getattr(schema, "name", "")
+        # preference files side by side: the better and the worse answer (or the judged answer and its label)
+        headers = {"preference": ["Row", "Prompt", "Chosen", "Rejected"],
+                   "kto": ["Row", "Prompt", "Answer", "Judged"]}.get(kind, ["Row", "Prompt", "Response"])
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.horizontalHeaderItem(0).setToolTip(STRINGS["wizard.dataset.row_tip"])
         self.table.setRowCount(len(items))
         flagged = {self.issues.item(i).data(Qt.UserRole) for i in range(self.issues.count())}
         for row, item in enumerate(items):
@@ -242,7 +257,12 @@ class DatasetPage(QWizardPage):
                 messages = example["messages"]
                 prompt = next((m["content"] for m in messages if m["role"] == "user"), "")
                 response = next((m["content"] for m in messages if m["role"] == "assistant"), "")
-            for col, value in enumerate((str(item["row"]), prompt[:300], response[:300])):
+            values = [str(item["row"]), prompt[:300], response[:300]]
+            if kind == "preference":
+                values.append(_side_text(item["original"].get("rejected"))[:300])
+            elif kind == "kto":
+                values.append("good" if str(item["original"].get("label")).lower() in ("true", "1") else "bad")
+            for col, value in enumerate(values):
                 cell = QTableWidgetItem(value)
                 if item["row"] in flagged:
                     cell.setBackground(QColor("#fff4e0"))
