@@ -125,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--continue", dest="continue_from", metavar="MODEL@VERSION",
                        help="train a finished version further, as a new child version (see --data)")
     train.add_argument("--data", choices=("same", "add", "swap"), default=None,
-                       help="with --continue: more epochs on the same data (default), or --dataset added to it, "
-                            "or --dataset instead of it")
+                       help="with --continue: more epochs on the same data (default), or --dataset added to it "
+                            "(the default with --dataset), or --dataset instead of it (the default for preferences)")
     train.add_argument("--epochs", type=float, help="with --continue: how many more passes (default: as before)")
     carry = train.add_mutually_exclusive_group()
     carry.add_argument("--carry-optimizer", dest="carry_optimizer", action="store_true", default=None,

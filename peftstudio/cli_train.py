@@ -61,7 +61,9 @@ def continued_session(args, progress) -> TrainingSession:
     from peftstudio.engine.training import continue_config, parse_reference, version_to_continue
 
     version = version_to_continue(default_store(), *parse_reference(args.continue_from))
-    data = args.data or ("add" if args.dataset else "same")
+    preference = getattr(args, "method", None) not in (None, "sft")
+    # preferences go instead of the earlier examples (they are not the same kind of data); examples are added
+    data = args.data or (("swap" if preference else "add") if args.dataset else "same")
     overrides = read_config_argument(args.config) if args.config else {}
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps

@@ -56,9 +56,9 @@ def held_out_accuracy(session, held_out) -> tuple[float, float]:
     return base, tuned
 
 
-@pytest.mark.parametrize("method,lr", [("dpo", 2e-3), ("orpo", 2e-3)])
+@pytest.mark.parametrize("method,lr", [("dpo", 3e-3), ("orpo", 3e-3)])
 def test_pairs_teach_the_preference_the_base_model_lacks(method, lr, pair_file, held_out):
-    session = TrainingSession.create(small_config(pair_file, max_steps=12, training_method=method,
+    session = TrainingSession.create(small_config(pair_file, max_steps=8, batch_size=2, training_method=method,
                                                   learning_rate=lr, validation_split=0.2, save_steps=1000,
                                                   eval_strategy="no"))
     assert session.run() == Status.COMPLETED, session.error and session.error.what
@@ -75,8 +75,9 @@ def test_kto_learns_it_from_thumbs_alone(tmp_path, held_out):
     thumbs = [{"prompt": p["prompt"], "completion": p[side], "label": side == "chosen"}
               for p in pairs(40) for side in ("chosen", "rejected")]
     data = write_jsonl(tmp_path / "thumbs.jsonl", thumbs)
-    session = TrainingSession.create(small_config(data, max_steps=12, training_method="kto", learning_rate=2e-3,
-                                                  validation_split=0.1, save_steps=1000, eval_strategy="no"))
+    session = TrainingSession.create(small_config(data, max_steps=8, batch_size=4, training_method="kto",
+                                                  learning_rate=3e-3, validation_split=0.1, save_steps=1000,
+                                                  eval_strategy="no"))
     assert session.run() == Status.COMPLETED, session.error and session.error.what
     base, tuned = held_out_accuracy(session, held_out)
     assert base <= 0.25 and tuned >= 0.75, (base, tuned)

@@ -121,3 +121,9 @@ def test_feedback_in_the_playground_trains_the_next_version(qtbot, signed_run, t
     session = TrainingSession.create(config.merged({"max_steps": 2, "eval_strategy": "no"}))
     session.annotate(**facts)
     assert session.run() == Status.COMPLETED, session.error and session.error.what
+    from peftstudio.engine.history import default_store, version_of_run
+
+    parent, child = version_of_run(default_store(), signed_run), version_of_run(default_store(), session.run_dir)
+    assert child["parent_version"] == parent["version"] and child["model_name"] == parent["model_name"]
+    major, minor, _ = parent["version"].split(".")
+    assert child["version"].startswith(f"{major}.") and int(child["version"].split(".")[1]) > int(minor)
