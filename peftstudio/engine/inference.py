@@ -11,6 +11,7 @@ Scores (documented, comparable between the two answers):
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import threading
@@ -38,7 +39,8 @@ class Sampling:
     system_prompt: str | None = None
 
 
-_BASES: dict[tuple, tuple] = {}  # (model folder, rope scaling) -> (model, tokenizer): one copy in memory
+_BASES: dict[tuple, tuple] = {}
+_LOCKS: dict[tuple, threading.RLock] = {}  # one per shared base: see ChatModel.using  # (model folder, rope scaling) -> (model, tokenizer): one copy in memory
 
 
 class ChatModel:
@@ -67,6 +69,8 @@ class ChatModel:
         folder = str(trainable_folder(resolve_model(self.config.model_path or self.config.model_name)))
         rope = (self.config.rope_scaling, self.config.max_seq_length) if self.config.rope_scaling else None
         key = (folder, rope)  # a run trained with RoPE scaling answers with the same stretched positions
+        self._key = key
+        _LOCKS.setdefault(key, threading.RLock())
         if key not in _BASES:
             base = load_causal_lm(Path(folder), rope=rope).eval()
             _BASES[key] = (PeftModel.from_pretrained(base, str(adapter), adapter_name=self.run_dir.name),
@@ -76,6 +80,15 @@ class ChatModel:
             model.load_adapter(str(adapter), adapter_name=self.run_dir.name)
         model.set_adapter(self.run_dir.name)
         return model, tokenizer
+
+    @contextlib.contextmanager
+    def using(self):
+        """The shared base with this run's adapter active, for as long as the caller uses it. The playground, a
+        scorecard scoring in the background and comparisons may share one base in memory, each with its own
+        adapter: without this, one could switch the adapter (or switch it off) under another's generation."""
+        with _LOCKS[self._key]:
+            self.model.set_adapter(self.run_dir.name)
+            yield self.model
 
     # ---- generation --------------------------------------------------------------------------
     def _prompt_ids(self, messages: list[dict], sampling: Sampling):
@@ -87,6 +100,10 @@ class ChatModel:
     def generate(self, messages: list[dict], sampling: Sampling | None = None, on_token: Callable[[str], None] | None
                  = None, stop: threading.Event | None = None, use_adapter: bool = True) -> str:
         """The reply, streamed piece by piece to `on_token`; `stop` ends it early (what was said is kept)."""
+        with self.using():
+            return self._generate(messages, sampling, on_token, stop, use_adapter)
+
+    def _generate(self, messages, sampling, on_token, stop, use_adapter) -> str:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -134,6 +151,10 @@ class ChatModel:
         return "".join(pieces).strip()
 
     def answer_perplexity(self, messages: list[dict], answer: str, use_adapter: bool = True) -> float:
+        with self.using():
+            return self._answer_perplexity(messages, answer, use_adapter)
+
+    def _answer_perplexity(self, messages: list[dict], answer: str, use_adapter: bool) -> float:
         import contextlib
 
         import torch

@@ -97,9 +97,9 @@ class FeedbackBar(QWidget):
         out = paths.data_dir() / "datasets" / f"{version['model_name']}-{version['version']}-feedback.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows, method = export_feedback(self.run_dir, out)
-        from peftstudio.engine.training import RunFolder
+        from peftstudio.engine.training import read_run_info
 
-        defaults = preference_defaults(method, RunFolder(self.run_dir).info().get("profile_id"))
+        defaults = preference_defaults(method, read_run_info(self.run_dir).get("profile_id"))
         config, facts = continue_config(dict(version, run_dir=str(self.run_dir.resolve())), data="swap",
                                         dataset=str(out), carry_optimizer=False,
                                         overrides={"training_method": method, "preference_beta": defaults.beta,

@@ -48,7 +48,7 @@ def test_settings_are_saved_and_the_theme_applies(qtbot):
     assert wizard.model.settings.price_per_kwh == 0.31  # the estimates use the user's price
 
 
-def test_help_opens_inside_the_app_and_runs_reopen_their_window(qtbot, signed_run, monkeypatch):
+def test_help_opens_inside_the_app_and_runs_reopen_their_window(qtbot, signed_run, monkeypatch, tmp_path):
     """Journey findings 10 and 12: help works without a desktop launcher; a run's dashboard and playground are
     reachable from the home page and a second double-click brings the same window forward."""
     from PySide6.QtCore import Qt
@@ -67,7 +67,11 @@ def test_help_opens_inside_the_app_and_runs_reopen_their_window(qtbot, signed_ru
     assert "q4_k_m" in viewer.page.toPlainText()
     assert topic_of("file:///x/resources/help/out-of-memory.md#batch") == "out-of-memory"
 
-    monkeypatch.setattr("peftstudio.engine.paths.runs_dir", lambda: signed_run.parent)
+    # a runs folder holding just the signed run (the shared one fills the home page's 20 most recent with others)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / signed_run.name).symlink_to(signed_run, target_is_directory=True)
+    monkeypatch.setattr("peftstudio.engine.paths.runs_dir", lambda: runs)
     window.refresh_runs()
     row = next(i for i in range(window.runs_list.count()) if window.runs_list.item(i).data(Qt.UserRole) ==
                signed_run.name)
@@ -91,6 +95,7 @@ def test_continue_training_from_versions_makes_a_child_version(qtbot, signed_run
     parent = version_of_run(default_store(), signed_run)
     window = MainWindow()
     qtbot.addWidget(window)
+    window.settings.evaluate_after_run = False  # the scorecard has its own tests; it would score for minutes here
     page = window.open_versions()
     row = next(i for i, v in enumerate(page.rows) if v["id"] == parent["id"])
     page.table.selectRow(row)

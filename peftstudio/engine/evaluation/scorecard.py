@@ -81,6 +81,11 @@ def evaluate_run(run_dir: Path, judge: str | None = None, limit: int | None = No
     run_dir = Path(run_dir)
     say(0.02, "Loading the model with its adapter")
     chat = ChatModel(run_dir)
+    with chat.using():  # the shared base keeps this run's adapter until the card is done
+        return _evaluate(chat, run_dir, judge, limit, skills, say, cancel, batch_size, skills_limit, started)
+
+
+def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size, skills_limit, started) -> dict:
     model, tokenizer = chat.model, chat.tokenizer
     profile_id = chat.info.get("profile_id")
     names = metrics_for(profile_id)
