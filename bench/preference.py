@@ -6,6 +6,7 @@ fresh child process started by this script (so peak memory is each one's own):
     ours  peftstudio's TrainingSession with training_method="dpo" (TRL's trainer inside our session: events,
           checkpoints, the anomaly watch, the token counting)
     trl   trl.DPOTrainer(model, args=DPOConfig(...), peft_config=LoraConfig(...)) as TRL's docs show it
+Both in fp32 (TRL's own default is bf16 autocast, also on a CPU; the planner picks fp32 on CPUs).
 Reported: pairs per second (batch / the median time between steps 2..N) and peak resident memory above the
 libraries (VmHWM after training minus VmHWM after imports). Target: ours not slower than TRL.
 Usage: python bench/preference.py [--steps N]
@@ -64,7 +65,8 @@ class Clock(TrainerCallback):
         times.append(time.time())
 args = DPOConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=4, max_steps=steps, learning_rate=2e-3,
                  beta=0.1, max_length=96, gradient_checkpointing=False, use_cpu=True, report_to="none",
-                 save_strategy="no", logging_steps=1, disable_tqdm=True, seed=42, warmup_steps=0)
+                 save_strategy="no", logging_steps=1, disable_tqdm=True, seed=42, warmup_steps=0,
+                 bf16=False)  # TRL defaults to bf16 autocast even on a CPU; ours trains in fp32 there: same precision
 trainer = DPOTrainer(model=load_causal_lm(folder), args=args, train_dataset=Dataset.from_list(rows),
                      processing_class=load_tokenizer(folder), callbacks=[Clock()],
                      peft_config=LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear",
