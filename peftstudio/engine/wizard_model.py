@@ -45,6 +45,7 @@ class WizardState:
     version_name: str = ""  # what the model is called in Versions, exports and Ollama
     version_name_edited: bool = False
     plan: object | None = None  # planner.Plan
+    annotations: dict = field(default_factory=dict)  # facts for the run's run.json (a continued version's parent)
 
 
 @functools.lru_cache(maxsize=4)
@@ -213,6 +214,21 @@ class WizardModel:
     # ---- presets ----------------------------------------------------------------------------------
     def save_preset(self, name: str):
         return save_preset(Preset(name, self.state.profile_id, replace(self.state.config)))
+
+    # what improving a version fixes: the adapter it continues and the method its feedback suits
+    CONTINUED = ("training_method", "parent_adapter", "carry_optimizer", "lora_r", "lora_alpha", "use_dora",
+                 "use_rslora", "target_modules", "lora_init", "preference_beta", "learning_rate")
+
+    def prefill_continuation(self, config: TrainingConfig, facts: dict, profile_id: str | None = None) -> None:
+        """Start from a version's continuation (e.g. "Improve this version"): its dataset, method and adapter are
+        set, the rest is planned as usual; `facts` go to the run's run.json when it launches."""
+        self.state.profile_id = profile_id or self.state.profile_id
+        self.state.model_id = config.model_name
+        self.state.dataset_path = config.dataset_path
+        self.state.config = replace(config)
+        self.state.user_edits |= set(self.CONTINUED)
+        self.state.version_name, self.state.version_name_edited = facts.get("version_name", ""), True
+        self.state.annotations = dict(facts)
 
     def load_preset(self, name: str) -> Preset:
         preset = load_preset(name)

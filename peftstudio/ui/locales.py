@@ -117,7 +117,7 @@ STRINGS = {
     "feedback.improve_tip": "Train a new version on your feedback: pairs with DPO, thumbs alone with KTO.",
     "feedback.count": "{n} judgement(s) kept with this version.",
     "feedback.no_version": "This run has no version yet: finish training first.",
-    "feedback.improving": "Training a new version on {n} item(s) with {method} ({reason}).",
+    "feedback.improving": "{n} item(s) for {method} ({reason}): review the settings in the wizard and launch.",
     "wizard.dataset.loss_none": "This row cannot be trained on as it is (see the problems on the right).",
     "wizard.dataset.none": "Choose a dataset file to continue.",
     "wizard.dataset.busy": "Still checking the file; one moment.",

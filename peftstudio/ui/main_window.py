@@ -143,8 +143,7 @@ class MainWindow(QMainWindow):
         def make():
             playground = PlaygroundWidget(run_dir)
             # "Improve this version": a child version trained on the feedback given here
-            playground.feedback.improve_requested.connect(lambda config, facts: self.launch(config,
-                                                                                            annotations=facts))
+            playground.feedback.improve_requested.connect(self.improve_version)
             playground.resize(1100, 700)
             self.dashboards.append(playground)
             return playground
@@ -211,6 +210,16 @@ class MainWindow(QMainWindow):
         self.wizard.show()
         return self.wizard
 
+    def improve_version(self, config, facts: dict):
+        """The wizard, prefilled with a version's feedback as the dataset, the method it suits and the version's
+        adapter to start from."""
+        from peftstudio.engine.training import read_run_info
+
+        parent_run = Path(config.parent_adapter).parent
+        wizard = self.new_fine_tune()
+        wizard.prefill_continuation(config, facts, read_run_info(parent_run).get("profile_id"))
+        return wizard
+
     def load_preset(self) -> None:
         from peftstudio.engine.history import list_presets
 
@@ -235,8 +244,8 @@ class MainWindow(QMainWindow):
         if annotations:
             session.annotate(**annotations)
         elif from_wizard:  # the playground's example prompts, and the name chosen for its versions
-            session.annotate(profile_id=self.wizard.state.profile_id,
-                             version_name=self.wizard.state.version_name or None)
+            session.annotate(**{**self.wizard.state.annotations, "profile_id": self.wizard.state.profile_id,
+                                "version_name": self.wizard.state.version_name or None})
         self.worker = worker_for(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))

@@ -82,9 +82,6 @@ def test_feedback_in_the_playground_trains_the_next_version(qtbot, signed_run, t
     """Thumbs, "this one is better" and an edited answer are kept with the version; "Improve this version" turns
     them into a preference dataset that the wizard accepts and a DPO run trains on, as a child version."""
     from peftstudio.engine.history import read_feedback
-    from peftstudio.engine.planning.hardware import hardware_profile
-    from peftstudio.engine.training import Status, TrainingSession
-    from peftstudio.ui.wizard.wizard import TrainingWizard
 
     playground = PlaygroundWidget(signed_run)
     qtbot.addWidget(playground)
@@ -112,18 +109,32 @@ def test_feedback_in_the_playground_trains_the_next_version(qtbot, signed_run, t
     assert config.training_method == "dpo" and config.parent_adapter == str(signed_run.resolve() / "adapter")
     assert facts["continued_from"]["run_id"] == signed_run.name
 
-    wizard = TrainingWizard(hardware_profile())
-    qtbot.addWidget(wizard)
-    wizard.dataset_page.set_dataset(config.dataset_path)
+    # the wizard opens prefilled: the feedback as the dataset, DPO, the version's adapter to start from
+    from peftstudio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.settings.evaluate_after_run = False
+    wizard = window.improve_version(config, facts)
     qtbot.waitUntil(lambda: not wizard.dataset_page.busy, timeout=120_000)
     assert "preference format" in wizard.dataset_page.summary.text()
-    assert wizard.state.dataset_report.errors == 0 and wizard.dataset_page.validatePage()
-    session = TrainingSession.create(config.merged({"max_steps": 2, "eval_strategy": "no"}))
-    session.annotate(**facts)
-    assert session.run() == Status.COMPLETED, session.error and session.error.what
-    from peftstudio.engine.history import default_store, version_of_run
+    assert wizard.state.dataset_report.errors == 0
+    for _ in range(4):
+        wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    assert wizard.state.version_name == facts["version_name"] and wizard.state.annotations == facts
+    with qtbot.waitSignal(wizard.launch_requested, timeout=5000) as launched:
+        wizard.accept()  # the window launches it, as from any wizard
+    config = launched.args[0]
+    assert config.training_method == "dpo" and config.parent_adapter == str(signed_run.resolve() / "adapter")
+    dashboard = window.dashboards[-1]
+    qtbot.waitUntil(lambda: dashboard.status.text().startswith(("Finished", "Failed")), timeout=600_000)
+    assert dashboard.status.text().startswith("Finished"), dashboard.status.text()
+    from peftstudio.engine.history import default_store, list_versions, version_of_run
 
-    parent, child = version_of_run(default_store(), signed_run), version_of_run(default_store(), session.run_dir)
-    assert child["parent_version"] == parent["version"] and child["model_name"] == parent["model_name"]
+    parent = version_of_run(default_store(), signed_run)
+    child = next(v for v in list_versions(default_store(), parent["model_name"])
+                 if v["config"].get("training_method") == "dpo" and v["config"]["dataset_path"] == config.dataset_path)
+    assert child["parent_version"] == parent["version"]
     major, minor, _ = parent["version"].split(".")
     assert child["version"].startswith(f"{major}.") and int(child["version"].split(".")[1]) > int(minor)

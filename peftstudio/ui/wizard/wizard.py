@@ -53,6 +53,13 @@ class TrainingWizard(QWizard):
         if preset.config.dataset_path:
             self.dataset_page.set_dataset(preset.config.dataset_path)
 
+    def prefill_continuation(self, config, facts: dict, profile_id: str | None = None) -> None:
+        """Open on a version's continuation ("Improve this version"): use case, dataset, method and adapter
+        chosen; the user reviews the pages and launches."""
+        self.model.prefill_continuation(config, facts, profile_id)
+        self.use_case_page.select(self.state.profile_id)
+        self.dataset_page.set_dataset(config.dataset_path)
+
     def accept(self) -> None:
         self.model.name_model(self.review_page.model_name.text())  # typed, then Launch without leaving the field
         self.launch_requested.emit(replace(self.state.config))
