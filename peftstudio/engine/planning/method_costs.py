@@ -23,6 +23,7 @@ PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On th
 from __future__ import annotations
 
 from peftstudio.engine.planning.facts import ModelFacts
+from peftstudio.engine.planning.memory_model import target_shapes
 
 DORA_TIME = 1.6  # measured: 0.62x LoRA's loss tokens/s (bench/methods.py, idle 2-core CPU)
 DORA_ACTIVATIONS = 1.75  # fitted: +407 MB measured at batch 4 x 96 tokens (the planner now says +402 MB)
@@ -32,18 +33,12 @@ PREFERENCE_TIME = {"sft": 1.0, "dpo": 2.67, "kto": 2.67, "orpo": 2.0, "simpo": 2
 STATE_BYTES = 16  # fp32 weight, gradient and two AdamW moments per trainable parameter
 
 
-def _targets(facts: ModelFacts, target_modules: list[str]) -> list[tuple[int, int]]:
-    from peftstudio.engine.planning.memory_model import target_shapes
-
-    return target_shapes(facts, target_modules)
-
-
 def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int, device: str = "cpu") -> float:
     """Extra peak bytes of the run's adapter method over plain LoRA, for `tokens` tokens per step."""
     from peftstudio.engine.config import REWRITES_BASE
 
     extra = 0.0
-    shapes = _targets(facts, config.target_modules)
+    shapes = target_shapes(facts, config.target_modules)
     if config.lora_init in REWRITES_BASE and not config.parent_adapter and device == "cpu":
         extra += REWRITE_COPIES * facts.layers * sum(m * n for m, n in shapes) * bytes_per_value
     if config.use_dora and shapes:
@@ -70,7 +65,7 @@ def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float
     """Time before the first step that the method adds (PiSSA's SVD of every adapted matrix)."""
     if config.lora_init not in ("pissa", "pissa-fast") or config.parent_adapter:
         return 0.0
-    shapes = _targets(facts, config.target_modules)
+    shapes = target_shapes(facts, config.target_modules)
     if config.lora_init == "pissa":
         flops = sum(SVD_FLOPS * m * n * min(m, n) for m, n in shapes)
     else:

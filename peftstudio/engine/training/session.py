@@ -327,7 +327,7 @@ class TrainingSession:
         from peftstudio.engine.data.packing import PaddedCollator
         from peftstudio.engine.training.loss_trainer import selected_token_loss
 
-        features = self._data.validation[:64] if self.config.training_method == "sft" else []
+        features = self._data.validation[:64]
         if not features:
             return None
         collate, total, count = PaddedCollator(self._tokenizer.pad_token_id), 0.0, 0
