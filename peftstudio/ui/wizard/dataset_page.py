@@ -267,6 +267,8 @@ class DatasetPage(QWizardPage):
                 if item["row"] in flagged:
                     cell.setBackground(QColor("#fff4e0"))
                 self.table.setItem(row, col, cell)
+        if items:  # the first example shown as the model reads it: the box below is never empty
+            self.table.setCurrentCell(0, 1)
 
     def _show_loss(self, row: int) -> None:
         items = getattr(self, "_preview_items", [])
