@@ -140,7 +140,53 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--trust-remote-code", action="store_true",
                        help="allow this model's own Python code to run (remembered for this model only)")
     train.add_argument("--json", action="store_true", help="print the result as one JSON document")
+
+    queue = sub.add_parser("queue", help="line up runs to train one after another (they survive closing and "
+                                         "crashes)", epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    queue.add_argument("action", choices=["add", "list", "remove", "move", "start", "pause"])
+    queue.add_argument("item", nargs="?", type=int, help="remove, move: the queued run's number (see list)")
+    queue.add_argument("--to", type=int, help="move: the new place, 1 = next to run")
+    queue.add_argument("--all", action="store_true", help="list: also the runs that ended")
+    queue.add_argument("--title", help="add: how the queue shows this run")
+    _run_arguments(queue)
+    queue.add_argument("--continue", dest="continue_from", metavar="MODEL@VERSION",
+                       help="add: train a finished version further (as 'train --continue')")
+    queue.add_argument("--data", choices=("same", "add", "swap"), default=None, help="add, with --continue")
+    queue.add_argument("--epochs", type=float, help="add, with --continue: how many more passes")
+    queue.add_argument("--carry-optimizer", dest="carry_optimizer", action="store_true", default=None)
+    queue.add_argument("--json", action="store_true")
+
+    sweep = sub.add_parser("sweep", help="try several settings (Optuna: grid, random or TPE, with pruning) through "
+                                         "the queue, and keep the best")
+    _run_arguments(sweep)
+    sweep.add_argument("--vary", help="settings to try, e.g. lr=1e-4:5e-4:log,lora_r=8,16,32 (values, or "
+                                      "LOW:HIGH ranges with :log for a log scale)")
+    budget = sweep.add_mutually_exclusive_group()
+    budget.add_argument("--trials", type=int, help="how many trials")
+    budget.add_argument("--hours", type=float, help="a time budget: as many trials as the planner says fit")
+    sweep.add_argument("--sampler", choices=["grid", "random", "tpe"], default="tpe")
+    sweep.add_argument("--objective", choices=["val-loss", "task-metric"], default="val-loss",
+                       help="what 'best' means: validation loss (default), or the scorecard's task metric")
+    sweep.add_argument("--seed", type=int, default=0)
+    sweep.add_argument("--no-start", dest="start", action="store_false",
+                       help="only queue the trials (start them with 'peftstudio queue start')")
+    sweep.add_argument("--show", metavar="SWEEP", help="the trials of a sweep and its best")
+    sweep.add_argument("--keep-best", metavar="SWEEP", help="make the sweep's best trial the model's version")
+    sweep.add_argument("--list", action="store_true", help="the sweeps made here")
+    sweep.add_argument("--json", action="store_true")
     return parser
+
+
+def _run_arguments(command) -> None:
+    """What a new run needs, for the commands that make runs later (queue add, sweep)."""
+    from peftstudio.engine.config import choices
+
+    command.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
+    command.add_argument("--dataset", help="dataset file")
+    command.add_argument("--profile", help="start from the planner's settings for this use case")
+    command.add_argument("--config", help="training settings: a JSON file or an inline JSON object")
+    command.add_argument("--max-steps", type=int, help="stop each run after this many optimizer steps")
+    command.add_argument("--method", choices=choices("training_method"), help="sft, dpo, orpo, simpo or kto")
 
 
 # sub-command -> (module, function); modules are imported only when their command runs
@@ -152,6 +198,8 @@ COMMANDS = {
     "feedback": ("peftstudio.cli_runs", "feedback_command"),
     "export": ("peftstudio.cli_export", "export_command"),
     "eval": ("peftstudio.cli_eval", "eval_command"),
+    "queue": ("peftstudio.cli_queue", "queue_command"),
+    "sweep": ("peftstudio.cli_queue", "sweep_command"),
 }
 
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.data import DatasetFile, DatasetStats
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.models import load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning import (
     SOURCE_WORDS,
-    DatasetSummary,
     Settings,
     cached_throughput,
+    dataset_summary,
     get_profile,
     hardware_profile,
     model_facts,
@@ -39,34 +37,6 @@ def hardware_command(args) -> int:
         print("GPU: none found" + (" (Apple GPU available)" if profile.mps_available else "") +
               " - training runs on the CPU; small models work well.")
     return 0
-
-
-def dataset_summary(dataset: Path, model: str, mapping: dict | None):
-    """Token statistics with the model's tokenizer when the model is on this machine, else ~4 chars/token."""
-    try:
-        tokenizer = load_tokenizer(trainable_folder(resolve_model(model)))
-    except PlainError:
-        tokenizer = None
-    with DatasetFile.open(dataset, mapping) as data:
-        found = data.inspect(tokenizer)
-    stats = found.stats
-    if stats is None:  # no tokenizer here: about 4 characters per token
-        lengths = sorted(n // 4 for n in found.report.char_lengths)
-        stats = DatasetStats(examples=len(lengths))
-        if lengths:
-            stats.tokens_mean = sum(lengths) / len(lengths)
-            stats.tokens_p95 = lengths[int(0.95 * (len(lengths) - 1))]
-            stats.loss_tokens_per_epoch = int(sum(lengths) * 0.5)
-    if stats.examples == 0:
-        raise PlainError(
-            title="The dataset has no usable examples",
-            what=f"No example in {dataset.name} could be read for planning.",
-            why="The file is not a dataset, or its columns were not recognised.",
-            actions=["Run 'peftstudio validate FILE' to see what is wrong.",
-                     "Pass a column mapping for unusual column names."],
-            help_topic="datasets",
-        )
-    return DatasetSummary.from_stats(stats)
 
 
 def plan_command(args) -> int:

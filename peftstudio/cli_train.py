@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries, read_config_argument
-from peftstudio.cli_plan import dataset_summary
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant
 from peftstudio.engine.data import detect_schema, read_rows
 from peftstudio.engine.errors import PlainError, disk_full
 from peftstudio.engine.models import resolve_model
-from peftstudio.engine.planning import get_profile, hardware_profile, model_facts, plan
+from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
 from peftstudio.engine.training import LaunchPlan, Runner, Status, TrainingSession, cluster_command, is_main
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
@@ -55,8 +54,8 @@ def planned_config(config, profile_id: str):
     return result.config
 
 
-def continued_session(args, progress) -> TrainingSession:
-    """A new run (a child version) that trains a finished version further."""
+def continued_config(args):
+    """The settings of a new run (a child version) that trains a finished version further, and its facts."""
     from peftstudio.engine.history import default_store
     from peftstudio.engine.training import continue_config, parse_reference, version_to_continue
 
@@ -72,6 +71,11 @@ def continued_session(args, progress) -> TrainingSession:
     config, facts = continue_config(version, data=data, dataset=args.dataset, epochs=args.epochs,
                                     carry_optimizer=args.carry_optimizer, overrides=overrides)
     preflight(config)
+    return config, facts, version
+
+
+def continued_session(args, progress) -> TrainingSession:
+    config, facts, version = continued_config(args)
     out = Path(args.out).expanduser() if args.out else None
     check_free_space(out or paths.runs_dir())
     session = TrainingSession.create(config, out, listeners=[progress])
@@ -80,6 +84,32 @@ def continued_session(args, progress) -> TrainingSession:
     print(f"Continuing {version['model_name']} v{version['version']} ({facts['continued_from']['data']} data, "
           f"optimizer state {carried})", file=sys.stderr)
     return session
+
+
+def new_run_config(args) -> TrainingConfig:
+    """A new run's settings from the command line: --config, then the planner's for --profile, explicit wins."""
+    overrides = read_config_argument(args.config) if args.config else {}
+    if args.model:
+        overrides["model_name"] = args.model
+    if args.dataset:
+        overrides["dataset_path"] = str(Path(args.dataset).expanduser().resolve())
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    if getattr(args, "method", None):
+        overrides["training_method"] = args.method
+    if getattr(args, "trust_remote_code", False):
+        overrides["trust_remote_code"] = True
+    if getattr(args, "processes", None) is not None:
+        overrides["num_processes"] = args.processes
+    if getattr(args, "strategy", None) is not None:
+        overrides["distributed_strategy"] = args.strategy
+    config = TrainingConfig().merged(overrides)
+    if getattr(args, "trust_remote_code", False):  # the user's explicit consent, for this model only
+        grant(config.model_path or config.model_name)
+    preflight(config)
+    if args.profile:
+        config = planned_config(config, args.profile).merged(overrides)
+    return config
 
 
 def check_free_space(folder: Path) -> None:
@@ -152,27 +182,7 @@ def train_command(args) -> int:
         elif getattr(args, "continue_from", None):
             session = continued_session(args, progress)
         else:
-            overrides = read_config_argument(args.config) if args.config else {}
-            if args.model:
-                overrides["model_name"] = args.model
-            if args.dataset:
-                overrides["dataset_path"] = str(Path(args.dataset).expanduser().resolve())
-            if args.max_steps is not None:
-                overrides["max_steps"] = args.max_steps
-            if getattr(args, "method", None):
-                overrides["training_method"] = args.method
-            if getattr(args, "trust_remote_code", False):
-                overrides["trust_remote_code"] = True
-            if args.processes is not None:
-                overrides["num_processes"] = args.processes
-            if args.strategy is not None:
-                overrides["distributed_strategy"] = args.strategy
-            config = TrainingConfig().merged(overrides)
-            if getattr(args, "trust_remote_code", False):  # the user's explicit consent, for this model only
-                grant(config.model_path or config.model_name)
-            preflight(config)
-            if args.profile:
-                config = planned_config(config, args.profile).merged(overrides)
+            config = new_run_config(args)
             out = Path(args.out).expanduser() if args.out else None
 
             check_free_space(out or paths.runs_dir())

@@ -37,6 +37,15 @@ MIGRATIONS = [
     CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, title TEXT, messages TEXT,
                                 saved TEXT);
     """,
+    # 3: the run queue (training/run_queue.py) and sweeps (training/sweep.py; Optuna keeps its trials in its own
+    # tables of this same file)
+    """
+    CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, position REAL NOT NULL, state TEXT NOT NULL,
+                        title TEXT, config TEXT, annotations TEXT, run_dir TEXT, sweep_id TEXT, trial_number INTEGER,
+                        planned_seconds REAL, added TEXT, started TEXT, ended TEXT, outcome TEXT);
+    CREATE TABLE queue_control (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE sweeps (id TEXT PRIMARY KEY, spec TEXT NOT NULL, created TEXT, deadline REAL, kept_run TEXT);
+    """,
 ]
 
 

@@ -15,5 +15,6 @@ __all__, __getattr__ = lazy(__name__, {
                 "device_budget", "fit_badge", "within_declared_ranges", "FITS", "NEEDS_4BIT", "TOO_LARGE",
                 "summary_line"],
     "benchmark": ["run_micro_benchmark", "cached_throughput"],
+    "run_estimate": ["dataset_summary", "planned_seconds"],
     "method_costs": ["method_notes", "method_memory", "method_time_factor"],
 })

@@ -485,6 +485,10 @@ class TrainingSession:
         }
 
         info = self.folder.info()
+        if info.get("sweep"):  # a sweep's trial: "Keep the best" makes the winner the version (sweep_results)
+            self._write_run_info(summary=self.summary)
+            self._set_status(Status.COMPLETED, **self.summary)
+            return
         version = create_version(store(), self.run_dir, self.config, self.summary,
                                  model_name=info.get("version_name"),  # named in the wizard, or the continued one
                                  parent_version=(info.get("continued_from") or {}).get("version"))
