@@ -60,3 +60,21 @@ def signed_run(tmp_path_factory):
                                                   validation_split=0.1))
     assert session.run() == Status.COMPLETED
     return session.run_dir
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_on_the_ui_thread(request):
+    """After a test with windows: collect its closed windows here, on the UI thread. Left as garbage, they would be
+    collected by whichever thread allocates next (a training thread, a background task), and Qt objects destroyed
+    off their thread crash the process."""
+    yield
+    if "qtbot" in request.fixturenames:
+        import gc
+
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        # windows deleted at the end of the test drop their signal connections only when the deletion runs,
+        # which is what turns them into garbage: run the deletions, then collect
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QCoreApplication.processEvents()
+        gc.collect()

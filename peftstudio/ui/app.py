@@ -51,6 +51,11 @@ def run_gui() -> int:
     apply_theme(app, settings.theme)
     from peftstudio.ui.main_window import MainWindow
 
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    # Python collects cycles on whichever thread allocates; a closed window collected on a training thread takes
+    # Qt down. pyqtgraph's collector turns automatic collection off and collects on the UI thread every second.
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive with the app
     window = MainWindow()
     server = InstanceServer(app)
     server.activate_requested.connect(lambda: bring_to_front(window))

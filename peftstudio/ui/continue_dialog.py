@@ -72,6 +72,10 @@ class ContinueDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
         self.start = buttons.addButton("Continue training", QDialogButtonBox.AcceptRole)
         self.start.setObjectName("continue.start")
+        self.queued = False  # "Add to queue": the run waits its turn in the queue instead of starting now
+        self.queue_button = buttons.addButton("Add to queue", QDialogButtonBox.ActionRole)
+        self.queue_button.setObjectName("continue.queue")
+        self.queue_button.clicked.connect(self._queue)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -92,6 +96,10 @@ class ContinueDialog(QDialog):
                                               "Datasets (*.json *.jsonl *.csv *.tsv *.txt *.parquet);;All files (*)")
         if path:
             self.dataset.setText(path)
+
+    def _queue(self) -> None:
+        self.queued = True
+        self._accept()
 
     def _accept(self) -> None:
         try:

@@ -36,6 +36,7 @@ from peftstudio.engine.training import read_events, read_run_info
 from peftstudio.ui.notifications import Notifier
 from peftstudio.ui.progress_ring import ProgressRing
 from peftstudio.ui.scorecard_panel import ScorecardPanel
+from peftstudio.ui.sweep_note import SweepNote
 from peftstudio.ui.toast import Toast
 
 ZONE_COLORS = {"good": (40, 160, 80, 40), "acceptable": (230, 180, 30, 40), "problematic": (210, 50, 50, 40)}
@@ -109,6 +110,8 @@ class DashboardWidget(QWidget):
         for keys, slot in (("Ctrl+P", self.pause), ("Ctrl+R", self.resume), ("Ctrl+.", self.confirm_stop)):
             QShortcut(QKeySequence(keys), self, activated=slot)
         layout.addLayout(top)
+        self.sweep_note = SweepNote()  # when the run is a sweep's trial
+        layout.addWidget(self.sweep_note)
         self.paused_label = QLabel()
         self.paused_label.setObjectName("dashboard.paused")
         self.paused_label.setStyleSheet("color: #a15c00; font-weight: 600;")
@@ -291,6 +294,7 @@ class DashboardWidget(QWidget):
 
     def _status(self, event: dict) -> None:
         state = self.series.status
+        self.sweep_note.show_for(self.run_dir)
         if state != "running":
             self.pausing = False
         last = self.series.last_metrics

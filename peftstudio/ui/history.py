@@ -8,11 +8,33 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from peftstudio.engine.history import Store
+from peftstudio.engine.training import read_run_info
 from peftstudio.ui.locales import STRINGS
 
 
+def grouped_by_sweep(runs: list[dict]) -> list[dict]:
+    """Newest first, with a sweep's trials together where its newest trial is (each run gets its `sweep` facts
+    from its run folder)."""
+    groups: dict[str, list[dict]] = {}
+    order: list = []
+    for run in runs:
+        sweep = read_run_info(run["folder"]).get("sweep")
+        run = {**run, "sweep": sweep}
+        if sweep:
+            if sweep["id"] not in groups:
+                groups[sweep["id"]] = []
+                order.append(sweep["id"])
+            groups[sweep["id"]].append(run)
+        else:
+            order.append(run)
+    grouped = []
+    for entry in order:
+        grouped.extend(sorted(groups[entry], key=lambda r: r["sweep"]["trial"]) if isinstance(entry, str) else [entry])
+    return grouped
+
+
 class HistoryPage(QWidget):
-    COLUMNS = ["Run", "Model", "Status", "Final loss", "Version"]
+    COLUMNS = ["Run", "Model", "Status", "Final loss", "Version", "Sweep"]
 
     def __init__(self, store: Store, parent=None):
         super().__init__(parent)
@@ -56,6 +78,11 @@ class HistoryPage(QWidget):
         self.playground_button.setObjectName("history.playground")
         self.playground_button.clicked.connect(self.open_playground_selected)
         buttons.addWidget(self.playground_button)
+        self.sweep_button = QPushButton("Open sweep")
+        self.sweep_button.setObjectName("history.sweep")
+        self.sweep_button.setToolTip("The selected trial's sweep: every trial, the best, Keep the best")
+        self.sweep_button.clicked.connect(lambda: self.open_sweep_selected())
+        buttons.addWidget(self.sweep_button)
         self.export_button = QPushButton(STRINGS["history.export"])
         self.export_button.setObjectName("history.export")
         self.export_button.clicked.connect(self.export_selected)
@@ -77,17 +104,40 @@ class HistoryPage(QWidget):
             self._models_loaded = True
         model = self.model_filter.currentText() if self.model_filter.currentIndex() > 0 else None
         status = self.status_filter.currentText() if self.status_filter.currentIndex() > 0 else None
-        self.rows = self.store.runs(model_name=model, status=status, search=self.search.text())
+        self.rows = grouped_by_sweep(self.store.runs(model_name=model, status=status, search=self.search.text()))
         self.table.setRowCount(len(self.rows))
         for i, run in enumerate(self.rows):
             summary = run.get("summary") or {}
             final = summary.get("final_loss")
+            sweep = run.get("sweep") or {}
             values = [run["id"], run["model_name"] or "", run["status"] or "",
-                      "" if final is None else f"{final:.4f}", summary.get("version", "")]
+                      "" if final is None else f"{final:.4f}", summary.get("version", ""),
+                      f"{sweep['id']} trial {sweep['trial'] + 1}" + (f" ({sweep['state']})" if sweep.get("state")
+                                                                       else "") if sweep else ""]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 item.setData(Qt.UserRole, run["folder"])
                 self.table.setItem(i, col, item)
+
+    def open_sweep_selected(self):
+        from peftstudio.ui.sweep_view import SweepView
+        from peftstudio.ui.windows import show_once
+
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        sweeps = {(self.rows[r].get("sweep") or {}).get("id") for r in rows} - {None}
+        if len(sweeps) != 1:
+            self.message.setText("Select a trial of one sweep.")
+            return None
+        self.message.clear()
+        sweep_id = sweeps.pop()
+
+        def make():
+            view = SweepView(sweep_id)
+            view.resize(1100, 700)
+            self.windows.append(view)
+            return view
+
+        return show_once(("sweep", sweep_id), make)
 
     def selected_folders(self) -> list[Path]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})

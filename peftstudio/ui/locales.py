@@ -82,6 +82,8 @@ STRINGS = {
     "welcome.low_disk": "Less than 2 GB free: training needs room for checkpoints. Free some space first.",
     "wizard.title": "New fine-tune",
     "wizard.launch": "Launch",
+    "wizard.add_to_queue": "Add to queue",
+    "wizard.config.sweep": "Try several settings...",
     "wizard.use_case.title": "What should your model be good at?",
     "wizard.use_case.subtitle": "Pick the closest use case; it sets every technical parameter for you.",
     "wizard.use_case.custom": "Create a custom profile...",

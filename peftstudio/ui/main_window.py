@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
@@ -12,6 +12,7 @@ from peftstudio import __version__
 from peftstudio.engine import paths
 from peftstudio.engine.app_settings import load_settings, save_settings
 from peftstudio.engine.planning import hardware_profile
+from peftstudio.engine.training import RunQueue
 from peftstudio.ui.hardware_text import hardware_summary
 from peftstudio.ui.locales import STRINGS
 from peftstudio.ui.run_history import recent_runs
@@ -53,6 +54,23 @@ class MainWindow(QMainWindow):
         self.hardware_label.setObjectName("home.hardware")
         self.hardware_label.setWordWrap(True)
         layout.addWidget(self.hardware_label)
+        from peftstudio.ui.notifications import Notifier
+        from peftstudio.ui.queue_controller import QueueController
+        from peftstudio.ui.queue_panel import QueuePanel
+
+        self.queue_panel = QueuePanel(RunQueue())
+        self.queue_panel.sweep_requested.connect(self.open_sweep)
+        layout.addWidget(self.queue_panel)
+        self.home_notes = QListWidget()
+        self.home_notes.setObjectName("home.notifications")
+        self.home_notes.setMaximumHeight(60)
+        self.home_notes.setVisible(False)  # until there is something to say
+        self.home_notes.model().rowsInserted.connect(lambda *_: self.home_notes.setVisible(True))
+        layout.addWidget(self.home_notes)
+        self.queue = QueueController(self.queue_panel, Notifier(self.home_notes, self.settings.notifications),
+                                     self._queued_run_dashboard, self)
+        self.queue.run_ended.connect(lambda item: self.refresh_runs())
+        self.queue.sweep_finished.connect(self.open_sweep)
         self.run_status = QLabel()
         self.run_status.setObjectName("home.run_status")
         self.run_progress = QProgressBar()
@@ -80,6 +98,7 @@ class MainWindow(QMainWindow):
         self._menus()
         self.refresh_runs()
         self._restore_geometry()
+        QTimer.singleShot(0, self.queue.resume_interrupted)  # a run the last session did not finish goes on
 
     def _menus(self) -> None:
         file_menu = self.menuBar().addMenu(STRINGS["menu.file"])
@@ -167,6 +186,7 @@ class MainWindow(QMainWindow):
 
         page = VersionsPage(store())
         page.continue_requested.connect(lambda config, facts: self.launch(config, annotations=facts))
+        page.queue_requested.connect(lambda config, facts, title: self.queue_run(config, facts, title))
         page.resize(1000, 500)
         page.show()
         self.dashboards.append(page)
@@ -207,6 +227,8 @@ class MainWindow(QMainWindow):
         self.wizard = TrainingWizard(self.hardware, Settings(self.settings.electricity_price,
                                                              self.settings.carbon_intensity), self)
         self.wizard.launch_requested.connect(self.launch)
+        self.wizard.queue_requested.connect(self.queue_from_wizard)
+        self.wizard.sweep_queued.connect(self._sweep_queued)
         self.wizard.show()
         return self.wizard
 
@@ -235,6 +257,7 @@ class MainWindow(QMainWindow):
         """Start a run: from the wizard, or with `annotations` for run.json (a continued version's parent)."""
         from peftstudio.engine.training import TrainingSession
         from peftstudio.ui.dashboard import DashboardWidget
+        from peftstudio.ui.queue_worker import collect_garbage_here
         from peftstudio.ui.worker import worker_for
 
         if not self.code_consent(config):
@@ -261,7 +284,53 @@ class MainWindow(QMainWindow):
         self.worker.status_changed.connect(lambda s: (self.run_status.setText(f"{STRINGS['home.active_run']}: {s}"),
                                                       self.refresh_runs()))
         self.run_progress.setVisible(True)
+        collect_garbage_here()  # see queue_worker: nothing of Qt's is left for the training thread to collect
         self.worker.start()
+
+    # ---- the queue and sweeps ----------------------------------------------------------------------
+    def queue_from_wizard(self, config) -> None:
+        """The wizard's run, queued (with what Launch would have recorded) instead of started now."""
+        if not self.code_consent(config):
+            return
+        state = self.wizard.state
+        annotations = {**state.annotations, "profile_id": state.profile_id, "version_name": state.version_name or None}
+        planned = self.wizard.model.current_estimates().duration_expected
+        title = f"{state.version_name or config.model_name.split('/')[-1]} on {Path(config.dataset_path).name}"
+        self.queue.add(config, title, annotations, planned)
+
+    def queue_run(self, config, annotations: dict | None = None, title: str | None = None):
+        """A run from Versions (continue, retrain), queued."""
+        return self.queue.add_estimated(config, annotations, title) if self.code_consent(config) else None
+
+    def _sweep_queued(self, sweep_id: str) -> None:
+        self.queue_panel.refresh()
+        self.queue.start()
+        self.open_sweep(sweep_id)
+
+    def open_sweep(self, sweep_id: str):
+        from peftstudio.ui.sweep_view import SweepView
+        from peftstudio.ui.windows import show_once
+
+        def make():
+            view = SweepView(sweep_id)
+            self.queue.run_ended.connect(lambda item: view.refresh() if item.sweep_id == sweep_id else None)
+            view.resize(1100, 700)
+            self.dashboards.append(view)
+            return view
+
+        return show_once(("sweep", sweep_id), make)
+
+    def _queued_run_dashboard(self, handle, item):
+        from peftstudio.ui.dashboard import DashboardWidget
+
+        dashboard = DashboardWidget(handle, self.settings.notifications)
+        if item.planned_seconds:
+            dashboard.set_plan(item.planned_seconds)
+        dashboard.setWindowTitle(f"Queued: {item.title}")
+        dashboard.resize(1000, 700)
+        dashboard.show()
+        self.dashboards.append(dashboard)
+        return dashboard
 
     def code_consent(self, config) -> bool:
         """Settings that ask to run the model's own code (a preset, a copied run) need the user's yes, once
@@ -332,4 +401,7 @@ class MainWindow(QMainWindow):
         if self.worker is not None and self.worker.isRunning():
             self.worker.pause()  # checkpoint, then the thread ends; resume later with the run folder
             self.worker.wait()
+        if self.queue.running:  # the queued run checkpoints; the next start of the app goes on with it
+            self.queue.pause(by_user=False)
+            self.queue.wait()
         super().closeEvent(event)

@@ -31,6 +31,8 @@ class VersionsPage(QWidget):
     COLUMNS = ["Model", "Version", "Run", "Final loss", "Size", "State", "Task score", "General skills", "Parent"]
     # (TrainingConfig, facts for run.json): a new run that continues the selected version; the window launches it
     continue_requested = Signal(object, dict)
+    # (TrainingConfig, facts for run.json, title): a run to add to the queue (a continuation, or a retrain)
+    queue_requested = Signal(object, dict, str)
 
     def __init__(self, store: Store, low_disk_bytes: int = LOW_DISK_BYTES, parent=None):
         super().__init__(parent)
@@ -70,10 +72,15 @@ class VersionsPage(QWidget):
         self.continue_button.setToolTip("Train this version further (more epochs, or new data) as a new version. "
                                         "Not the same as Resume, which picks up an interrupted run.")
         self.continue_button.clicked.connect(lambda: self.continue_selected())
+        self.retrain_button = QPushButton("Queue a retrain")
+        self.retrain_button.setObjectName("versions.retrain")
+        self.retrain_button.setToolTip("Train the selected version's settings again from the start, when the queue "
+                                       "gets to it (e.g. after the dataset file was improved).")
+        self.retrain_button.clicked.connect(lambda: self.retrain_selected())
         self.delete_button = QPushButton("Delete...")
         self.delete_button.setObjectName("versions.delete")
         self.delete_button.clicked.connect(lambda: self.delete_selected(ask=True))
-        for widget in (self.continue_button, self.rollback_button, self.rename_button, QLabel("keep newest"), self.keep,
+        for widget in (self.continue_button, self.retrain_button, self.rollback_button, self.rename_button, QLabel("keep newest"), self.keep,
                        self.archive_button, self.delete_button):
             row.addWidget(widget)
         row.addStretch()
@@ -134,9 +141,20 @@ class VersionsPage(QWidget):
             notice_box(error.title, f"{error.what}\n\n{error.why}", self).open()
             return None
         dialog = dialog or ContinueDialog(version, self)
-        dialog.accepted.connect(lambda: self.continue_requested.emit(*dialog.result_config))
+        dialog.accepted.connect(lambda: self.queue_requested.emit(
+            *dialog.result_config, f"{version['model_name']} v{version['version']}, continued") if dialog.queued
+            else self.continue_requested.emit(*dialog.result_config))
         dialog.open()
         return dialog
+
+    def retrain_selected(self) -> None:
+        from peftstudio.engine.config import TrainingConfig
+
+        v = self._selected()
+        if v:
+            config = TrainingConfig().merged(v["config"])
+            self.queue_requested.emit(config, {"version_name": v["model_name"]},
+                                      f"{v['model_name']} v{v['version']}, retrained")
 
     def archive_selected_model(self) -> None:
         v = self._selected()

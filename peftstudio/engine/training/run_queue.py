@@ -130,6 +130,10 @@ class RunQueue:
             for position, item in enumerate(waiting, start=1):
                 db.execute("UPDATE queue SET position = ? WHERE id = ?", (position, item.id))
 
+    def set_planned_seconds(self, item_id: int, seconds: float) -> None:
+        with self.store.transaction() as db:
+            db.execute("UPDATE queue SET planned_seconds = ? WHERE id = ?", (seconds, int(item_id)))
+
     def clear_ended(self) -> int:
         with self.store.transaction() as db:
             return db.execute(f"DELETE FROM queue WHERE state IN ({','.join('?' * len(ENDED_STATES))})",

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -88,6 +89,15 @@ class ConfigPage(QWizardPage):
         self.estimates.setWordWrap(True)
         self.estimates.setStyleSheet("font-weight: 600; padding: 6px; background: #f2f5fa; border-radius: 6px;")
         outer.addWidget(self.estimates)
+        sweep_row = QHBoxLayout()
+        self.sweep_button = QPushButton(STRINGS["wizard.config.sweep"])
+        self.sweep_button.setObjectName("config.sweep")
+        self.sweep_button.setToolTip("Not sure which settings are best? Queue several trials with different values; "
+                                     "hopeless ones stop early, and you keep the best.")
+        self.sweep_button.clicked.connect(lambda: self.open_sweep_dialog())
+        sweep_row.addWidget(self.sweep_button)
+        sweep_row.addStretch()
+        outer.addLayout(sweep_row)
         layout.addStretch()
 
     def _make(self, spec: Setting):
@@ -194,6 +204,18 @@ class ConfigPage(QWizardPage):
             f"energy {energy_text(e, self.wiz.model.settings.price_per_kwh)} · CO₂ {e.carbon_kg * 1000:.0f} g · "
             f"disk {e.disk_space / 2**20:.0f} MB" + "".join(f" · {note}" for note in
                                                           method_notes(self.wiz.state.config)))
+
+    def open_sweep_dialog(self):
+        from peftstudio.ui.sweep_dialog import SweepDialog
+
+        if not self.validatePage():
+            return None
+        state = self.wiz.state
+        dialog = SweepDialog(state.config, {**state.annotations, "profile_id": state.profile_id,
+                                            "version_name": state.version_name or None}, self)
+        dialog.queued.connect(self.wiz.queue_sweep)
+        dialog.open()
+        return dialog
 
     def validatePage(self) -> bool:  # noqa: N802
         problems = self.wiz.state.config.problems()

@@ -22,6 +22,8 @@ from peftstudio.ui.wizard.use_case_page import UseCasePage
 
 class TrainingWizard(QWizard):
     launch_requested = Signal(object)  # TrainingConfig
+    queue_requested = Signal(object)  # TrainingConfig: "Add to queue" instead of Launch
+    sweep_queued = Signal(str)  # a sweep of these settings was queued ("Try several settings...")
 
     def __init__(self, hardware, settings: Settings | None = None, parent=None):
         super().__init__(parent)
@@ -35,6 +37,13 @@ class TrainingWizard(QWizard):
         self.model_page, self.config_page, self.review_page = ModelPage(self), ConfigPage(self), ReviewPage(self)
         for page in (self.use_case_page, self.dataset_page, self.model_page, self.config_page, self.review_page):
             self.addPage(page)
+        # "Add to queue" beside Launch, on the last page: the run waits its turn (e.g. overnight)
+        self.setButtonText(QWizard.CustomButton1, STRINGS["wizard.add_to_queue"])
+        self.setOption(QWizard.HaveCustomButton1, True)
+        self.button(QWizard.CustomButton1).setObjectName("wizard.add_to_queue")
+        self.button(QWizard.CustomButton1).clicked.connect(lambda: self.add_to_queue())
+        self.currentIdChanged.connect(
+            lambda _: self.button(QWizard.CustomButton1).setVisible(self.currentPage() is self.review_page))
 
     @property
     def state(self):
@@ -59,6 +68,16 @@ class TrainingWizard(QWizard):
         self.model.prefill_continuation(config, facts, profile_id)
         self.use_case_page.select(self.state.profile_id)
         self.dataset_page.set_dataset(config.dataset_path)
+
+    def add_to_queue(self) -> None:
+        self.model.name_model(self.review_page.model_name.text())
+        self.queue_requested.emit(replace(self.state.config))
+        self.done(QWizard.Accepted)
+
+    def queue_sweep(self, sweep_id: str) -> None:
+        """The settings page's sweep was queued: the wizard's work is done."""
+        self.sweep_queued.emit(sweep_id)
+        self.done(QWizard.Accepted)
 
     def accept(self) -> None:
         self.model.name_model(self.review_page.model_name.text())  # typed, then Launch without leaving the field
