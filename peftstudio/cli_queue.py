@@ -20,7 +20,9 @@ def _queued_config(args):
     if not args.model and not args.config:
         raise PlainError(title="No model was given", what="A queued run needs a model and a dataset.",
                          why="--model was not set and no --config names one.",
-                         actions=["Add --model and --dataset, as for 'peftstudio train'."], help_topic="queue")
+                         actions=["Add --model and --dataset, as for 'peftstudio train'.",
+                                  "Or pass --config with a file that names the model and the dataset."],
+                         help_topic="queue")
     config = new_run_config(args)
     title = args.title or f"{config.model_name.split('/')[-1]} on {config.dataset_path.rsplit('/', 1)[-1]}"
     annotations = {"profile_id": args.profile} if args.profile else {}
@@ -119,7 +121,8 @@ def queue_command(args) -> int:
                 raise PlainError(title="Which queued run?", what=f"'queue {args.action}' needs the run's number.",
                                  why="The number is shown by 'peftstudio queue list'.",
                                  actions=[f"peftstudio queue {args.action} NUMBER"
-                                          + (" --to PLACE" if args.action == "move" else "")], help_topic="queue")
+                                          + (" --to PLACE" if args.action == "move" else ""),
+                                          "See the numbers with 'peftstudio queue list'."], help_topic="queue")
             if args.action == "remove":
                 queue.remove(args.item)
             else:
@@ -182,7 +185,9 @@ def sweep_command(args) -> int:
         if not args.vary:
             raise PlainError(title="Nothing to vary", what="A sweep needs --vary.",
                              why="It tries several values of the settings you name.",
-                             actions=["Add e.g. --vary lr=1e-4:5e-4:log,lora_r=8,16,32"], help_topic="sweeps")
+                             actions=["Add e.g. --vary lr=1e-4:5e-4:log,lora_r=8,16,32",
+                                      "See 'peftstudio sweep --help' for the settings a sweep can vary."],
+                             help_topic="sweeps")
         args.title = None
         config, annotations, _ = _queued_config(args)
         plan = plan_sweep(config.to_dict(), parse_vary(args.vary), args.sampler, args.trials, args.hours,

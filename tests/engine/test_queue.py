@@ -117,3 +117,30 @@ def test_three_queued_runs_survive_a_kill_during_the_second(tmp_path, own_data_d
     restart = [n for n, e in enumerate(events) if e["type"] == "status" and e["status"] == "running"][1]
     after = [e["step"] for e in events[restart:] if e["type"] == "metrics" and not e.get("heartbeat")]
     assert min(after) == resumed_from + 1 and max(after) == 6
+
+
+def test_queue_command_line_adds_lists_moves_removes_and_pauses(tmp_path, own_data_dir, capsys):
+    from peftstudio.cli import main
+
+    dataset = tmp_path / "signature.json"
+    dataset.write_text(json.dumps(signature_rows()), encoding="utf-8")
+    common = ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--dataset", str(dataset), "--max-steps", "4"]
+    assert main(["queue", "add", *common, "--title", "first", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["state"] == WAITING and first["planned_seconds"] > 0 and first["config"]["max_steps"] == 4
+    assert main(["queue", "add", *common, "--profile", "chatbot", "--title", "second", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["annotations"] == {"profile_id": "chatbot"}
+    assert main(["queue", "move", str(second["id"]), "--to", "1", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["items"]
+    assert [i["title"] for i in listed] == ["second", "first"]
+    assert listed[0]["estimated_end"] <= listed[1]["estimated_start"]
+    assert main(["queue", "remove", "999", "--json"]) == 1  # plainly refused, nothing changed
+    assert json.loads(capsys.readouterr().out)["error"]["title"] == "No such queued run"
+    assert main(["queue", "remove", str(first["id"])]) == 0
+    assert "#" + str(second["id"]) in capsys.readouterr().out
+    assert main(["queue", "add", "--dataset", str(dataset)]) == 1  # no model
+    assert "No model was given" in capsys.readouterr().err
+    assert main(["queue", "pause"]) == 0 and RunQueue().paused()
+    assert main(["queue", "list"]) == 0
+    assert "(paused" in capsys.readouterr().out

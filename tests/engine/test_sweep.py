@@ -110,3 +110,22 @@ def test_four_trial_sweep_prunes_the_hopeless_trial_and_keeps_the_best(dataset, 
     assert info["sweep"]["state"] == "done"
     assert results(found["sweep"]).kept_run == version["run_id"]
     assert RunQueue().items() == []
+
+
+def test_the_objective_decides_the_direction():
+    from peftstudio.engine.training.sweep import objective_direction
+
+    assert objective_direction("val-loss", "chatbot") == "minimize"
+    assert objective_direction("task-metric", "question-answering") == "maximize"  # a score: higher is better
+    assert objective_direction("task-metric", "domain-adaptation") == "minimize"  # perplexity
+
+
+def test_sweep_command_errors_are_plain(dataset, own_data_dir, capsys):
+    common = ["sweep", "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--dataset", str(dataset)]
+    assert main([*common, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"]["title"] == "Nothing to vary"
+    assert main([*common, "--vary", "lr=1e-4,2e-4", "--hours", "0.00001", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"]["title"] == "Not even one trial fits in that time"
+    assert main(["sweep", "--show", "sweep-nope", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["error"]["title"] == "No such sweep"
+    assert RunQueue().items() == []  # nothing was queued by a refused sweep

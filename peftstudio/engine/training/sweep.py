@@ -166,7 +166,8 @@ def sweep_plan(sweep_id: str, store=None) -> SweepPlan:
     if row is None:
         raise PlainError(title="No such sweep", what=f"There is no sweep {sweep_id}.",
                          why="It was never created here, or the history was deleted.",
-                         actions=["List sweeps with 'peftstudio sweep --list'."], help_topic="sweeps")
+                         actions=["List sweeps with 'peftstudio sweep --list'.",
+                                  "Start a new sweep with 'peftstudio sweep --vary ...'."], help_topic="sweeps")
     return SweepPlan.from_dict(json.loads(row[0]))
 
 
