@@ -78,3 +78,13 @@ def collect_qt_garbage_on_the_ui_thread(request):
         QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
         QCoreApplication.processEvents()
         gc.collect()
+
+
+@pytest.fixture
+def own_data_dir(tmp_path, monkeypatch):
+    """A data folder of the test's own (its store, queue, runs, versions and sweeps), for tests that look at
+    everything in it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("PEFTSTUDIO_DATA_DIR", str(data))
+    return data

@@ -18,15 +18,6 @@ from peftstudio.engine.training import DONE, RUNNING, WAITING, RunQueue
 from peftstudio.engine.training.events import read_events
 
 
-@pytest.fixture
-def own_data_dir(tmp_path, monkeypatch):
-    """A data folder of the test's own: its store, queue and runs folder."""
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("PEFTSTUDIO_DATA_DIR", str(data))
-    return data
-
-
 def test_queue_keeps_order_moves_removes_and_estimates_times(tmp_path):
     queue = RunQueue(Store(tmp_path / "store.sqlite3"))
     config = small_config(tmp_path / "data.json").to_dict()

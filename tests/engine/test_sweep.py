@@ -44,14 +44,6 @@ def test_bad_vary_is_refused_plainly(text, words):
 
 
 @pytest.fixture
-def own_data_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("PEFTSTUDIO_DATA_DIR", str(data))
-    return data
-
-
-@pytest.fixture
 def dataset(tmp_path):
     path = tmp_path / "signature.json"
     path.write_text(json.dumps(signature_rows()), encoding="utf-8")

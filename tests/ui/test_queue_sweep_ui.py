@@ -16,15 +16,6 @@ from peftstudio.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A data folder of the test's own: its queue, runs, versions and sweeps."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    monkeypatch.setenv("PEFTSTUDIO_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def dataset(tmp_path):
     path = tmp_path / "signature.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in signature_rows(40)) + "\n", encoding="utf-8")
@@ -57,7 +48,7 @@ def notes(window) -> list[str]:
     return [window.home_notes.item(i).text() for i in range(window.home_notes.count())]
 
 
-def test_add_to_queue_from_the_wizard_then_the_queue_trains_it(qtbot, data_dir, dataset):
+def test_add_to_queue_from_the_wizard_then_the_queue_trains_it(qtbot, own_data_dir, dataset):
     window = open_window(qtbot)
     assert not window.queue_panel.table.isVisible()  # an empty queue is one line
     wizard = wizard_at_settings(qtbot, window, dataset)
@@ -87,10 +78,10 @@ def test_add_to_queue_from_the_wizard_then_the_queue_trains_it(qtbot, data_dir, 
     assert panel.table.rowCount() == 0
 
 
-def test_the_app_goes_on_with_an_interrupted_run_unless_the_user_paused(qtbot, data_dir, dataset):
+def test_the_app_goes_on_with_an_interrupted_run_unless_the_user_paused(qtbot, own_data_dir, dataset):
     queue = RunQueue()
     item = queue.add(small_config(dataset, max_steps=2).to_dict(), "left running", planned_seconds=10)
-    queue.claim(item, str(data_dir / "runs" / "interrupted"))  # a process killed right after claiming it
+    queue.claim(item, str(own_data_dir / "runs" / "interrupted"))  # a process killed right after claiming it
     queue.set_paused(True)
     paused = open_window(qtbot)
     qtbot.wait(300)
@@ -102,10 +93,10 @@ def test_the_app_goes_on_with_an_interrupted_run_unless_the_user_paused(qtbot, d
     window = open_window(qtbot)
     qtbot.waitUntil(lambda: window.queue.running, timeout=5000)  # goes on by itself
     qtbot.waitUntil(lambda: queue.item(item.id).state == DONE, timeout=600_000)
-    assert (data_dir / "runs" / "interrupted" / "adapter").is_dir()
+    assert (own_data_dir / "runs" / "interrupted" / "adapter").is_dir()
 
 
-def test_a_sweep_from_the_settings_page_to_keep_the_best(qtbot, data_dir, dataset):
+def test_a_sweep_from_the_settings_page_to_keep_the_best(qtbot, own_data_dir, dataset):
     window = open_window(qtbot)
     wizard = wizard_at_settings(qtbot, window, dataset)
     dialog = wizard.config_page.open_sweep_dialog()

@@ -128,7 +128,7 @@ class QueueRunner:
                 observer = TrialObserver(item.sweep_id, item.trial_number, self.queue.store)
             session = self._session(item)
         except PlainError as error:
-            if error.title == queue_busy().title or "open in another" in error.title:
+            if error.title in (queue_busy().title, run_lock.run_in_use(Path(".")).title):
                 raise  # not the run's fault: the queue stops and says why
             return self.queue.finish(item, FAILED, {"status": "failed", "reason": error.title})
         except Exception as exc:  # noqa: BLE001 - a broken item fails alone; the queue goes on

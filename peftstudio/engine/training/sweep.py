@@ -25,6 +25,7 @@ from peftstudio.engine.training.sweep_space import Dimension, grid_points, grid_
 
 SAMPLERS = ("grid", "random", "tpe")
 OBJECTIVES = {"val-loss": "validation loss", "task-metric": "the scorecard's task metric"}
+MAX_TRIALS = 100  # an hours budget on a fast machine could fit thousands; TPE has long converged by then
 TASK_METRIC_LIMIT = 32  # held-back examples the scorecard answers per trial (the whole card would be slow)
 
 
@@ -110,6 +111,7 @@ def plan_sweep(base_config: dict, dimensions: list[Dimension], sampler: str = "t
         count = min(count, fits) if count else fits
     if not count:
         count = min(grid_size(dimensions), 8)
+    count = min(count, MAX_TRIALS)
     if sampler == "grid":
         count = min(count, grid_size(dimensions))
     annotations = annotations or {}
