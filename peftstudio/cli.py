@@ -174,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--keep-best", metavar="SWEEP", help="make the sweep's best trial the model's version")
     sweep.add_argument("--list", action="store_true", help="the sweeps made here")
     sweep.add_argument("--json", action="store_true")
+    synth = sub.add_parser("synth", help="make a training set from your documents (PDF, Word, Markdown, HTML, "
+                                         "text) with a teacher model")
+    synth.add_argument("documents", nargs="+", help="files or folders")
+    synth.add_argument("--teacher", default="HuggingFaceTB/SmolLM2-135M-Instruct",
+                       help="a Hugging Face folder or id, a .gguf file, or an OpenAI-compatible server URL "
+                            "(Ollama, LM Studio, llama_cpp.server); only that server sees the documents")
+    synth.add_argument("--profile", default="question-answering",
+                       help="use case: question-answering, chatbot, code-generation (questions and answers), "
+                            "summarization, creative-writing (requests answered by your text), domain-adaptation "
+                            "(plain passages)")
+    synth.add_argument("--count", type=int, default=100, help="how many examples")
+    synth.add_argument("--out", required=True, help="the JSONL file to write (an existing one is continued)")
+    synth.add_argument("--judge", metavar="MODEL_OR_URL", help="also ask this model whether each answer is "
+                                                             "supported by its passage")
+    synth.add_argument("--batch-size", type=int, default=8, help="prompts a local teacher answers at once")
+    synth.add_argument("--max-tokens", type=int, help="cap each reply at this many tokens")
+    synth.add_argument("--json", action="store_true")
     return parser
 
 
@@ -200,6 +217,7 @@ COMMANDS = {
     "eval": ("peftstudio.cli_eval", "eval_command"),
     "queue": ("peftstudio.cli_queue", "queue_command"),
     "sweep": ("peftstudio.cli_queue", "sweep_command"),
+    "synth": ("peftstudio.cli_synth", "synth_command"),
 }
 
 

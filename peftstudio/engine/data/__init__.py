@@ -1,5 +1,5 @@
 """Datasets: one DatasetFile per file (format, encoding, schema, rows, examples, inspect), validation,
-repair, statistics, preparation for training and packing."""
+repair, statistics, preparation for training and packing; documents to a dataset (read, split, generate, check)."""
 from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
@@ -12,4 +12,9 @@ __all__, __getattr__ = lazy(__name__, {
     "prepare": ["prepare", "PreparedData"],
     "schema": ["Schema", "guess_schema", "detect_schema", "normalize_row"],
     "detect": ["FormatInfo", "detect_format"],
+    "documents": ["Document", "read_document", "read_documents", "document_files", "SUPPORTED"],
+    "passages": ["Passage", "split_passages"],
+    "synth": ["synthesize", "SynthResult", "plan_tasks", "report_path", "read_made"],
+    "synth_recipes": ["recipe_for", "PROFILE_RECIPES", "RECIPE_WORDS"],
+    "synth_checks": ["grounding", "row_flags", "check_rows"],
 })

@@ -8,15 +8,12 @@ replies are kept.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
-from peftstudio.engine.errors import PlainError
+from peftstudio.engine.teachers import openai_teacher, teacher_from, transformers_teacher
 
 RUBRICS = {
     "chatbot": "helpful, correct, polite, and in the tone the user asked for",
@@ -38,57 +35,23 @@ def _verdict(reply: str) -> str:
     return match.group(1) if match else "T"
 
 
+def _judge(teacher) -> Ask:
+    return lambda prompt: teacher.ask(prompt, max_tokens=8)  # one letter is all a verdict needs
+
+
 def openai_judge(url: str, model: str = "judge", timeout: float = 120.0) -> Ask:
     """An OpenAI-compatible chat endpoint; the user chose it, so only that server sees the prompts."""
-    endpoint = url.rstrip("/")
-    endpoint = endpoint if endpoint.endswith("/chat/completions") else \
-        (endpoint if endpoint.endswith("/v1") else endpoint + "/v1") + "/chat/completions"
-
-    def ask(prompt: str) -> str:
-        body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}], "temperature": 0,
-                           "max_tokens": 8}).encode()
-        request = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's own URL
-                return json.loads(response.read())["choices"][0]["message"]["content"] or ""
-        except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
-            raise PlainError(title="The judge server did not answer", what=f"{endpoint}: {exc}",
-                             why="The server is not running, or it is not OpenAI-compatible.",
-                             actions=["Start Ollama, LM Studio's server or `python -m llama_cpp.server`.",
-                                      "Check the address and port (Ollama: http://localhost:11434).",
-                                      "Or evaluate without a judge."], help_topic="runs") from None
-    return ask
-
-
-def gguf_judge(path: str) -> Ask:
-    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
-
-    model = GGUFModel.open(path)
-
-    def ask(prompt: str) -> str:
-        return "".join(model.chat([{"role": "user", "content": prompt}], max_tokens=8, temperature=0.0))
-    return ask
+    return _judge(openai_teacher(url, model, timeout))
 
 
 def transformers_judge(model_ref: str) -> Ask:
-    from peftstudio.engine.evaluation.batched import generate_answers
-    from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
-
-    folder = trainable_folder(resolve_model(model_ref))
-    model, tokenizer = load_causal_lm(folder).eval(), load_tokenizer(folder)
-
-    def ask(prompt: str) -> str:
-        return generate_answers(model, tokenizer, [[{"role": "user", "content": prompt}]], max_new_tokens=8)[0]
-    return ask
+    return _judge(transformers_teacher(model_ref, batch_size=1))
 
 
 def judge_from(spec: str) -> tuple[str, Ask]:
     """(a description, the ask function) for a URL, a .gguf path, or a Hugging Face folder or id."""
-    if spec.startswith(("http://", "https://")):
-        return f"OpenAI-compatible server at {spec}", openai_judge(spec)
-    if spec.lower().endswith(".gguf"):
-        return f"{spec} in llama.cpp", gguf_judge(spec)
-    return f"{spec} in transformers", transformers_judge(spec)
+    teacher = teacher_from(spec, batch_size=1)
+    return teacher.description, _judge(teacher)
 
 
 def wilson(successes: float, count: int, z: float = 1.96) -> tuple[float, float]:
