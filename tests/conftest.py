@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,3 +92,38 @@ def own_data_dir(tmp_path, monkeypatch):
     data.mkdir()
     monkeypatch.setenv("PEFTSTUDIO_DATA_DIR", str(data))
     return data
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_server():
+    """llama.cpp's own OpenAI-compatible server on localhost, serving the demo GGUF: a real judge or teacher
+    server (one per test module that asks for it)."""
+    from peftstudio.engine.export import llama_cpp_available
+    from peftstudio.engine.models import demo_gguf_path
+
+    if not llama_cpp_available():
+        pytest.skip("llama-cpp-python is a test dependency")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(demo_gguf_path()),
+                               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/v1/models", timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("llama.cpp's server did not start")
+    yield url
+    server.terminate()
+    server.wait(30)

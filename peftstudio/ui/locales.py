@@ -83,6 +83,9 @@ STRINGS = {
     "wizard.title": "New fine-tune",
     "wizard.launch": "Launch",
     "wizard.add_to_queue": "Add to queue",
+    "wizard.dataset.from_documents": "Create from documents...",
+    "wizard.dataset.from_documents_tip": "No dataset yet? Turn your PDFs, Word files, Markdown or web pages into "
+                                         "training examples with a teacher model, on this computer.",
     "wizard.config.sweep": "Try several settings...",
     "wizard.use_case.title": "What should your model be good at?",
     "wizard.use_case.subtitle": "Pick the closest use case; it sets every technical parameter for you.",

@@ -3,11 +3,8 @@ against a real OpenAI-compatible server (llama.cpp's, with the demo GGUF) and a 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -61,40 +58,6 @@ def test_an_over_trained_run_forgets_general_skills(tmp_path):
     assert skills["tuned_accuracy"] < skills["base_accuracy"], skills
     assert skills["change_percent"] < 0 and skills["regressed"], skills
     assert any("worse at" in tip for tip in card["suggestions"])
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_cpp_server():
-    """llama.cpp's own OpenAI-compatible server on localhost, serving the demo GGUF: a real judge server."""
-    from peftstudio.engine.export import llama_cpp_available
-    from peftstudio.engine.models import demo_gguf_path
-
-    if not llama_cpp_available():
-        pytest.skip("llama-cpp-python is a test dependency")
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(demo_gguf_path()),
-                               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/v1/models", timeout=2).read()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("llama.cpp's server did not start")
-    yield url
-    server.terminate()
-    server.wait(30)
 
 
 PAIRS = (["What is the capital of France?", "Say hello."],

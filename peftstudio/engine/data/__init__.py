@@ -14,7 +14,7 @@ __all__, __getattr__ = lazy(__name__, {
     "detect": ["FormatInfo", "detect_format"],
     "documents": ["Document", "read_document", "read_documents", "document_files", "SUPPORTED"],
     "passages": ["Passage", "split_passages"],
-    "synth": ["synthesize", "SynthResult", "plan_tasks", "report_path", "read_made"],
+    "synth": ["synthesize", "SynthResult", "plan_tasks", "report_path", "read_made", "write_reviewed"],
     "synth_recipes": ["recipe_for", "PROFILE_RECIPES", "RECIPE_WORDS"],
     "synth_checks": ["grounding", "row_flags", "check_rows"],
 })

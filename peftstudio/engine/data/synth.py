@@ -164,3 +164,11 @@ def synthesize(paths, teacher, profile_id: str | None, count: int, out: Path, *,
 
 def report_path(out: Path) -> Path:
     return Path(out).with_suffix(".report.json")
+
+
+def write_reviewed(out: Path, rows: list[dict]) -> Path:
+    """The rows kept after review (edits applied), beside the generated file; the generated file stays as made,
+    so generation can go on from it."""
+    path = Path(out).with_name(Path(out).stem + "-reviewed.jsonl")
+    atomic.write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return path

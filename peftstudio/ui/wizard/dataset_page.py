@@ -102,6 +102,11 @@ class DatasetPage(QWizardPage):
         self.browse.setObjectName("dataset.browse")
         self.browse.clicked.connect(self._browse)
         top.addWidget(self.browse)
+        self.from_documents = QPushButton(STRINGS["wizard.dataset.from_documents"])
+        self.from_documents.setObjectName("dataset.from_documents")
+        self.from_documents.setToolTip(STRINGS["wizard.dataset.from_documents_tip"])
+        self.from_documents.clicked.connect(lambda: self.create_from_documents())
+        top.addWidget(self.from_documents)
         layout.addLayout(top)
         self.summary = QLabel()
         self.summary.setObjectName("dataset.summary")
@@ -158,6 +163,15 @@ class DatasetPage(QWizardPage):
                                               "Datasets (*.json *.jsonl *.csv *.tsv *.txt *.parquet);;All files (*)")
         if path:
             self.set_dataset(path)
+
+    def create_from_documents(self):
+        """No dataset yet: the documents dialog makes one, and the page continues with it."""
+        from peftstudio.ui.wizard.documents_dialog import DocumentsDialog
+
+        dialog = DocumentsDialog(self.wiz.state.profile_id, self)
+        dialog.dataset_ready.connect(self.set_dataset)
+        dialog.open()
+        return dialog
 
     def set_dataset(self, path: str, keep_repair_note: bool = False) -> None:
         path = str(Path(path).resolve())
