@@ -112,8 +112,53 @@ def main() -> int:
     viewer.resize(1000, 700)
     app.processEvents()
     viewer.grab().save(str(OUT / "help.png"))
+    shoot_queue_and_sweep(app, window, wizard)
+    shoot_documents(app, wizard)
     print(f"screenshots written to {OUT}")
     return 0
+
+
+def shoot_queue_and_sweep(app, window, wizard) -> None:
+    """Try several settings, a finished two-trial sweep's view, and the home page with runs queued."""
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.training import QueueRunner, RunQueue, create_sweep, parse_vary, plan_sweep
+
+    dialog = wizard.config_page.open_sweep_dialog()
+    dialog.check()
+    wait(app, lambda: not dialog.busy, seconds=120)
+    app.processEvents()
+    dialog.grab().save(str(OUT / "sweep-dialog.png"))
+    dialog.reject()
+    base = TrainingConfig(dataset_path=str(SAMPLE), max_steps=6, batch_size=4, max_seq_length=256, save_steps=100,
+                          eval_steps=2, validation_split=0.2).to_dict()
+    sweep_id = create_sweep(plan_sweep(base, parse_vary("lr=1e-3,2e-4,1e-9"), "grid", trials=3))
+    QueueRunner().run()
+    view = window.open_sweep(sweep_id)
+    view.resize(1100, 600)
+    app.processEvents()
+    view.grab().save(str(OUT / "sweep.png"))
+    queue = RunQueue()
+    for title, minutes in (("support-bot on support-bot.jsonl", 42), ("support-bot v1.0.0, continued", 18)):
+        queue.add(TrainingConfig(dataset_path=str(SAMPLE)).to_dict(), title, planned_seconds=minutes * 60)
+    window.queue_panel.refresh()
+    app.processEvents()
+    window.grab().save(str(OUT / "main-window-queue.png"))
+
+
+def shoot_documents(app, wizard) -> None:
+    """Create from documents: three documents, four examples made by the demo model, ready for review."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from document_writers import write_docx, write_markdown, write_pdf
+
+    folder = Path(tempfile.mkdtemp(prefix="shots-docs-"))
+    write_pdf(folder / "reactor.pdf"), write_docx(folder / "history.docx"), write_markdown(folder / "tea.md")
+    dialog = wizard.dataset_page.create_from_documents()
+    dialog.add_documents([str(folder)])
+    dialog.count.setValue(4)
+    dialog.start()
+    wait(app, lambda: dialog.status.text().startswith(("Done", "Stopped")), seconds=900)
+    app.processEvents()
+    dialog.grab().save(str(OUT / "documents.png"))
 
 
 if __name__ == "__main__":
