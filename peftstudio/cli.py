@@ -190,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "supported by its passage")
     synth.add_argument("--batch-size", type=int, default=8, help="prompts a local teacher answers at once")
     synth.add_argument("--max-tokens", type=int, help="cap each reply at this many tokens")
+    synth.add_argument("--passage-tokens", type=int, default=384,
+                       help="the longest passage, in tokens (the passage, the teacher's prompt and its reply must fit "
+                            "the teacher's context; a summary's passage must fit the model you train)")
     synth.add_argument("--json", action="store_true")
     return parser
 

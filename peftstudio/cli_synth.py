@@ -46,8 +46,8 @@ def synth_command(args) -> int:
         previous = signal.signal(signal.SIGINT, on_interrupt)
         try:
             result = synthesize(args.documents, teacher, profile.id, args.count, Path(args.out).expanduser(),
-                                batch_size=args.batch_size, progress=progress, cancel=cancel, judge=judge,
-                                reply_tokens=args.max_tokens)
+                                batch_size=args.batch_size, passage_tokens=args.passage_tokens, progress=progress,
+                                cancel=cancel, judge=judge, reply_tokens=args.max_tokens)
         finally:
             signal.signal(signal.SIGINT, previous)
             if bar is not None:

@@ -55,10 +55,10 @@ class Plan:
     tasks: list[recipes.Task] = field(default_factory=list)
 
 
-def plan_tasks(paths, count: int, max_tokens: int = DEFAULT_TOKENS) -> Plan:
+def plan_tasks(paths, count: int, passage_tokens: int = DEFAULT_TOKENS) -> Plan:
     """`count` rows spread over the passages in turn: every passage gets one before any gets a second."""
     documents = read_documents(paths)
-    passages = [p for document in documents for p in split_passages(document, max_tokens)]
+    passages = [p for document in documents for p in split_passages(document, passage_tokens)]
     if not passages:
         raise PlainError(title="The documents hold too little text", what="No passage long enough to learn from "
                          "was found.", why="The files are very short, or their text could not be extracted.",
@@ -118,7 +118,7 @@ def _make(recipe: str, tasks: list[recipes.Task], teacher, asked: dict[str, list
 
 
 def synthesize(paths, teacher, profile_id: str | None, count: int, out: Path, *, batch_size: int = 8,
-               max_tokens: int = DEFAULT_TOKENS, progress: Progress | None = None,
+               passage_tokens: int = DEFAULT_TOKENS, progress: Progress | None = None,
                cancel: threading.Event | None = None, on_row: Callable[[dict], None] | None = None,
                judge=None, reply_tokens: int | None = None) -> SynthResult:
     """Make `count` rows from the documents into `out` (JSONL), resuming what an earlier call made."""
@@ -127,7 +127,7 @@ def synthesize(paths, teacher, profile_id: str | None, count: int, out: Path, *,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     recipe = recipes.recipe_for(profile_id)
-    plan = plan_tasks(paths, count, max_tokens)
+    plan = plan_tasks(paths, count, passage_tokens)
     made_rows = read_made(out)
     done_ids = {row.get("source", {}).get("task") for row in made_rows}
     todo = [task for task in plan.tasks if task.id not in done_ids]

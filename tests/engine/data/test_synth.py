@@ -74,6 +74,15 @@ def test_local_teacher_stops_and_resumes_without_duplicating_rows(documents, pas
     assert third.made == 0 and third.rows == 3  # already complete: nothing generated again
 
 
+def test_your_own_text_becomes_the_answer_for_creative_writing(documents, passages, local_teacher, tmp_path):
+    out = tmp_path / "style.jsonl"
+    result = synthesize([documents], local_teacher, "creative-writing", 2, out, reply_tokens=24)
+    rows = read_made(out)
+    assert result.rows == 2
+    assert all(r["output"] == r["source"]["passage"] and r["instruction"] for r in rows)  # the request it answers
+    assert_sourced(rows, passages)
+
+
 def test_a_server_on_this_machine_is_a_teacher_too(documents, passages, llama_cpp_server, tmp_path):
     out = tmp_path / "summaries.jsonl"
     teacher = teacher_from(llama_cpp_server)
