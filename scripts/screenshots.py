@@ -141,6 +141,7 @@ def shoot_queue_and_sweep(app, window, wizard) -> None:
     for title, minutes in (("support-bot on support-bot.jsonl", 42), ("support-bot v1.0.0, continued", 18)):
         queue.add(TrainingConfig(dataset_path=str(SAMPLE)).to_dict(), title, planned_seconds=minutes * 60)
     window.queue_panel.refresh()
+    window.refresh_runs()
     app.processEvents()
     window.grab().save(str(OUT / "main-window-queue.png"))
 

@@ -68,7 +68,8 @@ class MainWindow(QMainWindow):
         self.home_notes.model().rowsInserted.connect(lambda *_: self.home_notes.setVisible(True))
         layout.addWidget(self.home_notes)
         self.queue = QueueController(self.queue_panel, Notifier(self.home_notes, self.settings.notifications),
-                                     self._queued_run_dashboard, self)
+                                     self._queued_run_dashboard, self,
+                                     training_elsewhere=lambda: self.worker is not None and self.worker.isRunning())
         self.queue.run_ended.connect(lambda item: self.refresh_runs())
         self.queue.sweep_finished.connect(self.open_sweep)
         self.run_status = QLabel()
@@ -83,7 +84,7 @@ class MainWindow(QMainWindow):
         self.runs_list.setObjectName("home.recent_runs")
         self.runs_list.itemDoubleClicked.connect(self.open_run)
         self.dashboards = []
-        layout.addWidget(self.runs_list)
+        layout.addWidget(self.runs_list, 1)  # the runs list takes the spare height, not the queue
         run_buttons = QHBoxLayout()
         for text, name, slot in ((STRINGS["home.open_dashboard"], "home.open_dashboard", lambda: self.open_run()),
                                  (STRINGS["home.open_playground"], "home.open_playground",
@@ -262,13 +263,17 @@ class MainWindow(QMainWindow):
 
         if not self.code_consent(config):
             return
+        if self.queue.running:  # one run on the device at a time: it waits its turn behind the queue's
+            self.queue.add_estimated(config, annotations or self._wizard_annotations())
+            self.queue.notifier.notify({"title": "Added to the queue", "message": "The queue is training; this "
+                                        "run starts when the queued runs before it have ended."})
+            return
         session = TrainingSession.create(config)
         from_wizard = annotations is None and self.wizard is not None
         if annotations:
             session.annotate(**annotations)
         elif from_wizard:  # the playground's example prompts, and the name chosen for its versions
-            session.annotate(**{**self.wizard.state.annotations, "profile_id": self.wizard.state.profile_id,
-                                "version_name": self.wizard.state.version_name or None})
+            session.annotate(**self._wizard_annotations())
         self.worker = worker_for(session, self)
         # when the run completes, the playground opens with its new version loaded
         self.worker.completed.connect(lambda summary, run_dir=session.run_dir: self.open_playground(run_dir))
@@ -288,15 +293,21 @@ class MainWindow(QMainWindow):
         self.worker.start()
 
     # ---- the queue and sweeps ----------------------------------------------------------------------
+    def _wizard_annotations(self) -> dict:
+        """What a run from the wizard records in run.json: its use case, its version name, example prompts."""
+        if self.wizard is None:
+            return {}
+        state = self.wizard.state
+        return {**state.annotations, "profile_id": state.profile_id, "version_name": state.version_name or None}
+
     def queue_from_wizard(self, config) -> None:
         """The wizard's run, queued (with what Launch would have recorded) instead of started now."""
         if not self.code_consent(config):
             return
         state = self.wizard.state
-        annotations = {**state.annotations, "profile_id": state.profile_id, "version_name": state.version_name or None}
         planned = self.wizard.model.current_estimates().duration_expected
         title = f"{state.version_name or config.model_name.split('/')[-1]} on {Path(config.dataset_path).name}"
-        self.queue.add(config, title, annotations, planned)
+        self.queue.add(config, title, self._wizard_annotations(), planned)
 
     def queue_run(self, config, annotations: dict | None = None, title: str | None = None):
         """A run from Versions (continue, retrain), queued."""

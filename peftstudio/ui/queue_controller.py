@@ -13,8 +13,9 @@ class QueueController(QObject):
     sweep_finished = Signal(str)  # every trial of this sweep has ended
     run_ended = Signal(object)  # QueueItem
 
-    def __init__(self, panel, notifier, open_dashboard, parent=None):
+    def __init__(self, panel, notifier, open_dashboard, parent=None, training_elsewhere=lambda: False):
         super().__init__(parent)
+        self.training_elsewhere = training_elsewhere  # a run launched directly is training in this window
         self.queue = RunQueue()
         self.panel, self.notifier, self.open_dashboard = panel, notifier, open_dashboard
         self.worker = None
@@ -46,6 +47,10 @@ class QueueController(QObject):
         from peftstudio.ui.queue_worker import QueueWorker
 
         if self.running:
+            return
+        if self.training_elsewhere():
+            self.notifier.notify({"title": "Queue", "message": "A run is training now; start the queue when it has "
+                                                               "ended (one run on the device at a time)."})
             return
         if queue_running_elsewhere():
             self.notifier.notify({"title": "Queue", "message": "Another PEFT Studio window or command is running "

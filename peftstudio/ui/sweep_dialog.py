@@ -44,6 +44,7 @@ class SweepDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("sweep_dialog")
         self.setWindowTitle("Try several settings")
+        self.setMinimumWidth(560)
         self.config, self.annotations = config, annotations
         self.plan = None
         self.busy = False

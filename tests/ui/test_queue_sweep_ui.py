@@ -92,7 +92,10 @@ def test_the_app_goes_on_with_an_interrupted_run_unless_the_user_paused(qtbot, o
     queue.set_paused(False)
     window = open_window(qtbot)
     qtbot.waitUntil(lambda: window.queue.running, timeout=5000)  # goes on by itself
-    qtbot.waitUntil(lambda: queue.item(item.id).state == DONE, timeout=600_000)
+    window.launch(small_config(dataset, max_steps=2))  # Launch while the queue trains: it waits its turn
+    assert any("Added to the queue" in n for n in notes(window)) and window.worker is None
+    qtbot.waitUntil(lambda: any("Queue done" in n for n in notes(window)), timeout=600_000)
+    assert [i.state for i in queue.items(include_ended=True)] == [DONE, DONE]
     assert (own_data_dir / "runs" / "interrupted" / "adapter").is_dir()
 
 
