@@ -12,7 +12,8 @@ length-skewed instructions (20-600 tokens, median ~110) and long documents for c
 text, 300-500 tokens each). Printed: loss-carrying tokens/s, peak RSS growth, and our speed-up against each peer
 (`N.NNx`). `--busy` repeats naive and ours while a second process multiplies matrices on one core, and prints the
 busy-machine ratio next to the idle one.
-Usage: python bench/peers.py [--naive-steps 6] [--examples 400] [--busy] [--skip-documents]
+"after step 1" is each one's rate from the end of its first step (the same starting point for every recipe).
+Usage: python bench/peers.py [--naive-steps 6] [--examples 400] [--busy] [--skip-documents|--skip-instructions]
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PEFTSTUDIO_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".test-cache"))
 
 from synthetic_data import WORDS, length_skewed_alpaca, write_jsonl  # noqa: E402
-from train_throughput import LORA, PeakRSS, baseline, ours, release_memory  # noqa: E402
+from train_throughput import LORA, PeakRSS, baseline, ours, release_memory, steady_rate  # noqa: E402
 
 TRL_CONFIGS = {
     "packed, padding-free": dict(packing=True, packing_strategy="bfd", padding_free=True),
@@ -83,6 +84,8 @@ def trl_run(folder: Path, rows: list[dict], target_tokens: int, tokenizer, setti
             timing["start"] = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 1:
+                timing["first_step"], timing["first_tokens"] = time.perf_counter(), counted["tokens"]
             if counted["tokens"] >= target_tokens:
                 control.should_training_stop = True
 
@@ -95,7 +98,9 @@ def trl_run(folder: Path, rows: list[dict], target_tokens: int, tokenizer, setti
     seconds = timing["end"] - timing["start"]
     del trainer, model
     return {"loss_tokens": counted["tokens"], "seconds": seconds, "tokens_per_second": counted["tokens"] / seconds,
-            "peak_growth": rss.peak - rss.start_rss}
+            "peak_growth": rss.peak - rss.start_rss,
+            "steady_tokens_per_second": steady_rate(counted["tokens"] - timing.get("first_tokens", 0),
+                                                    timing["end"] - timing.get("first_step", timing["start"]))}
 
 
 def busy_core(stop) -> None:
@@ -130,10 +135,10 @@ def compare(name: str, rows: list[dict], steps: int, folder: Path, tokenizer, mo
     release_memory()
     trl_best = max((k for k in peers if k.startswith("TRL")), key=lambda k: peers[k]["tokens_per_second"],
                    default=None)
-    print(f"{'':28} {'loss tokens':>11} {'seconds':>8} {'tokens/s':>9} {'peak growth':>12}")
+    print(f"{'':28} {'loss tokens':>11} {'seconds':>8} {'tokens/s':>9} {'after step 1':>13} {'peak growth':>12}")
     for label, r in [*peers.items(), ("ours", mine)]:
         print(f"{label:28} {r['loss_tokens']:11d} {r['seconds']:8.1f} {r['tokens_per_second']:9.1f} "
-              f"{r['peak_growth'] / 2**30:11.2f}G")
+              f"{r['steady_tokens_per_second']:13.1f} {r['peak_growth'] / 2**30:11.2f}G")
     print(f"naive: ours is {mine['tokens_per_second'] / naive['tokens_per_second']:.2f}x as fast at "
           f"{mine['peak_growth'] / naive['peak_growth']:.2f}x the memory; speed-up {mine['tokens_per_second'] / naive['tokens_per_second']:.2f}x")
     if trl_best:
@@ -162,6 +167,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=400)
     parser.add_argument("--busy", action="store_true")
     parser.add_argument("--skip-documents", action="store_true")
+    parser.add_argument("--skip-instructions", action="store_true")
     options = parser.parse_args()
     from peftstudio.cli import quiet_libraries
 
@@ -171,8 +177,9 @@ def main() -> int:
 
     folder = trainable_folder(resolve_model(DEMO_MODEL_ID))
     tokenizer = load_tokenizer(folder)
-    compare("instructions", length_skewed_alpaca(options.examples), options.naive_steps, folder, tokenizer,
-            DEMO_MODEL_ID, options.busy)
+    if not options.skip_instructions:
+        compare("instructions", length_skewed_alpaca(options.examples), options.naive_steps, folder, tokenizer,
+                DEMO_MODEL_ID, options.busy)
     if not options.skip_documents:
         compare("documents", long_documents(options.examples // 2), options.naive_steps, folder, tokenizer,
                 DEMO_MODEL_ID, options.busy)

@@ -65,6 +65,12 @@ def release_memory():
         pass
 
 
+def steady_rate(tokens: int, seconds: float) -> float:
+    """Loss tokens per second after the first step: both recipes' clocks then start at the same point (the
+    first step's end), leaving out set-up and first-batch work that each recipe times differently."""
+    return tokens / seconds if seconds > 0 else float("nan")
+
+
 def gpu_peak() -> float:
     import torch
 
@@ -103,6 +109,10 @@ def baseline(folder: Path, features: list[dict], steps: int, tokenizer, gpu: boo
         def on_train_begin(self, *a, **k):
             timing["start"] = time.perf_counter()
 
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 1:  # the steady rate is measured from here (see steady_rate)
+                timing["first_step"], timing["first_tokens"] = time.perf_counter(), counted["tokens"]
+
         def on_train_end(self, *a, **k):
             timing["end"] = time.perf_counter()
 
@@ -114,7 +124,9 @@ def baseline(folder: Path, features: list[dict], steps: int, tokenizer, gpu: boo
         trainer.train()
     seconds = timing["end"] - timing["start"]
     result = {"loss_tokens": counted["tokens"], "seconds": seconds, "tokens_per_second": counted["tokens"] / seconds,
-              "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss, "gpu_peak": gpu_peak()}
+              "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss, "gpu_peak": gpu_peak(),
+              "steady_tokens_per_second": steady_rate(counted["tokens"] - timing.get("first_tokens", 0),
+                                                      timing["end"] - timing.get("first_step", timing["start"]))}
     del trainer, model
     return result
 
@@ -136,6 +148,8 @@ def ours(dataset: Path, target_tokens: int, model: str, gpu: bool = False) -> di
             marks["start"] = event["time"]
         if event["type"] == "metrics" and not event["heartbeat"]:
             marks["end"], marks["tokens"] = event["time"], event["train_tokens"]
+            marks.setdefault("first_step", event["time"])
+            marks.setdefault("first_tokens", event["train_tokens"])
             if event["train_tokens"] >= target_tokens:
                 session.stop()
 
@@ -144,6 +158,8 @@ def ours(dataset: Path, target_tokens: int, model: str, gpu: bool = False) -> di
         session.run()
     seconds = marks["end"] - marks["start"]
     return {"loss_tokens": marks["tokens"], "seconds": seconds, "tokens_per_second": marks["tokens"] / seconds,
+            "steady_tokens_per_second": steady_rate(marks["tokens"] - marks["first_tokens"],
+                                                    marks["end"] - marks["first_step"]),
             "peak_rss": rss.peak, "peak_growth": rss.peak - rss.start_rss, "gpu_peak": gpu_peak()}
 
 
