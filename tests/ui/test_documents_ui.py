@@ -36,6 +36,12 @@ def test_create_from_documents_to_a_launched_run(qtbot, own_data_dir, tmp_path):
     sources = {dialog.table.item(r, 3).text() for r in range(4)}
     assert {"reactor.pdf", "history.docx > Town history > The bridge", "tea.md > Tea guide > Brewing"} <= sources
     assert all(dialog.table.item(r, 4).text() for r in range(4))  # every row says its check ("ok" or its flags)
+    # the passage behind each row, escaped: a document's "<b>" or "<script>" is shown, not rendered
+    hostile = dict(dialog.rows[0], source={**dialog.rows[0]["source"], "passage": "<b>bold</b> & <script>x</script>"})
+    dialog._add_row(hostile)
+    assert dialog.table.item(4, 3).toolTip() == "<p>&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;</p>"
+    dialog.table.removeRow(4)
+    dialog.rows.pop()
     dialog.table.item(1, 0).setCheckState(Qt.Unchecked)  # left out
     dialog.table.item(0, 2).setText("The reactor runs at 451 kelvin.")  # edited
     qtbot.mouseClick(dialog.use_button, Qt.LeftButton)

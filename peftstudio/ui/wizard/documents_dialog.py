@@ -2,6 +2,7 @@
 (use or leave out, edit), then continue with the result as the wizard's dataset."""
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
@@ -208,7 +209,9 @@ class DocumentsDialog(QDialog):
             if not editable:
                 cell.setFlags(cell.flags() & ~Qt.ItemIsEditable)
             if column == 3:
-                cell.setToolTip(source["passage"])  # the passage the example was made from
+                # the passage the example was made from: document text, escaped (Qt reads a tooltip with tags as
+                # rich text)
+                cell.setToolTip(f"<p>{html.escape(source['passage'])}</p>")
             self.table.setItem(index, column, cell)
 
     def _done(self, result) -> None:
