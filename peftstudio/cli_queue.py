@@ -5,6 +5,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.engine.errors import PlainError
@@ -24,7 +25,7 @@ def _queued_config(args):
                                   "Or pass --config with a file that names the model and the dataset."],
                          help_topic="queue")
     config = new_run_config(args)
-    title = args.title or f"{config.model_name.split('/')[-1]} on {config.dataset_path.rsplit('/', 1)[-1]}"
+    title = args.title or f"{config.model_name.split('/')[-1]} on {Path(config.dataset_path).name}"
     annotations = {"profile_id": args.profile} if args.profile else {}
     return config, annotations, title
 

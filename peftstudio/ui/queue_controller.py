@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from peftstudio.engine.training import RunQueue, queue_running_elsewhere
+from peftstudio.engine.training import queue_running_elsewhere
 
 
 class QueueController(QObject):
@@ -16,7 +16,7 @@ class QueueController(QObject):
     def __init__(self, panel, notifier, open_dashboard, parent=None, training_elsewhere=lambda: False):
         super().__init__(parent)
         self.training_elsewhere = training_elsewhere  # a run launched directly is training in this window
-        self.queue = RunQueue()
+        self.queue = panel.queue  # the one the home page shows
         self.panel, self.notifier, self.open_dashboard = panel, notifier, open_dashboard
         self.worker = None
         self.dashboards = {}  # queue item id -> its run's dashboard

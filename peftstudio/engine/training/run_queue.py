@@ -177,10 +177,11 @@ class RunQueue:
         running item its planned time less what it has already run, `elapsed` by item id)."""
         clock = time.time() if now is None else now
         elapsed = elapsed or {}
-        planned = [i.planned_seconds for i in self.items() if i.planned_seconds]
+        items = self.items()
+        planned = [i.planned_seconds for i in items if i.planned_seconds]
         typical = sum(planned) / len(planned) if planned else 0.0  # a sweep slot without its own estimate
         scheduled = []
-        for item in self.items():
+        for item in items:
             duration = item.planned_seconds or typical
             if item.state == RUNNING:
                 duration = max(0.0, duration - elapsed.get(item.id, 0.0))

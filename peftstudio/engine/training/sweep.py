@@ -98,11 +98,12 @@ def plan_sweep(base_config: dict, dimensions: list[Dimension], sampler: str = "t
             actions=["Set 'Held-back share' above 0 and 'Evaluate' to every N steps.",
                      "Choose the scorecard's task metric as the objective instead."],
             help_topic="sweeps")
-    corners = grid_points(dimensions)[:64]  # enough to see how epochs or batch change a trial's time
-    data = dataset_summary(Path(base.dataset_path), base.model_path or base.model_name, base.column_mapping or None)
+    # enough grid points to see how epochs or batch change a trial's time
+    corners = [trial_config(base_config, point) for point in grid_points(dimensions)[:64]]
     for corner in corners:
-        trial_config(base_config, corner).check()  # a value that no trial could train with is refused here
-    trial_seconds = sum(planned_seconds(trial_config(base_config, c), data) for c in corners) / len(corners)
+        corner.check()  # a value that no trial could train with is refused here
+    data = dataset_summary(Path(base.dataset_path), base.model_path or base.model_name, base.column_mapping or None)
+    trial_seconds = sum(planned_seconds(corner, data) for corner in corners) / len(corners)
     count = trials
     if hours is not None:
         fits = math.floor(hours * 3600 / trial_seconds)
@@ -180,12 +181,11 @@ def study(sweep_id: str, store=None, asking: bool = False):
 
     store = _store(store)
     plan = sweep_plan(sweep_id, store)
-    storage = _storage(store)
-    sampler = optuna.samplers.RandomSampler()
-    if asking:
-        loaded = optuna.load_study(study_name=sweep_id, storage=storage)
-        sampler = _sampler(plan, sum(t.state.is_finished() for t in loaded.get_trials(deepcopy=False)))
-    return optuna.load_study(study_name=sweep_id, storage=storage, sampler=sampler, pruner=_pruner(plan))
+    loaded = optuna.load_study(study_name=sweep_id, storage=_storage(store),
+                               sampler=optuna.samplers.RandomSampler(), pruner=_pruner(plan))
+    if asking:  # seeded by how many trials have finished, which only the loaded study knows
+        loaded.sampler = _sampler(plan, sum(t.state.is_finished() for t in loaded.get_trials(deepcopy=False)))
+    return loaded
 
 
 def create_sweep(plan: SweepPlan, store=None) -> str:
