@@ -1,5 +1,10 @@
 """Batches without wasted padding.
 
+`FlatCollator` lays the examples of a batch end to end in one row: no padding at all. Each keeps
+its own `position_ids` from 0, and `cu_seq_lens_q`/`cu_seq_lens_k` (where each example starts,
+transformers' variable-length contract) let attention run inside each example only (see
+`training/segments.py`). Used for every model whose attention can run per segment.
+
 `PackedCollator` packs the examples of a batch into as few rows of at most `row_length` tokens
 as it can (first-fit decreasing). Each example keeps its own `position_ids` starting at 0 and no
 attention mask is passed, so transformers builds a block-diagonal causal mask from the position
@@ -61,6 +66,26 @@ class PackedCollator:
         return {"input_ids": torch.tensor(ids), "position_ids": torch.tensor(pos),
                 "shift_labels": shift_labels, "labels": shift_labels, "num_examples": torch.tensor(len(features)),
                 "num_tokens": torch.tensor(sum(lengths))}
+
+
+class FlatCollator:
+    """The whole batch as one padding-free row with the examples' boundaries (see the module docstring)."""
+
+    def __call__(self, features: list[dict]) -> dict:
+        ids, pos, targets, bounds = [], [], [], [0]
+        for f in features:
+            length = len(f["input_ids"])
+            ids += f["input_ids"]
+            pos += range(length)
+            targets += shifted(f["labels"])
+            bounds.append(bounds[-1] + length)
+        shift_labels = torch.tensor([targets])
+        cumulative = torch.tensor(bounds, dtype=torch.int32)
+        longest = max(b - a for a, b in zip(bounds[:-1], bounds[1:]))
+        return {"input_ids": torch.tensor([ids]), "position_ids": torch.tensor([pos]),
+                "cu_seq_lens_q": cumulative, "cu_seq_lens_k": cumulative, "max_length_q": longest,
+                "max_length_k": longest, "shift_labels": shift_labels, "labels": shift_labels,
+                "num_examples": torch.tensor(len(features)), "num_tokens": torch.tensor(bounds[-1])}
 
 
 class PaddedCollator:

@@ -18,6 +18,11 @@ from peftstudio.engine.data.tokenize import IGNORE_INDEX
 from peftstudio.engine.training.distributed import all_reduce_sum
 
 
+# what the collators hand the model; the cumulative lengths and longest example are FlatCollator's segments
+MODEL_INPUTS = ("input_ids", "attention_mask", "position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q",
+                "max_length_k")
+
+
 def causal_lm_of(model):
     """The transformers model under peft/accelerate wrappers."""
     inner = getattr(model, "module", model)  # DDP
@@ -31,7 +36,7 @@ def selected_token_loss(model, inputs: dict, reduction: str = "sum") -> tuple[to
     targets = inputs["shift_labels"]
     lm = causal_lm_of(model)
     head = lm.get_output_embeddings()
-    model_inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
+    model_inputs = {k: v for k, v in inputs.items() if k in MODEL_INPUTS}
     # The forward goes through `model` itself (DDP/FSDP wrappers included, so gradients are synchronised);
     # logits_to_keep=1 skips the full-vocabulary projection, which we do below for loss positions only.
     outputs = model(**model_inputs, use_cache=False, output_hidden_states=True, logits_to_keep=1)

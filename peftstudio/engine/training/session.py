@@ -83,6 +83,7 @@ class TrainingSession:
         self._status = Status.CREATED
         self._tokenizer = None
         self._model = None
+        self._segments = False  # whether the loaded model attends per segment of a padding-free row
         self._data = None
         self._loaded_precision: str | None = None
         self._lock: run_lock.RunLock | None = None
@@ -360,6 +361,7 @@ class TrainingSession:
         from transformers import set_seed
 
         from peftstudio.engine.training.adapter_setup import added_token_ids, attach_adapter
+        from peftstudio.engine.training.segments import use_segments
 
         config = self.config
         quantization = bitsandbytes_config(config, precision)
@@ -388,13 +390,17 @@ class TrainingSession:
             else None
         if config.lora_init != "default" and not config.parent_adapter:
             self._say_stage(f"Starting the adapter from the model's weights ({config.lora_init})")
-        return attach_adapter(model, config, self.run_dir, token_ids)
+        model = attach_adapter(model, config, self.run_dir, token_ids)
+        # padding-free rows with attention inside each example (training/segments.py) where the model allows it
+        self._segments = config.training_method == "sft" and config.packing and use_segments(model)
+        return model
 
     def _build_trainer(self, device: str, precision: str):
         from transformers import TrainingArguments
 
-        from peftstudio.engine.data.packing import PackedCollator, PaddedCollator
+        from peftstudio.engine.data.packing import FlatCollator, PackedCollator, PaddedCollator
         from peftstudio.engine.training.callbacks import SessionCallback
+        from peftstudio.engine.training.cpu_threads import CpuThreadTuner
         from peftstudio.engine.training.loss_trainer import LossTokenTrainer
 
         config, data = self.config, self._data
@@ -423,18 +429,21 @@ class TrainingSession:
         trainer_holder = {}
         self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at,
                                          run_dir=self.run_dir)
+        callbacks = [self._callback]
+        if device == "cpu":  # one compute thread per core the user's other programs leave free
+            callbacks.append(CpuThreadTuner(on_change=self._say_threads))
         if config.training_method != "sft":  # TRL's trainer for the method, with the same arguments
             from peftstudio.engine.training.preference import build_trainer
 
             arguments.pop("train_sampling_strategy")  # TRL pads pairs itself
-            trainer = build_trainer(config, self._model, self._tokenizer, data, arguments, [self._callback])
+            trainer = build_trainer(config, self._model, self._tokenizer, data, arguments, callbacks)
         else:
             pad_id = self._tokenizer.pad_token_id
-            collator = PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
+            collator = FlatCollator() if self._segments else \
+                PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
             trainer = LossTokenTrainer(
                 model=self._model, args=TrainingArguments(**arguments), train_dataset=data.train,
-                eval_dataset=data.validation if has_eval else None, data_collator=collator,
-                callbacks=[self._callback],
+                eval_dataset=data.validation if has_eval else None, data_collator=collator, callbacks=callbacks,
             )
         trainer_holder["t"] = trainer
         trainer.loraplus_lr_ratio = config.loraplus_lr_ratio
@@ -446,6 +455,16 @@ class TrainingSession:
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
         return trainer
+
+    def _say_threads(self, threads: int, others_busy_cores: float) -> None:
+        from peftstudio.engine.training.cpu_threads import default_threads
+
+        cores = default_threads()
+        message = (f"Other programs are using about {others_busy_cores:.1f} of {cores} processor cores: training "
+                   f"uses {threads} thread{'s' if threads != 1 else ''}, so neither waits for the other."
+                   if threads < cores else f"Training uses all {cores} processor cores.")
+        self.events.emit("notification", message=message, stage="threads", threads=threads,
+                         others_busy_cores=round(others_busy_cores, 2))
 
     def _finish(self, trainer) -> None:
         final_eval = None
