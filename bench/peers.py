@@ -9,8 +9,9 @@ Peers (the demo model, LoRA r16 alpha 32 on all linear layers, batch 8, max leng
     ours   peftstudio's TrainingSession (padding-free packing, logits only where there is a target)
 Each trains until it has seen the same number of loss-carrying tokens as the naive run's N steps. Two datasets:
 length-skewed instructions (20-600 tokens, median ~110) and long documents for continued pretraining (plain
-text, 300-500 tokens each). Printed: loss-carrying tokens/s, peak RSS growth, and our speed-up against each peer
-(`N.NNx`). `--busy` repeats naive and ours while a second process multiplies matrices on one core, and prints the
+text, 300-500 tokens each). Each recipe runs in a fresh process of its own, so that its peak memory is its own.
+Printed: loss-carrying tokens/s, the process's peak RSS (model and libraries included, the same for all), and our
+speed-up against each peer (`N.NNx`). `--busy` repeats naive and ours while a second process multiplies matrices on one core, and prints the
 busy-machine ratio next to the idle one.
 "after step 1" is each one's rate from the end of its first step (the same starting point for every recipe).
 Usage: python bench/peers.py [--naive-steps 6] [--examples 400] [--busy] [--skip-documents|--skip-instructions]
@@ -31,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PEFTSTUDIO_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".test-cache"))
 
 from synthetic_data import WORDS, length_skewed_alpaca, write_jsonl  # noqa: E402
-from train_throughput import LORA, PeakRSS, baseline, ours, release_memory, steady_rate  # noqa: E402
+from train_throughput import LORA, PeakRSS, baseline, ours, steady_rate  # noqa: E402
 
 TRL_CONFIGS = {
     "packed, padding-free": dict(packing=True, packing_strategy="bfd", padding_free=True),
@@ -98,7 +99,7 @@ def trl_run(folder: Path, rows: list[dict], target_tokens: int, tokenizer, setti
     seconds = timing["end"] - timing["start"]
     del trainer, model
     return {"loss_tokens": counted["tokens"], "seconds": seconds, "tokens_per_second": counted["tokens"] / seconds,
-            "peak_growth": rss.peak - rss.start_rss,
+            "peak_growth": rss.peak - rss.start_rss, "peak_rss": rss.peak,
             "steady_tokens_per_second": steady_rate(counted["tokens"] - timing.get("first_tokens", 0),
                                                     timing["end"] - timing.get("first_step", timing["start"]))}
 
@@ -113,6 +114,32 @@ def busy_core(stop) -> None:
         a = torch.tanh(a @ a)
 
 
+def recipe(name: str, folder: Path, *args) -> dict:
+    """One recipe, in the fresh process `in_own_process` starts."""
+    from peftstudio.cli import quiet_libraries
+    from peftstudio.engine.models import load_tokenizer
+
+    quiet_libraries()
+    if name == "naive":
+        features, steps = args
+        return baseline(folder, features, steps, load_tokenizer(folder))
+    if name == "TRL":
+        rows, target, settings = args
+        return trl_run(folder, rows, target, load_tokenizer(folder), settings)
+    dataset, target, model_id = args
+    return ours(dataset, target, model_id)
+
+
+def in_own_process(name: str, folder: Path, *args) -> dict:
+    """Freed memory does not go back to the system reliably, so recipes measured one after another in one process
+    would inherit each other's peak; each gets a process of its own (spawned: nothing inherited but the
+    environment)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(recipe, name, folder, *args).result()
+
+
 def compare(name: str, rows: list[dict], steps: int, folder: Path, tokenizer, model_id: str, busy: bool) -> None:
     from peftstudio.engine.config import TrainingConfig
     from peftstudio.engine.data.prepare import prepare
@@ -121,26 +148,24 @@ def compare(name: str, rows: list[dict], steps: int, folder: Path, tokenizer, mo
     features = prepare(TrainingConfig(dataset_path=str(dataset), max_seq_length=512, validation_split=0.0, seed=0),
                        tokenizer).train
     print(f"\n== {name}: {len(features)} examples")
-    naive = baseline(folder, features, steps, tokenizer)
-    release_memory()
+    naive = in_own_process("naive", folder, features, steps)
     target = naive["loss_tokens"]
     peers = {"naive": naive}
     for label, settings in TRL_CONFIGS.items():
         try:
-            peers[f"TRL {label}"] = trl_run(folder, rows, target, tokenizer, settings)
+            peers[f"TRL {label}"] = in_own_process("TRL", folder, rows, target, settings)
         except Exception as exc:  # noqa: BLE001 - a configuration TRL refuses here is reported, not fatal
             print(f"TRL {label}: not run ({type(exc).__name__}: {str(exc)[:120]})")
-        release_memory()
-    mine = ours(dataset, target, model_id)
-    release_memory()
+    mine = in_own_process("ours", folder, dataset, target, model_id)
     trl_best = max((k for k in peers if k.startswith("TRL")), key=lambda k: peers[k]["tokens_per_second"],
                    default=None)
-    print(f"{'':28} {'loss tokens':>11} {'seconds':>8} {'tokens/s':>9} {'after step 1':>13} {'peak growth':>12}")
+    print(f"{'':28} {'loss tokens':>11} {'seconds':>8} {'tokens/s':>9} {'after step 1':>13} {'peak RSS':>9}")
     for label, r in [*peers.items(), ("ours", mine)]:
         print(f"{label:28} {r['loss_tokens']:11d} {r['seconds']:8.1f} {r['tokens_per_second']:9.1f} "
-              f"{r['steady_tokens_per_second']:13.1f} {r['peak_growth'] / 2**30:11.2f}G")
+              f"{r['steady_tokens_per_second']:13.1f} {r['peak_rss'] / 2**30:8.2f}G")
     print(f"naive: ours is {mine['tokens_per_second'] / naive['tokens_per_second']:.2f}x as fast at "
-          f"{mine['peak_growth'] / naive['peak_growth']:.2f}x the memory; speed-up {mine['tokens_per_second'] / naive['tokens_per_second']:.2f}x")
+          f"{mine['peak_rss'] / naive['peak_rss']:.2f}x the peak memory; speed-up "
+          f"{mine['tokens_per_second'] / naive['tokens_per_second']:.2f}x")
     if trl_best:
         best = peers[trl_best]
         print(f"TRL (best here: {trl_best[4:]}): speed-up {mine['tokens_per_second'] / best['tokens_per_second']:.2f}x")
@@ -149,9 +174,8 @@ def compare(name: str, rows: list[dict], steps: int, folder: Path, tokenizer, mo
         load = multiprocessing.Process(target=busy_core, args=(stop,), daemon=True)
         load.start()
         try:
-            busy_naive = baseline(folder, features, steps, tokenizer)
-            release_memory()
-            busy_mine = ours(dataset, busy_naive["loss_tokens"], model_id)
+            busy_naive = in_own_process("naive", folder, features, steps)
+            busy_mine = in_own_process("ours", folder, dataset, busy_naive["loss_tokens"], model_id)
         finally:
             stop.set()
             load.join(10)
