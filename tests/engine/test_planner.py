@@ -208,3 +208,29 @@ def test_preference_runs_are_planned_with_two_sequences_and_the_use_cases_defaul
     assert PREFERENCE_TIME["orpo"] < PREFERENCE_TIME["dpo"]  # no reference pass
     creative = plan(facts, cpu, data, get_builtin("creative-writing"), TrainingConfig(training_method="simpo"))
     assert creative.config.preference_beta == 1.0  # SimPO's 2.0, halved: style may move further
+
+
+def test_the_plan_counts_the_validation_passes():
+    """A short run's evaluations are a large share of its time (a sweep's trials): the planner counts the base
+    model's loss (at most 64 examples), every scheduled evaluation and a final one after an unscheduled last step."""
+    from peftstudio.engine.config import TrainingConfig
+    from peftstudio.engine.planning.estimates import FORWARD_SHARE
+    from peftstudio.engine.planning.planner import estimates_for, evaluation_tokens
+
+    facts = catalog_entry("HuggingFaceTB/SmolLM2-135M-Instruct").facts
+    cpu = HardwareProfile("cpu", 2, 2, 16 * GB, 12 * GB, 100 * GB)
+    data = DatasetSummary(200, 100.0, 300, 10_000)  # 20 validation examples at 10%
+    every_2 = TrainingConfig(max_steps=12, validation_split=0.1, eval_strategy="steps", eval_steps=2)
+    assert evaluation_tokens(every_2, data, 12, 1.0) == 100.0 * (20 + 6 * 20)  # 6 evaluations end on step 12
+    every_5 = replace(every_2, eval_steps=5)
+    assert evaluation_tokens(every_5, data, 12, 1.0) == 100.0 * (20 + 3 * 20)  # steps 5, 10 and the final
+    assert evaluation_tokens(replace(every_2, validation_split=0.0), data, 12, 1.0) == 0.0
+    big = DatasetSummary(5000, 100.0, 300, 10_000)
+    assert evaluation_tokens(replace(every_2, eval_strategy="no"), big, 12, 1.0) == 100.0 * 64  # the base only
+
+    def seconds(config):
+        return estimates_for(facts, cpu, config, data, "fp32", Settings(), 100.0).duration_expected
+
+    trained = 12 * every_2.effective_batch_size * 100.0  # max_steps x examples per step x tokens per example
+    assert abs(seconds(every_2) - (trained + FORWARD_SHARE * 14_000) / 100.0) < 1e-6
+    assert abs(seconds(replace(every_2, eval_strategy="no")) - (trained + FORWARD_SHARE * 2_000) / 100.0) < 1e-6

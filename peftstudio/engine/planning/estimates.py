@@ -16,6 +16,8 @@ from peftstudio.engine.planning.hardware import HardwareProfile
 from peftstudio.engine.planning.facts_reader import ModelFacts
 
 CPU_FLOPS_PER_CORE = 50e9  # sustained fp32 training throughput per physical core (measured: ~100 GFLOP/s on 2)
+# a validation token costs a forward pass only: 2N of a training token's 4N FLOPs
+FORWARD_SHARE = 0.5
 CPU_WATTS_PER_CORE = 15.0
 GPU_UTILIZATION = 0.35  # typical model FLOPs utilization of LoRA fine-tuning
 MPS_FLOPS = 3e12
@@ -84,14 +86,17 @@ def flops_per_token(facts: ModelFacts, gradient_checkpointing: bool, loss_share:
 def estimate(facts: ModelFacts, hardware: HardwareProfile, *, tokens_per_epoch: float, epochs: float, steps: int, gradient_checkpointing: bool, peak_memory: float, lora_parameters: int,
              save_total: int, price_per_kwh: float, carbon_per_kwh: float,
              measured_tokens_per_second: float | None = None, devices: int = 1,
-             strategy: str = "ddp", time_factor: float = 1.0, startup_seconds: float = 0.0) -> TrainingEstimates:
+             strategy: str = "ddp", time_factor: float = 1.0, startup_seconds: float = 0.0,
+             evaluation_tokens: float = 0.0) -> TrainingEstimates:
     """`time_factor` and `startup_seconds` are the adapter method's (planning/method_costs.py): DoRA's slower
-    steps, PiSSA's SVD before the first step."""
+    steps, PiSSA's SVD before the first step. `evaluation_tokens`: the validation tokens the run reads without
+    training on them (planner.evaluation_tokens), each at a forward pass's share of a training token's cost."""
+    work = tokens_per_epoch * epochs + FORWARD_SHARE * evaluation_tokens
     if measured_tokens_per_second:
-        seconds = tokens_per_epoch * epochs / measured_tokens_per_second
+        seconds = work / measured_tokens_per_second
         low, high, confidence, source = 0.8, 1.2, 0.8, "benchmark"
     else:
-        seconds = tokens_per_epoch * epochs * flops_per_token(facts, gradient_checkpointing) / device_flops(hardware)
+        seconds = work * flops_per_token(facts, gradient_checkpointing) / device_flops(hardware)
         low, high, confidence, source = 0.5, 2.0, 0.4, "flops"
     # a benchmark or the FLOPs model measure one device; more devices divide the time by their speed-up
     speedup = parallel_speedup(devices, strategy)

@@ -293,6 +293,10 @@ class TrainingSession:
                 prepare_preferences(config)
             say("Loading the model into memory")
             self._model = self._load_peft_model(folder, precision)
+            if device == "cpu":  # the same dropout at a third of the cost (torch's own is fused on GPUs)
+                from peftstudio.engine.training.lora_dropout import use_fast_dropout
+
+                use_fast_dropout(self._model)
             self._loaded_precision = precision
             data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
                     "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
@@ -391,8 +395,10 @@ class TrainingSession:
         if config.lora_init != "default" and not config.parent_adapter:
             self._say_stage(f"Starting the adapter from the model's weights ({config.lora_init})")
         model = attach_adapter(model, config, self.run_dir, token_ids)
-        # padding-free rows with attention inside each example (training/segments.py) where the model allows it
-        self._segments = config.training_method == "sft" and config.packing and use_segments(model)
+        # padding-free rows with attention inside each example (training/segments.py) where the model allows it;
+        # not with NEFTune, whose noise is scaled by the row's length (one flat row would weaken it several-fold)
+        self._segments = config.training_method == "sft" and config.packing and not config.neftune_noise_alpha \
+            and use_segments(model)
         return model
 
     def _build_trainer(self, device: str, precision: str):
