@@ -92,6 +92,7 @@ def test_models_with_their_own_attention_keep_packed_rows():
     gemma2._attn_implementation = "eager"
     assert "attention" in segments.why_not(gemma2)
     assert segments.why_not(AutoConfig.for_model("gpt_oss")) is not None  # attention sinks
+    assert "images" in segments.why_not(AutoConfig.for_model("gemma3"))  # its vision tower attends too
     llama = AutoConfig.for_model("llama")
     llama._attn_implementation = "sdpa"
     assert segments.why_not(llama) is None

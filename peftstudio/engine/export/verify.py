@@ -15,6 +15,7 @@ the model's; beside them, where measured, what llama.cpp's own quantizer of the 
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -190,6 +191,15 @@ def reference(model, tokenizer, agreement: bool = False, own_prompt: str | None 
                      own_ids, own_answer, rows)
 
 
+def agreement_margin(reference: Agreement) -> float:
+    """How far below llama.cpp's own quantizer our file's top-1 agreement may fall: 5 points, or two standard
+    errors of the reference's share when its positions are too few for 5 points to be more than noise (a tiny
+    random model agrees about 45% of the time over 96 positions: the same recipe trained with other seeds
+    measured 40-46%)."""
+    p, n = reference.top1, max(reference.positions, 1)
+    return max(0.05, 2.0 * math.sqrt(p * (1.0 - p) / n))
+
+
 def agreement_of(gguf_model, ref: Reference) -> Agreement:
     """Top-1 agreement and mean KL(model in memory || file) over the agreement set, in llama.cpp."""
     import numpy as np
@@ -292,7 +302,8 @@ def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
         model.close()
     same_continuation = continuation == ref.continuation[:CONTINUATION_TOKENS]
     if quant in LOSSY:
-        floor = MIN_AGREEMENT[quant] if llama_cpp_reference is None else llama_cpp_reference.top1 - 0.05
+        floor = MIN_AGREEMENT[quant] if llama_cpp_reference is None else \
+            llama_cpp_reference.top1 - agreement_margin(llama_cpp_reference)
         passed = same_ids and bool(answer or continuation) and (measured is None or measured.top1 >= floor)
         problem = None if passed else ("the prompt is tokenized differently" if not same_ids else
                                        f"top-1 agreement {measured.top1:.1%} is below {floor:.1%}")

@@ -44,7 +44,9 @@ def register() -> None:
 
 def why_not(model_config) -> str | None:
     """None when a model of this config can attend per segment; otherwise the reason it keeps packed rows."""
-    text_config = getattr(model_config, "text_config", None) or model_config
+    if getattr(model_config, "text_config", None) is not None and model_config.text_config is not model_config:
+        return "a text-and-images model has its vision tower's attention too"
+    text_config = model_config
     model_type = getattr(text_config, "model_type", "")
     if model_type not in PLAIN_ATTENTION_TYPES:
         return f"{model_type or 'this architecture'} has its own attention"
