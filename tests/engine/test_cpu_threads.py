@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from peftstudio.engine.training.cpu_threads import CpuThreadTuner, OtherLoad, threads_for
+from peftstudio.engine.training.cpu_threads import CpuThreadTuner, OtherLoad, describe, threads_for
 
 
 @pytest.mark.parametrize("cores, others, expected", [
@@ -13,6 +13,13 @@ from peftstudio.engine.training.cpu_threads import CpuThreadTuner, OtherLoad, th
 ])
 def test_one_thread_per_core_the_others_leave(cores, others, expected):
     assert threads_for(cores, others) == expected
+
+
+def test_the_log_line_says_what_changed_and_why():
+    assert describe(1, 1.04, 2) == ("Other programs are using about 1.0 of 2 processor cores: training uses 1 thread, "
+                                    "so neither waits for the other.")
+    assert describe(6, 2.2, 8).endswith("uses 6 threads, so neither waits for the other.")
+    assert describe(2, 0.1, 2) == "Training uses all 2 processor cores."
 
 
 def _spin(stop):

@@ -55,6 +55,8 @@ def test_events_follow_the_contract(completed_run):
     assert [m["train_tokens"] for m in metrics] == sorted(m["train_tokens"] for m in metrics)
     evals = [e for e in events if e["type"] == "eval"]
     assert evals and all(e["perplexity"] > 1 for e in evals)
+    [ready] = [e for e in events if e.get("stage") == "ready"]
+    assert ready["packing"] == "per example"  # padding-free rows, attention inside each example (segments.py)
     assert session.summary["final_eval_loss"] == evals[-1]["eval_loss"]
     [version] = [e for e in events if e["type"] == "version"]  # every completed run becomes a version
     assert version["model_name"] == "signature" and version["version"].count(".") == 2

@@ -30,6 +30,15 @@ def default_threads() -> int:
     return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
 
 
+def describe(threads: int, others_busy_cores: float, cores: int | None = None) -> str:
+    """The run log's line when the count changes."""
+    cores = cores or default_threads()
+    if threads >= cores:
+        return f"Training uses all {cores} processor cores."
+    return (f"Other programs are using about {others_busy_cores:.1f} of {cores} processor cores: training uses "
+            f"{threads} thread{'s' if threads != 1 else ''}, so neither waits for the other.")
+
+
 class OtherLoad:
     """The CPU time the rest of the machine used since the last reading, in busy cores."""
 

@@ -301,8 +301,10 @@ class TrainingSession:
             data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
                     "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
             self._write_run_info(data=data)  # the data summary is a fact of the run: the model card reads it
+            packing = "per example" if self._segments else "rows" if config.packing else "off"
             self.events.emit("notification", message="Model and data ready", stage="ready",
-                             base_eval_loss=self._base_eval_loss, device=device, precision=precision, **data)
+                             base_eval_loss=self._base_eval_loss, device=device, precision=precision,
+                             packing=packing, **data)
         if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
             self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self._model.enable_input_require_grads()
@@ -463,14 +465,10 @@ class TrainingSession:
         return trainer
 
     def _say_threads(self, threads: int, others_busy_cores: float) -> None:
-        from peftstudio.engine.training.cpu_threads import default_threads
+        from peftstudio.engine.training.cpu_threads import describe
 
-        cores = default_threads()
-        message = (f"Other programs are using about {others_busy_cores:.1f} of {cores} processor cores: training "
-                   f"uses {threads} thread{'s' if threads != 1 else ''}, so neither waits for the other."
-                   if threads < cores else f"Training uses all {cores} processor cores.")
-        self.events.emit("notification", message=message, stage="threads", threads=threads,
-                         others_busy_cores=round(others_busy_cores, 2))
+        self.events.emit("notification", message=describe(threads, others_busy_cores), stage="threads",
+                         threads=threads, others_busy_cores=round(others_busy_cores, 2))
 
     def _finish(self, trainer) -> None:
         final_eval = None
