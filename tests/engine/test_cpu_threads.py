@@ -57,7 +57,9 @@ def test_another_programs_busy_core_is_measured_and_given_up(one_busy_core):
 
 def test_this_process_own_work_is_not_counted_as_others():
     load = OtherLoad()
+    time.sleep(0.5)
+    background = load.busy_cores()  # whatever else the machine runs meanwhile
     end = time.monotonic() + 0.5
     while time.monotonic() < end:  # this process keeps one core busy
         sum(range(10_000))
-    assert load.busy_cores() < 0.6
+    assert load.busy_cores() < background + 0.5

@@ -78,6 +78,7 @@ class CpuThreadTuner(TrainerCallback):
         import torch
 
         self._before = torch.get_num_threads()
+        self.cores = min(self.cores, self._before)  # never above a count the user set (OMP_NUM_THREADS)
         self._load = OtherLoad()
         time.sleep(FIRST_LOOK_SECONDS)  # a short look at the machine before the first step
         self._apply(self._load.busy_cores())
