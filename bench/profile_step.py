@@ -26,7 +26,6 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--rows", type=int, default=12)
     options = parser.parse_args()
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     from peftstudio.cli import quiet_libraries
@@ -51,7 +50,6 @@ def main() -> int:
         print(f"\n== {name}: {result['loss_tokens']} loss tokens in {result['seconds']:.1f} s "
               f"({result['tokens_per_second']:.1f}/s)")
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=options.rows))
-    torch.set_printoptions()
     return 0
 
 

@@ -12,6 +12,8 @@ Written here because torch offers no cheaper Bernoulli on a CPU; on a GPU torch'
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -35,9 +37,7 @@ class _KeepScaled(torch.autograd.Function):
 
 def keep_mask(shape: torch.Size, p: float, device=None) -> torch.Tensor:
     """True with probability 1 - p per element (p in steps of 1/65,536)."""
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(-2**63, None)
     threshold = round(p * _LEVELS) - _LEVELS // 2  # the 16-bit values are signed: -32768..32767
     return words.view(torch.int16)[:count].view(shape) >= threshold

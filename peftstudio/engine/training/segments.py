@@ -46,13 +46,12 @@ def why_not(model_config) -> str | None:
     """None when a model of this config can attend per segment; otherwise the reason it keeps packed rows."""
     if getattr(model_config, "text_config", None) is not None and model_config.text_config is not model_config:
         return "a text-and-images model has its vision tower's attention too"
-    text_config = model_config
-    model_type = getattr(text_config, "model_type", "")
+    model_type = getattr(model_config, "model_type", "")
     if model_type not in PLAIN_ATTENTION_TYPES:
         return f"{model_type or 'this architecture'} has its own attention"
     if getattr(model_config, "_attn_implementation", "sdpa") not in ("sdpa", NAME):
         return f"the model uses {model_config._attn_implementation} attention"
-    if getattr(text_config, "attn_logit_softcapping", None):
+    if getattr(model_config, "attn_logit_softcapping", None):
         return "its attention scores are soft-capped"
     return None
 
