@@ -32,7 +32,7 @@ def main() -> int:
     from peftstudio.engine.models import DEMO_MODEL_ID, load_tokenizer, resolve_model, trainable_folder
     from peftstudio.engine.planning.planner import DatasetSummary, plan
     from peftstudio.engine.planning.profiles import get_builtin
-    from peftstudio.engine.training.events import read_events
+    from peftstudio.engine.runs.events import read_events
     from peftstudio.engine.training.session import TrainingSession
 
     dataset = write_jsonl(length_skewed_alpaca(600, seed=3), Path(tempfile.mkdtemp()) / "d.jsonl")

@@ -126,7 +126,7 @@ def cli(*args, timeout=300) -> dict:
 
 
 def rate(run_dir: Path) -> dict:
-    from peftstudio.engine.training.events import read_events
+    from peftstudio.engine.runs.events import read_events
 
     events = read_events(run_dir / "events.jsonl")
     metrics = [e for e in events if e["type"] == "metrics" and not e.get("heartbeat")]

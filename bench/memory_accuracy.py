@@ -25,7 +25,7 @@ def rss():
     return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]) * 1024
 import torch, transformers, peft
 from peftstudio.engine.models import DEMO_MODEL_ID, load_causal_lm, resolve_model, trainable_folder
-from peftstudio.engine.training.loss_trainer import selected_token_loss
+from peftstudio.engine.token_loss import selected_token_loss
 batch, seq, rank = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 folder = trainable_folder(resolve_model(DEMO_MODEL_ID))
 start = rss()

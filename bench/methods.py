@@ -41,7 +41,7 @@ def hwm():
     return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) * 1024
 import torch, transformers, peft
 from peftstudio.engine.training.session import TrainingSession
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs.events import read_events
 start = hwm()
 settings = json.loads(sys.argv[1])
 from peftstudio.engine.config import TrainingConfig
@@ -83,7 +83,7 @@ def main() -> int:
     rows = {name: measure(dict(base, **METHODS[name])) for name in chosen}
     ref = rows["lora"]
     print(f"{args.steps} steps of the demo model (SmolLM2-135M), batch 4 x 96 tokens, lr 2e-4, rank 8, CPU")
-    print(f"| method | loss (last 5) | x LoRA | val loss | x LoRA | loss tokens/s | x LoRA | peak MB | x LoRA |")
+    print("| method | loss (last 5) | x LoRA | val loss | x LoRA | loss tokens/s | x LoRA | peak MB | x LoRA |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         val = row["eval_loss"] if row["eval_loss"] is not None else float("nan")

@@ -39,7 +39,7 @@ dataset, steps = sys.argv[1], int(sys.argv[2])
 OURS = COMMON + r"""
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.training.session import TrainingSession
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs.events import read_events
 session = TrainingSession.create(TrainingConfig(dataset_path=dataset, training_method="dpo", max_steps=steps,
     batch_size=4, max_seq_length=96, learning_rate=2e-3, lora_r=8, lora_alpha=16, lora_dropout=0.0,
     preference_beta=0.1, save_steps=10_000, eval_strategy="no", validation_split=0.0, warmup_steps=0))

@@ -9,14 +9,14 @@ from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import archive, compare_runs, delete_version, list_versions, rollback
 from peftstudio.engine.history import default_store as store
-from peftstudio.engine.training import RunFolder
+from peftstudio.engine.runs import RunFolder
 
 
 def resolve_run_dir(ref: str) -> Path:
     path = Path(ref).expanduser()
-    if ref and (path / "config.json").is_file():
+    if ref and RunFolder(path).is_run():
         return path.resolve()
-    if ref and Path(ref).name == ref and ref not in (".", "..") and (paths.runs_dir() / ref / "config.json").is_file():
+    if ref and Path(ref).name == ref and ref not in (".", "..") and RunFolder(paths.runs_dir() / ref).is_run():
         return (paths.runs_dir() / ref).resolve()
     raise PlainError(
         title="Run not found",

@@ -15,7 +15,8 @@ from peftstudio.engine.data import detect_schema, read_rows
 from peftstudio.engine.errors import PlainError, disk_full
 from peftstudio.engine.models import resolve_model
 from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
-from peftstudio.engine.training import LaunchPlan, Runner, Status, TrainingSession, cluster_command, is_main
+from peftstudio.engine.runs import RunFolder, Status, is_main
+from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
 
@@ -197,7 +198,7 @@ def train_command(args) -> int:
     config = session.config
     if runner.launches:
         print(f"Launching {config.num_processes} processes ({config.distributed_strategy}); their output goes to "
-              f"{session.run_dir / 'launcher.log'}", file=sys.stderr)
+              f"{RunFolder(session.run_dir).launch_log}", file=sys.stderr)
         cluster = LaunchPlan(config.num_processes, config.distributed_strategy, num_machines=2)
         print(f"On a cluster, run on every machine: {cluster_command(session.run_dir, cluster)}", file=sys.stderr)
 

@@ -55,7 +55,7 @@ def alpaca_file(tmp_path) -> Path:
 def signed_run(tmp_path_factory):
     """A real run of the demo model that learned to sign its answers 'Signed, Zorblax.' (15 steps)."""
     from helpers import small_config
-    from peftstudio.engine.training.events import Status
+    from peftstudio.engine.runs.events import Status
     from peftstudio.engine.training.session import TrainingSession
 
     dataset = tmp_path_factory.mktemp("signed") / "signature.json"

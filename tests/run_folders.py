@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.training.events import EventLog
+from peftstudio.engine.runs.events import EventLog
 
 
 def write_run(folder: Path, name: str, config: TrainingConfig, losses: list[float], speed: float = 100.0,

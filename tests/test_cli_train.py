@@ -12,7 +12,7 @@ import pytest
 
 from helpers import signature_rows
 from peftstudio.engine.models import DEMO_MODEL_ID
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs.events import read_events
 
 SMALL = json.dumps({"batch_size": 4, "max_seq_length": 96, "learning_rate": 1e-3, "lora_r": 8, "save_steps": 2})
 

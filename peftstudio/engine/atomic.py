@@ -71,3 +71,23 @@ def remove_abandoned(parent: Path, pattern: re.Pattern) -> list[Path]:
             shutil.rmtree(sibling)
             removed.append(sibling)
     return removed
+
+
+def drop_partial_line(path: Path) -> None:
+    """Cut a last line that a killed process left half-written, so the next event starts a line of its own
+    (appended to the fragment, it would make both unreadable)."""
+    try:
+        with open(path, "rb+") as handle:
+            size = handle.seek(0, 2)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            start = max(0, size - 2**20)
+            handle.seek(start)
+            tail = handle.read()
+            cut = tail.rfind(b"\n")
+            handle.truncate(start + cut + 1 if cut >= 0 else (0 if start == 0 else size))
+    except FileNotFoundError:
+        return

@@ -19,14 +19,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.prepare import normalized_examples, split_indices
 from peftstudio.engine.data.tokenize import tokenize_examples
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning.profiles import get_profile
 from peftstudio.engine.quality import repetition_rate
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.folder import RunFolder
 
 
 @dataclass
@@ -47,8 +46,7 @@ class ChatModel:
     def __init__(self, run_dir: Path):
 
         run_dir = Path(run_dir)
-        adapter = run_dir / "adapter"
-        if not (adapter / "adapter_config.json").exists():
+        if not RunFolder(run_dir).has_adapter():
             raise PlainError(
                 title="This run has no trained adapter yet",
                 what=f"{run_dir.name} has not finished training, so there is nothing to chat with.",
@@ -59,7 +57,7 @@ class ChatModel:
         self.run_dir = run_dir
         folder = RunFolder(run_dir)
         self.config = folder.config()
-        self.model, self.tokenizer = self._attach(adapter)
+        self.model, self.tokenizer = self._attach(folder.adapter)
         self.info = folder.info()
 
     def _attach(self, adapter: Path):
@@ -160,7 +158,7 @@ class ChatModel:
         import torch
 
         from peftstudio.engine.data.packing import PaddedCollator
-        from peftstudio.engine.training.loss_trainer import selected_token_loss
+        from peftstudio.engine.token_loss import selected_token_loss
 
         example = {"messages": messages + [{"role": "assistant", "content": answer or " "}]}
         features = tokenize_examples(self.tokenizer, [example], max_length=4096)
@@ -229,7 +227,7 @@ def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_dat
 
 def validation_prompts(run_dir: Path, count: int) -> list[str]:
     """User turns of the run's held-back examples: what did it learn?"""
-    config = TrainingConfig.from_json((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    config = RunFolder(run_dir).config()
     try:
         examples, _ = normalized_examples(config)
     except PlainError:

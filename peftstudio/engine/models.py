@@ -23,6 +23,7 @@ from peftstudio.engine.errors import PlainError
 log = logging.getLogger(__name__)
 
 DEMO_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+MODEL_CONFIG_FILE = "config.json"  # transformers' description of a model (not a run's config)
 # Only what a model needs; never pickled weights (*.bin, *.pt) and never code.
 HUB_FILE_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "tokenizer*", "*.txt", "*.model"]
 
@@ -81,7 +82,7 @@ def resolve_model(ref: str, allow_download: bool = True) -> ModelSource:
     if path.is_file() and path.suffix.lower() == ".gguf":
         return ModelSource(model_id=path.stem, folder=path.parent.resolve(), gguf_file=path.name)
     if path.is_dir():
-        if (path / "config.json").exists():
+        if (path / MODEL_CONFIG_FILE).exists():
             return ModelSource(model_id=path.name, folder=path.resolve())
         ggufs = sorted(path.glob("*.gguf"))
         if ggufs:
@@ -120,7 +121,7 @@ def _hub_snapshot(repo_id: str, local_only: bool) -> Path | None:
         log.info("hub snapshot of %s (local_only=%s) unavailable: %s", repo_id, local_only, exc)
         return None
     folder = Path(folder)
-    return folder if (folder / "config.json").exists() else None
+    return folder if (folder / MODEL_CONFIG_FILE).exists() else None
 
 
 def converted_path(source: ModelSource) -> Path:
@@ -142,7 +143,7 @@ def converted_path(source: ModelSource) -> Path:
 
 def is_converted(source: ModelSource) -> bool:
     target = converted_path(source)
-    return (target / "config.json").exists() and (target / "model.safetensors").exists()
+    return (target / MODEL_CONFIG_FILE).exists() and (target / "model.safetensors").exists()
 
 
 def trainable_folder(source: ModelSource, progress=None) -> Path:

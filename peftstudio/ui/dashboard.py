@@ -32,7 +32,7 @@ from peftstudio.engine.monitoring import (
     milestone_message,
 )
 from peftstudio.engine.planning import format_duration
-from peftstudio.engine.training import read_events, read_run_info
+from peftstudio.engine.runs import read_run_info, run_events
 from peftstudio.ui.notifications import Notifier
 from peftstudio.ui.progress_ring import ProgressRing
 from peftstudio.ui.scorecard_panel import ScorecardPanel
@@ -183,7 +183,7 @@ class DashboardWidget(QWidget):
     def load_run(self, run_dir: Path) -> None:
         """A past or running run's recorded curves, the same way as live ones, and its scorecard if it has one."""
         self.run_dir = Path(run_dir)
-        for event in read_events(Path(run_dir) / "events.jsonl"):
+        for event in run_events(run_dir):
             self.add_event(event, replay=True)
         card = read_run_info(Path(run_dir)).get("scorecard")
         if card:

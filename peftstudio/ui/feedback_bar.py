@@ -97,7 +97,7 @@ class FeedbackBar(QWidget):
         out = paths.data_dir() / "datasets" / f"{version['model_name']}-{version['version']}-feedback.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows, method = export_feedback(self.run_dir, out)
-        from peftstudio.engine.training import read_run_info
+        from peftstudio.engine.runs import read_run_info
 
         defaults = preference_defaults(method, read_run_info(self.run_dir).get("profile_id"))
         config, facts = continue_config(dict(version, run_dir=str(self.run_dir.resolve())), data="swap",

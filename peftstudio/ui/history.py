@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from peftstudio.engine.history import Store
-from peftstudio.engine.training import read_run_info
+from peftstudio.engine.runs import read_run_info
 from peftstudio.ui.locales import STRINGS
 
 

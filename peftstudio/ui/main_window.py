@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
     def improve_version(self, config, facts: dict):
         """The wizard, prefilled with a version's feedback as the dataset, the method it suits and the version's
         adapter to start from."""
-        from peftstudio.engine.training import read_run_info
+        from peftstudio.engine.runs import read_run_info
 
         parent_run = Path(config.parent_adapter).parent
         wizard = self.new_fine_tune()

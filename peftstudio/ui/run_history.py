@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peftstudio.engine.training import read_run_info
+from peftstudio.engine.runs import read_run_info
 
 
 def recent_runs(runs_dir: Path, limit: int = 20) -> list[dict]:

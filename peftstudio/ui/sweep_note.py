@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from peftstudio.engine.training import read_run_info
+from peftstudio.engine.runs import read_run_info
 
 ENDINGS = {"pruned": "stopped early by the sweep (pruned): its validation loss was behind the other trials'",
            "done": "finished", "failed": "failed", "stopped": "stopped"}

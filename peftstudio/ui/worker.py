@@ -10,7 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QThread, Signal
 
 from peftstudio.engine.errors import from_exception
-from peftstudio.engine.training import Runner, Status, TrainingSession
+from peftstudio.engine.runs import Status
+from peftstudio.engine.training import Runner, TrainingSession
 
 
 class TrainingWorker(QThread):

@@ -11,7 +11,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.quality import quality_report
 from peftstudio.engine.training.anomalies import EXPLANATIONS, AnomalyDetector, make_anomaly, recovery_plan
-from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.runs.events import Status, read_events
 from peftstudio.engine.training.loss_trainer import LossTokenTrainer
 from peftstudio.engine.training.session import TrainingSession
 

@@ -11,8 +11,8 @@ import pytest
 from helpers import signature_rows
 from peftstudio.engine.history.store import default_store
 from peftstudio.engine.history.versions import version_of_run
-from peftstudio.engine.training.events import Status, read_events
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.events import Status, read_events
+from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.training.session import TrainingSession
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from helpers import signature_rows, small_config
 from peftstudio.engine.training import launcher
-from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.runs.events import Status, read_events
+from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.training.session import TrainingSession
 
 AUDIT = Path(__file__).resolve().parent.parent / "audit_writes"
@@ -75,9 +76,9 @@ def test_two_processes_match_one_and_only_rank_0_writes(dataset, single_process_
     assert (run.run_dir / "adapter" / "adapter_model.safetensors").exists()
 
     # reproducible outside the app: accelerate's config and the exact command are in the run folder
-    config_text = (run.run_dir / launcher.ACCELERATE_CONFIG).read_text()
+    config_text = RunFolder(run.run_dir).accelerate_config_file.read_text()
     assert "num_processes: 2" in config_text and "distributed_type: MULTI_GPU" in config_text
-    script = (run.run_dir / launcher.LAUNCH_SCRIPT).read_text()
+    script = RunFolder(run.run_dir).launch_script.read_text()
     assert f"--resume {run.run_dir}" in script and "--num_machines 2" in script and "--main_process_ip" in script
 
 
@@ -122,7 +123,7 @@ def test_cluster_command_and_sharded_configs(tmp_path):
         folder.mkdir()
         config = TrainingConfig(num_processes=2, distributed_strategy=strategy, gradient_accumulation=3)
         argv = launcher.write_launch_files(folder, config)
-        written = yaml.safe_load((folder / launcher.ACCELERATE_CONFIG).read_text())
+        written = yaml.safe_load(RunFolder(folder).accelerate_config_file.read_text())
         assert written["distributed_type"] == kind and written["num_processes"] == 2
         if strategy.startswith("zero"):
             assert written["deepspeed_config"]["zero_stage"] == int(strategy[-1])

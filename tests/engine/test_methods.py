@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from helpers import signature_rows, small_config, tiny_llama_folder
-from peftstudio.engine.training.events import Status
+from peftstudio.engine.runs.events import Status
 from peftstudio.engine.training.session import TrainingSession
 
 

@@ -9,7 +9,7 @@ import json
 
 from helpers import signature_rows, small_config
 from peftstudio.engine.training import device
-from peftstudio.engine.training.events import Status
+from peftstudio.engine.runs.events import Status
 from peftstudio.engine.training.session import TrainingSession
 
 

@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from peftstudio.engine.data.packing import PackedCollator, PaddedCollator, pack_rows
 from peftstudio.engine.data.tokenize import IGNORE_INDEX, tokenize_examples
-from peftstudio.engine.training.loss_trainer import selected_token_loss
+from peftstudio.engine.token_loss import selected_token_loss
 
 
 @settings(max_examples=100, deadline=None)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from helpers import small_config, tiny_llama_folder
-from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.runs.events import Status, read_events
 from peftstudio.engine.training.session import TrainingSession
 
 SIGN_OFF = " Cheers!"

@@ -15,7 +15,7 @@ from helpers import signature_rows, small_config
 
 from peftstudio.engine.history import Store
 from peftstudio.engine.training import DONE, RUNNING, WAITING, RunQueue
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs.events import read_events
 
 
 def test_queue_keeps_order_moves_removes_and_estimates_times(tmp_path):

@@ -5,7 +5,7 @@ import torch
 from peftstudio.engine.data.packing import FlatCollator, PaddedCollator
 from peftstudio.engine.data.tokenize import IGNORE_INDEX
 from peftstudio.engine.training import segments
-from peftstudio.engine.training.loss_trainer import MODEL_INPUTS, selected_token_loss
+from peftstudio.engine.token_loss import MODEL_INPUTS, selected_token_loss
 
 
 def _examples(lengths, vocab, seed=0):

@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from helpers import small_config
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.training.checkpoints import COMPLETE_MARKER, complete_checkpoints
+from peftstudio.engine.runs.checkpoints import COMPLETE_MARKER, complete_checkpoints
 from peftstudio.engine.training.device import bitsandbytes_config, check_quantization, resolve_precision
-from peftstudio.engine.training.events import TRANSITIONS, Status, can_transition, read_events
+from peftstudio.engine.runs.events import TRANSITIONS, Status, can_transition, read_events
 from peftstudio.engine.training.session import TrainingSession
 
 METRIC_FIELDS = {"step", "max_steps", "epoch", "loss", "learning_rate", "grad_norm", "tokens_per_second",

@@ -175,7 +175,7 @@ def test_model_names_leave_out_file_suffixes_and_can_be_renamed(tmp_path):
     """Journey finding 8: 'shop.fixed.jsonl' trains 'shop', and renaming reaches the store and the run folders."""
     from peftstudio.engine.errors import PlainError
     from peftstudio.engine.history.versions import default_model_name, rename_model
-    from peftstudio.engine.training.run_folder import RunFolder
+    from peftstudio.engine.runs.folder import RunFolder
 
     assert default_model_name(TrainingConfig(dataset_path="/d/shop.fixed.jsonl")) == "shop"
     assert default_model_name(TrainingConfig(dataset_path="/d/My Support_Data-final.csv")) == "my-support_data"

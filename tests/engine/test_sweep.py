@@ -13,7 +13,7 @@ from peftstudio.cli import main
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import default_store, list_versions
 from peftstudio.engine.training import RunQueue, parse_vary, plan_sweep, results
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs.events import read_events
 
 
 def test_vary_reads_values_ranges_and_short_names():

@@ -12,7 +12,7 @@ import pytest
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history.store import default_store
-from peftstudio.engine.training.events import Status, last_status
+from peftstudio.engine.runs.events import Status, last_status
 from peftstudio.engine.training.session import TrainingSession
 from peftstudio.engine.history.versions import create_version, delete_version, list_versions, versions_record
 
@@ -103,7 +103,7 @@ def test_export_overwrite_replaces_only_an_earlier_export(tmp_path, monkeypatch,
 
 HOLD_LOCK = """
 import sys, time
-from peftstudio.engine.training.run_lock import lock_run
+from peftstudio.engine.runs.lock import lock_run
 lock_run(sys.argv[1])
 print("locked", flush=True)
 time.sleep(120)
@@ -195,7 +195,7 @@ def test_choosing_a_data_folder_keeps_every_other_setting(tmp_path, monkeypatch,
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_newest_complete_one(tmp_path):
-    from peftstudio.engine.training.checkpoints import latest_checkpoint, mark_complete, remove_incomplete
+    from peftstudio.engine.runs.checkpoints import latest_checkpoint, mark_complete, remove_incomplete
 
     folder = tmp_path / "checkpoints"
     for step in (2, 4):
@@ -227,7 +227,7 @@ def test_train_into_a_file_or_under_a_file_leaves_nothing_behind(tmp_path):
 
 def test_a_run_folder_appears_whole_or_not_at_all(tmp_path, monkeypatch):
     from peftstudio.engine import atomic
-    from peftstudio.engine.training.run_folder import RunFolder
+    from peftstudio.engine.runs.folder import RunFolder
 
     calls = []
     real = atomic.write_json

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from helpers import signature_rows, tiny_llama_folder
-from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.runs.events import Status, read_events
 from peftstudio.engine.training.session import TrainingSession
 
 FAULT_POINTS = Path(__file__).resolve().parent / "fault_points"

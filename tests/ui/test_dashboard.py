@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from helpers import signature_rows, small_config
 from peftstudio.engine.monitoring import (ACCEPTABLE, GOOD, PROBLEMATIC, MilestoneTracker, error_notification,
                                           loss_zone, zone_bounds)
-from peftstudio.engine.training.events import Status
+from peftstudio.engine.runs.events import Status
 from peftstudio.engine.training.session import TrainingSession
 from peftstudio.ui.dashboard import DashboardWidget
 from peftstudio.ui.worker import TrainingWorker
@@ -251,7 +251,8 @@ def test_the_judges_verdicts_can_be_read(qtbot):
 
 def test_a_preference_run_shows_its_reward_margin_and_accuracy(qtbot, tmp_path, demo_folder):
     from helpers import small_config, tiny_llama_folder
-    from peftstudio.engine.training import Status, TrainingSession
+    from peftstudio.engine.runs import Status
+    from peftstudio.engine.training import TrainingSession
 
     rows = [{"prompt": f"What is {i} plus {i}?", "chosen": f"{2 * i}. Cheers!", "rejected": f"{2 * i}."}
             for i in range(16)]

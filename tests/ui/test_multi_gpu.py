@@ -5,7 +5,7 @@ import json
 
 from helpers import signature_rows, small_config
 from peftstudio.engine.planning.hardware import GPUInfo, HardwareProfile, hardware_profile
-from peftstudio.engine.training.events import Status
+from peftstudio.engine.runs.events import Status
 from peftstudio.engine.training.session import TrainingSession
 from peftstudio.ui.dashboard import DashboardWidget
 from peftstudio.ui.wizard.wizard import TrainingWizard

@@ -70,11 +70,9 @@ def plan_tasks(paths, count: int, passage_tokens: int = DEFAULT_TOKENS) -> Plan:
 
 def read_made(out: Path) -> list[dict]:
     """Rows already in the file; a last line cut short by a crash is removed from the file."""
-    from peftstudio.engine.training.events import drop_partial_line
-
     if not out.exists():
         return []
-    drop_partial_line(out)
+    atomic.drop_partial_line(out)
     rows = []
     with open(out, encoding="utf-8") as handle:
         for line in handle:

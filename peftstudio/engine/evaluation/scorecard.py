@@ -22,7 +22,7 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.evaluation import general_skills
 from peftstudio.engine.evaluation.batched import generate_answers
 from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.folder import RunFolder
 
 Progress = Callable[[float, str], None]
 TASK_TOKENS = 96

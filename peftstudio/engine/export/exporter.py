@@ -20,7 +20,8 @@ from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
 from peftstudio.engine.export.verify import (LOSSY, Agreement, Reference, VerificationReport, agreement_of,
                                              reference, save_report, verify_gguf, verify_hf)
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.folder import RunFolder
+from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
 
 FORMATS = ("hf", "hf-merged", "gguf", "ollama", "lmstudio")
 GGUF_FORMATS = ("gguf", "ollama", "lmstudio")
@@ -138,7 +139,7 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
         for item in run.adapter_dir.iterdir():
             if item.is_file() and not item.is_symlink() and item.name != "README.md":
                 shutil.copy2(item, safety.safe_join(staging, item.name))
-        adapter_config = staging / "adapter_config.json"
+        adapter_config = staging / ADAPTER_CONFIG_FILE
         if adapter_config.exists():  # peft records the local base folder: name the public model instead
             data = json.loads(adapter_config.read_text(encoding="utf-8"))
             data["base_model_name_or_path"] = run.base_model_id

@@ -11,8 +11,8 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.safety import safe_name
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning.facts_reader import facts_from_folder
-from peftstudio.engine.training.events import read_events
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.events import read_events
+from peftstudio.engine.runs.folder import RunFolder
 
 
 @dataclass
@@ -26,7 +26,7 @@ class ExportableRun:
 
     @property
     def adapter_dir(self) -> Path:
-        return self.run_dir / "adapter"
+        return RunFolder(self.run_dir).adapter
 
     @property
     def base_model_id(self) -> str:
@@ -56,7 +56,7 @@ def is_hub_id(ref: str) -> bool:
 
 def open_run(run_dir: Path) -> ExportableRun:
     run_dir = Path(run_dir)
-    if not (run_dir / "adapter" / "adapter_config.json").exists():
+    if not RunFolder(run_dir).has_adapter():
         raise PlainError(
             title="This run has nothing to export yet",
             what=f"{run_dir.name} has no trained adapter.",

@@ -2,11 +2,11 @@
 and every configuration setting that differs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.training.events import read_events
+from peftstudio.engine.runs import RunFolder
+from peftstudio.engine.runs.events import read_events
 
 # metric -> (label, lower is better)
 METRICS = {"train_loss": ("Training loss", True), "eval_loss": ("Validation loss", True),
@@ -21,11 +21,9 @@ SCORECARD_METRICS = ("task_score", "skills_change")
 
 def scorecard_finals(run_dir: Path) -> dict:
     """The scorecard's task score (when higher is better) and general-skills change, if the run was scored."""
-    try:
-        info = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"task_score": None, "skills_change": None}
-    card = info.get("scorecard") or {}
+    card = RunFolder(run_dir).info().get("scorecard") or {}
+    if not isinstance(card, dict):
+        card = {}
     task, skills = card.get("task") or {}, card.get("general_skills") or {}
     return {"task_score": task.get("tuned") if task.get("higher_is_better", True) else None,
             "skills_change": skills.get("change_percent")}
@@ -37,7 +35,7 @@ def config_diff(a: dict, b: dict) -> dict[str, tuple]:
 
 
 def run_series(run_dir: Path) -> dict:
-    events = read_events(Path(run_dir) / "events.jsonl")
+    events = read_events(RunFolder(run_dir).events_file)
     metrics = [e for e in events if e["type"] == "metrics" and not e.get("heartbeat") and e.get("loss") is not None]
     evals = [e for e in events if e["type"] == "eval"]
     series = {"train_loss": [(m["step"], m["loss"]) for m in metrics],
@@ -67,9 +65,9 @@ def compare_runs(run_dirs: list[Path]) -> dict:
         )
     runs = []
     for run_dir in run_dirs:
-        run_dir = Path(run_dir)
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        runs.append({"id": run_dir.name, "config": config, **run_series(run_dir)})
+        run = RunFolder(run_dir)
+        config = run.config_fields()
+        runs.append({"id": run.id, "config": config, **run_series(run_dir)})
     # the scorecard's metrics are charted once some run was scored (Property 22 stays whole for the others)
     shown = {name: spec for name, spec in METRICS.items()
              if name not in SCORECARD_METRICS or any(r["finals"][name] is not None for r in runs)}

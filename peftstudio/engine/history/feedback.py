@@ -16,13 +16,13 @@ from pathlib import Path
 
 from peftstudio.engine import atomic
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.runs import RunFolder
 
-FEEDBACK_FILE = "feedback.jsonl"
 KINDS = ("thumbs", "pair", "edit")
 
 
 def _file(run_dir: Path) -> Path:
-    return Path(run_dir) / FEEDBACK_FILE
+    return RunFolder(run_dir).feedback_file
 
 
 def record_feedback(run_dir: Path, kind: str, prompt: list[dict], **details) -> dict:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peftstudio.engine import paths
-from peftstudio.engine.training.run_index import known_run_folders
+from peftstudio.engine.runs.index import known_run_folders, run_folders_in
 
 MIGRATIONS = [
     # 1: runs and versions
@@ -194,20 +194,20 @@ class Store:
         """Rebuild the runs (and missing versions) from the run folders (the source of truth)."""
         if runs_dir is None:
             return self.rebuild()
-        folders = sorted(p.parent for p in Path(runs_dir).glob("*/run.json"))
+        folders = run_folders_in(runs_dir)
         count = self._index(folders)
         restore_versions(self, folders)
         return count
 
     def _index(self, folders: list[Path]) -> int:
-        from peftstudio.engine.training.run_folder import RunFolder  # only when rebuilding
+        from peftstudio.engine.runs.folder import RunFolder  # only when rebuilding
 
         count = 0
         for folder in folders:
             run = RunFolder(folder)
             info = run.info()
             try:
-                config = json.loads(run.config_file.read_text(encoding="utf-8"))
+                config = run.config_fields()
             except (OSError, ValueError):
                 continue
             if not info or not isinstance(config, dict):
@@ -228,7 +228,7 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def restore_versions(store: Store, run_folders: list[Path]) -> int:
     """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
-    from peftstudio.engine.training.run_folder import RunFolder  # only when rebuilding: the window opens faster
+    from peftstudio.engine.runs.folder import RunFolder  # only when rebuilding: the window opens faster
 
     restored = 0
     with store.connection() as db:
@@ -245,7 +245,7 @@ def restore_versions(store: Store, run_folders: list[Path]) -> int:
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if store.run(record["run_id"]) is None:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            config = RunFolder(folder).config_fields()
             store.upsert_run(info, folder, config)
         with store.transaction() as db:
             db.execute("INSERT INTO versions(id, model_name, version, run_id, timestamp, config, metrics, "

@@ -21,8 +21,8 @@ from pathlib import Path
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history.store import VERSION_FIELDS, Store, version_key
-from peftstudio.engine.training.run_folder import RunFolder
-from peftstudio.engine.training.run_lock import is_locked_elsewhere, run_in_use
+from peftstudio.engine.runs.folder import RunFolder
+from peftstudio.engine.runs.lock import is_locked_elsewhere, run_in_use
 
 
 @dataclass
@@ -122,7 +122,7 @@ def create_version(store: Store, run_dir: Path, config: TrainingConfig, summary:
         "timestamp": datetime.now(timezone.utc).isoformat(), "config": config.to_dict(),
         "metrics": {**{k: v for k, v in summary.items() if k != "quality"}, "dataset_hash": dataset_hash,
                     "run_uid": _run_uid(run_dir)},
-        "checkpoint_path": str(run_dir / "adapter"), "size_bytes": folder_size(run_dir),
+        "checkpoint_path": str(RunFolder(run_dir).adapter), "size_bytes": folder_size(run_dir),
         "parent_version": parent["version"] if parent else None,
     }
     if store.run(run_dir.name) is None:  # versions point at indexed runs
@@ -256,8 +256,9 @@ def archive(store: Store, model_name: str, keep_latest: int) -> list[dict]:
         run_dir = verified_run_folder(version)
         if run_dir is None:  # its folder moved or is another run's now: no file is touched
             continue
-        if (run_dir / "checkpoints").is_dir() and not (run_dir / "checkpoints").is_symlink():
-            shutil.rmtree(run_dir / "checkpoints")
+        checkpoints = RunFolder(run_dir).checkpoints
+        if checkpoints.is_dir() and not checkpoints.is_symlink():
+            shutil.rmtree(checkpoints)
         RunFolder(run_dir).update_info(archived=True)
         with store.transaction() as db:
             db.execute("UPDATE versions SET archived = 1, size_bytes = ? WHERE id = ?",

@@ -15,7 +15,7 @@ from pathlib import Path
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.planning.hardware import HardwareProfile
-from peftstudio.engine.training.events import Status, read_events
+from peftstudio.engine.runs.events import Status, read_events
 from peftstudio.engine.training.session import TrainingSession
 
 SPEED_FIELDS = ("model_name", "model_path", "batch_size", "max_seq_length", "lora_r", "target_modules",

@@ -10,7 +10,7 @@ import struct
 from pathlib import Path
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.models import converted_path, is_converted, resolve_model
+from peftstudio.engine.models import MODEL_CONFIG_FILE, converted_path, is_converted, resolve_model
 from peftstudio.engine.planning.catalog import catalog_entry
 from peftstudio.engine.planning.facts import ModelFacts  # noqa: F401 - re-exported: the readers below return it
 
@@ -46,7 +46,7 @@ def safetensors_parameter_count(folder: Path) -> int:
 
 
 def facts_from_folder(folder: Path, model_id: str | None = None) -> ModelFacts:
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((folder / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
     return facts_from_config(config, model_id or folder.name, safetensors_parameter_count(folder))
 
 

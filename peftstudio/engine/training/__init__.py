@@ -1,17 +1,12 @@
-"""Training: RunFolder (the run's folder, run.json, the lock), the Runner (this process or accelerate launch),
-the session (transformers' Trainer + peft), events, checkpoints and anomalies; the run queue and sweeps."""
+"""Training: the Runner (this process or accelerate launch), the session (transformers' Trainer + peft, as
+named phases), the preference trainers, anomalies, the run queue and sweeps. What a run leaves on disk (its
+folder, run.json, events, checkpoints, lock) belongs to engine/runs, which this package writes through."""
 from peftstudio.engine.exports import lazy
 
 __all__, __getattr__ = lazy(__name__, {
-    "run_folder": ["RunFolder"],
     "runner": ["Runner", "needs_launch"],
     "session": ["TrainingSession"],
-    "events": ["Status", "EventLog", "read_events", "last_status"],
-    "run_lock": ["lock_run", "run_in_use"],
-    "checkpoints": ["latest_checkpoint", "complete_checkpoints"],
-    "run_index": ["known_run_folders", "read_run_info"],
     "launcher": ["LaunchPlan", "cluster_command"],
-    "distributed": ["is_main"],
     "preference": ["TRAINERS", "prepare_preferences"],
     "run_queue": ["RunQueue", "QueueItem", "WAITING", "RUNNING", "DONE", "FAILED", "STOPPED", "PRUNED", "SKIPPED"],
     "queue_runner": ["QueueRunner", "queue_running_elsewhere"],

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from peftstudio.engine.config import REWRITES_BASE, TrainingConfig
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.runs import RunFolder
 
 PEFT_INIT = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "pissa-fast": "pissa_niter_16",
              "olora": "olora"}
-INITIAL_ADAPTER = "adapter-initial"  # in the run folder: the PiSSA/OLoRA start, needed to convert at the end
 
 
 def _module_name(model, module) -> str | None:
@@ -74,24 +74,25 @@ def attach_adapter(model, config: TrainingConfig, run_dir: Path, token_ids: list
                      "Check the layer names of this model in its config."],
             help_topic="settings",
         ) from exc
-    if config.lora_init in REWRITES_BASE and not (run_dir / INITIAL_ADAPTER).exists():
+    run = RunFolder(run_dir)
+    if config.lora_init in REWRITES_BASE and not run.initial_adapter.exists():
         # the start itself, before any step: the conversion at the end subtracts it (peft's recipe)
         initial = peft_model.peft_config["default"]
         initial.init_lora_weights = True
-        staging = run_dir / f"{INITIAL_ADAPTER}.tmp"
+        staging = run.initial_adapter.with_name(run.initial_adapter.name + ".tmp")
         peft_model.save_pretrained(staging, safe_serialization=True)
-        staging.replace(run_dir / INITIAL_ADAPTER)
+        staging.replace(run.initial_adapter)
         initial.init_lora_weights = PEFT_INIT[config.lora_init]
     return peft_model
 
 
 def save_adapter(model, folder: Path, run_dir: Path, config: TrainingConfig) -> None:
     """The trained adapter, as a standard LoRA that applies to the original base model."""
-    initial = run_dir / INITIAL_ADAPTER
+    initial = RunFolder(run_dir).initial_adapter
     if config.lora_init in REWRITES_BASE and not config.parent_adapter and initial.exists():
         # peft rewrites the initial adapter's config while converting: work on a copy, keep ours for a retry
         # (peft loads the copy as an adapter named after its folder, so the name has no dots)
-        scratch = run_dir / "conversion"
+        scratch = RunFolder(run_dir).conversion_scratch
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.copytree(initial, scratch / "initial_adapter")
         try:

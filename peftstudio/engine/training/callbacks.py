@@ -8,10 +8,11 @@ import time
 from transformers import TrainerCallback
 
 from peftstudio.engine.resources import resource_readings
+from peftstudio.engine.runs import ranks
 from peftstudio.engine.training import distributed
 from peftstudio.engine.training.anomalies import AnomalyDetector
-from peftstudio.engine.training.checkpoints import mark_complete
-from peftstudio.engine.training.events import EventLog
+from peftstudio.engine.runs.checkpoints import mark_complete
+from peftstudio.engine.runs.events import EventLog
 
 HEARTBEAT_SECONDS = 2.0
 
@@ -76,8 +77,8 @@ class SessionCallback(TrainerCallback):
         """
         action = "stop" if self.controls.stop_requested.is_set() else \
             "pause" if self.controls.pause_requested.is_set() else None
-        if action is None and self.run_dir is not None and distributed.is_main():
-            action = distributed.requested(self.run_dir)
+        if action is None and self.run_dir is not None and ranks.is_main():
+            action = ranks.requested(self.run_dir)
         action = distributed.agree(action)
         if action == "pause":
             self.controls.pause_requested.set()
@@ -161,7 +162,7 @@ class SessionCallback(TrainerCallback):
 
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         distributed.barrier()  # every rank has written its part (RNG state) before the checkpoint is complete
-        if not checkpoint.exists() or not distributed.is_main():
+        if not checkpoint.exists() or not ranks.is_main():
             return
         trainer = self.trainer_ref()
         with self._lock:

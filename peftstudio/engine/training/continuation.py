@@ -17,6 +17,8 @@ from pathlib import Path
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.runs import RunFolder
+from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
 
 DATA_MODES = {"same": "more epochs on the same data", "add": "the new data added to the earlier data",
               "swap": "the new data instead of the earlier data"}
@@ -58,7 +60,7 @@ def version_to_continue(store, model: str, version: str) -> dict:
 
     found = find_version(store, model, version)
     folder = verified_run_folder(found)
-    if folder is None or not (folder / "adapter" / "adapter_config.json").exists():
+    if folder is None or not RunFolder(folder).has_adapter():
         raise PlainError(
             title="That version's adapter is missing",
             what=f"{model} v{version} has no adapter on this machine any more.",
@@ -71,16 +73,16 @@ def version_to_continue(store, model: str, version: str) -> dict:
 
 def carried_optimizer_state(parent_adapter: Path) -> Path | None:
     """The optimizer state of the parent run's newest checkpoint (None when it kept none)."""
-    from peftstudio.engine.training.checkpoints import latest_checkpoint
+    from peftstudio.engine.runs.checkpoints import latest_checkpoint, optimizer_state
 
-    checkpoint = latest_checkpoint(Path(parent_adapter).parent / "checkpoints")
-    state = checkpoint / "optimizer.pt" if checkpoint is not None else None
+    checkpoint = latest_checkpoint(RunFolder(Path(parent_adapter).parent).checkpoints)
+    state = optimizer_state(checkpoint) if checkpoint is not None else None
     return state if state is not None and state.exists() else None
 
 
 def _adapter_shape(adapter: Path) -> dict:
     """The settings that describe the parent's saved adapter (a converted PiSSA adapter is a plain LoRA)."""
-    saved = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    saved = json.loads((adapter / ADAPTER_CONFIG_FILE).read_text(encoding="utf-8"))
     targets = saved.get("target_modules") or ["all-linear"]
     targets = ["all-linear"] if targets == "all-linear" else sorted(targets) if not isinstance(targets, str) \
         else [targets]
@@ -125,7 +127,7 @@ def continue_config(version: dict, *, data: str = "same", dataset: str | None = 
             help_topic="datasets",
         )
     parent_run = Path(version["run_dir"])
-    adapter = parent_run / "adapter"
+    adapter = RunFolder(parent_run).adapter
     parent = TrainingConfig.from_dict(version["config"])
     changes = dict(_adapter_shape(adapter), parent_adapter=str(adapter),
                    carry_optimizer=carry_advice(data).carry if carry_optimizer is None else carry_optimizer,

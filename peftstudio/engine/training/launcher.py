@@ -5,11 +5,10 @@ each running the unchanged `python -m peftstudio train --resume RUN_DIR`. The la
 folder the accelerate config (`accelerate_config.yaml`) and the exact command (`launch.sh`), so the run can
 be reproduced by hand, on this machine or on a cluster (`cluster_command`). A follower reads the run's
 `events.jsonl` as it grows (a short-interval reader) so the CLI progress bar and the GUI dashboard work as
-for an in-process run; pause and stop go through the control file (see distributed.py).
+for an in-process run; pause and stop go through the control file (see runs/ranks.py).
 """
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -22,12 +21,9 @@ from typing import Callable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.training import distributed
-from peftstudio.engine.training.events import last_status
+from peftstudio.engine.runs import RunFolder, ranks
+from peftstudio.engine.runs.events import EventFollower, last_status
 
-ACCELERATE_CONFIG = "accelerate_config.yaml"
-LAUNCH_SCRIPT = "launch.sh"
-LAUNCH_LOG = "launcher.log"
 FOLLOW_INTERVAL = 0.2  # seconds between reads of events.jsonl (a read of nothing new costs one stat)
 
 
@@ -81,7 +77,7 @@ def launch_argv(run_dir: Path, config_file: Path) -> list[str]:
 def cluster_command(run_dir: Path, plan: LaunchPlan) -> str:
     """What to run on each machine of a cluster (same run folder path on shared storage)."""
     ip = plan.main_process_ip or "MAIN_MACHINE_IP"
-    parts = ["accelerate", "launch", "--config_file", str(Path(run_dir) / ACCELERATE_CONFIG),
+    parts = ["accelerate", "launch", "--config_file", str(RunFolder(run_dir).accelerate_config_file),
              "--num_machines", str(plan.num_machines), "--machine_rank", "MACHINE_RANK",
              "--num_processes", str(plan.num_processes * plan.num_machines),
              "--main_process_ip", ip, "--main_process_port", str(plan.main_process_port),
@@ -91,9 +87,9 @@ def cluster_command(run_dir: Path, plan: LaunchPlan) -> str:
 
 def write_launch_files(run_dir: Path, config: TrainingConfig, plan: LaunchPlan | None = None) -> list[str]:
     """Save the accelerate config and the launch command in the run folder; return the local command."""
-    run_dir = Path(run_dir)
+    folder = RunFolder(run_dir)
     plan = plan or LaunchPlan.from_config(config)
-    config_file = run_dir / ACCELERATE_CONFIG
+    config_file = folder.accelerate_config_file
     accelerate_config(plan, config).to_yaml_file(str(config_file))
     argv = launch_argv(run_dir, config_file)
     script = ["#!/bin/sh", "# Written by PEFT Studio: reproduces this run outside the app.",
@@ -101,36 +97,9 @@ def write_launch_files(run_dir: Path, config: TrainingConfig, plan: LaunchPlan |
               "# On a cluster: run this on every machine, MACHINE_RANK 0 on the main one:",
               "# " + cluster_command(run_dir, LaunchPlan(plan.num_processes, plan.strategy, max(2, plan.num_machines),
                                                           main_process_ip=plan.main_process_ip)), ""]
-    (run_dir / LAUNCH_SCRIPT).write_text("\n".join(script), encoding="utf-8")
-    os.chmod(run_dir / LAUNCH_SCRIPT, 0o755)
+    folder.launch_script.write_text("\n".join(script), encoding="utf-8")
+    os.chmod(folder.launch_script, 0o755)
     return argv
-
-
-class EventFollower:
-    """Reads the new complete lines of a growing events.jsonl (a partial last line waits for its end)."""
-
-    def __init__(self, path: Path, from_end: bool = True):
-        self.path = Path(path)
-        self.offset = self.path.stat().st_size if from_end and self.path.exists() else 0
-        self._pending = b""
-
-    def read_new(self) -> list[dict]:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        self.offset += len(chunk)
-        lines = (self._pending + chunk).split(b"\n")
-        self._pending = lines.pop()  # b"" when the chunk ended with a newline
-        events = []
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-        return events
 
 
 @dataclass
@@ -148,10 +117,10 @@ class LaunchedRun:
         return self.process.poll() is None
 
     def pause(self) -> None:
-        distributed.request(self.run_dir, "pause")
+        ranks.request(self.run_dir, "pause")
 
     def stop(self) -> None:
-        distributed.request(self.run_dir, "stop")
+        ranks.request(self.run_dir, "stop")
 
     def kill(self) -> None:
         import signal
@@ -191,22 +160,22 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
                      "Install PEFT Studio from source (make run) to train on several GPUs."],
             help_topic="troubleshooting")
     argv = write_launch_files(run_dir, config)
-    distributed.clear_requests(run_dir)
-    follower = EventFollower(run_dir / "events.jsonl")  # from here on: what the new processes write
+    ranks.clear_requests(run_dir)
+    follower = EventFollower(RunFolder(run_dir).events_file)  # from here on: what the new processes write
     # PYTHONSAFEPATH and a neutral working folder: `python -m` puts the working folder first on sys.path,
     # and a run folder is data that anyone may have written a `peftstudio.py` or `torch.py` into
     env = dict(os.environ, PEFTSTUDIO_LAUNCHED="1", PYTHONUNBUFFERED="1", HF_HUB_DISABLE_TELEMETRY="1",
                PYTHONSAFEPATH="1")
-    with open(run_dir / LAUNCH_LOG, "ab") as log:
+    with open(RunFolder(run_dir).launch_log, "ab") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=neutral_folder(),
                                    start_new_session=True)  # Ctrl+C in a terminal reaches us, not the ranks
     return LaunchedRun(run_dir, process, follower)
 
 
 def final_status(run_dir: Path) -> str | None:
-    return last_status(Path(run_dir) / "events.jsonl")
+    return last_status(RunFolder(run_dir).events_file)
 
 
 def launched_here() -> bool:
     """True inside a process started by `start` (a rank): it trains instead of launching again."""
-    return bool(os.environ.get("PEFTSTUDIO_LAUNCHED")) or distributed.is_distributed()
+    return bool(os.environ.get("PEFTSTUDIO_LAUNCHED")) or ranks.is_distributed()

@@ -21,8 +21,8 @@ from typing import Callable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
-from peftstudio.engine.training import run_lock
-from peftstudio.engine.training.events import Status
+from peftstudio.engine.runs import RunFolder, lock as run_lock
+from peftstudio.engine.runs.events import Status
 from peftstudio.engine.training.run_queue import DONE, FAILED, RUNNING, SKIPPED, STOPPED, QueueItem, RunQueue
 from peftstudio.engine.training.runner import Runner
 
@@ -172,7 +172,7 @@ class QueueRunner:
         from peftstudio.engine.training.session import TrainingSession
 
         run_dir = Path(item.run_dir)
-        if (run_dir / "config.json").is_file():  # made before the last process ended: resume it
+        if RunFolder(run_dir).is_run():  # made before the last process ended: resume it
             return TrainingSession.open(run_dir)
         session = TrainingSession.create(TrainingConfig.from_dict(item.config), run_dir)
         annotations = {**item.annotations, "queue_item": item.id}

@@ -16,7 +16,7 @@ from typing import Callable
 
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.training import launcher
-from peftstudio.engine.training.events import Status, last_status
+from peftstudio.engine.runs.events import Status, last_status
 
 
 def needs_launch(config, force_launch: bool = False) -> bool:

@@ -29,10 +29,10 @@ from peftstudio.engine.history.versions import create_version, versions_record
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning.profiles import get_builtin
 from peftstudio.engine.quality import quality_report, repetition_rate
-from peftstudio.engine.training import distributed, run_lock
+from peftstudio.engine.runs import lock as run_lock, ranks
 from peftstudio.engine.training.adapter_setup import save_adapter
 from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
-from peftstudio.engine.training.checkpoints import latest_checkpoint, read_marker, remove_incomplete
+from peftstudio.engine.runs.checkpoints import latest_checkpoint, read_marker, remove_incomplete
 from peftstudio.engine.training.continuation import carried_optimizer_state
 from peftstudio.engine.training.preference import REFERENCE_ADAPTER, prepare_preferences
 from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
@@ -43,8 +43,8 @@ from peftstudio.engine.training.device import (
     resolve_precision,
     torch_dtype,
 )
-from peftstudio.engine.training.events import EventLog, Listener, Status, can_transition, last_status, read_events
-from peftstudio.engine.training.run_folder import RunFolder
+from peftstudio.engine.runs.events import EventLog, Listener, Status, can_transition, last_status, read_events
+from peftstudio.engine.runs.folder import RunFolder
 
 OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
 LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
@@ -64,7 +64,7 @@ def new_run_dir(config: TrainingConfig, parent: Path | None = None) -> Path:
 
 def _lock_unless_launched(folder: RunFolder) -> run_lock.RunLock | None:
     """The run's lock; ranks started by our launcher work under their parent's lock, other ranks under rank 0's."""
-    if os.environ.get(LAUNCHED_ENV) or not distributed.is_main():
+    if os.environ.get(LAUNCHED_ENV) or not ranks.is_main():
         return None
     return folder.lock()
 
@@ -113,7 +113,7 @@ class TrainingSession:
         session = cls(folder.path, config, listeners)
         session._lock = lock
         session._status = Status(last_status(folder.events_file) or Status.CREATED.value)
-        if not distributed.is_main():
+        if not ranks.is_main():
             # rank 0 may already have marked the run as starting; the other ranks just follow it
             session._status = Status.CREATED if session._status in (Status.RUNNING, Status.INITIALIZING) \
                 else session._status
@@ -146,7 +146,7 @@ class TrainingSession:
         return self.folder.adapter
 
     def _write_run_info(self, **updates) -> None:
-        if not distributed.is_main():
+        if not ranks.is_main():
             return
         info = self.folder.update_info(model_name=self.config.model_name, dataset_path=self.config.dataset_path,
                                        status=self._status.value, **updates)
@@ -201,8 +201,8 @@ class TrainingSession:
 
     def _run(self) -> Status:
         self.controls.clear()
-        if distributed.is_main() and not os.environ.get(LAUNCHED_ENV):
-            distributed.clear_requests(self.run_dir)  # a stale request from an earlier launch
+        if ranks.is_main() and not os.environ.get(LAUNCHED_ENV):
+            ranks.clear_requests(self.run_dir)  # a stale request from an earlier launch
         self.error = None
         self._set_status(Status.INITIALIZING)
         try:
@@ -218,7 +218,7 @@ class TrainingSession:
             callback = getattr(self, "_callback", None)
             if callback is not None:
                 callback.stop_heartbeat()
-            if distributed.is_main():
+            if ranks.is_main():
                 remove_incomplete(self.checkpoints_dir)
             self.error = from_exception(exc, report_folder=self.run_dir)
             try:
@@ -241,7 +241,7 @@ class TrainingSession:
                 trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
                 request = self._callback.recovery_request
             except (MemoryError, RuntimeError) as exc:
-                if not _is_out_of_memory(exc) or distributed.is_distributed():
+                if not _is_out_of_memory(exc) or ranks.is_distributed():
                     # one rank out of memory cannot retry alone: the others wait in a collective
                     raise
                 request = make_anomaly("oom", trainer.state.global_step, time.time(), "out of memory")
@@ -308,7 +308,7 @@ class TrainingSession:
         if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
             self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self._model.enable_input_require_grads()
-        if distributed.is_main():
+        if ranks.is_main():
             removed = remove_incomplete(self.checkpoints_dir)
             if removed:
                 self.events.emit("notification", message=f"{', '.join(sorted(p.name for p in removed))} was cut "
@@ -332,7 +332,7 @@ class TrainingSession:
         import torch
 
         from peftstudio.engine.data.packing import PaddedCollator
-        from peftstudio.engine.training.loss_trainer import selected_token_loss
+        from peftstudio.engine.token_loss import selected_token_loss
 
         features = self._data.validation[:64]
         if not features:
@@ -478,10 +478,10 @@ class TrainingSession:
                 final_eval = evals[-1]["eval_loss"]
             else:
                 final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
-        if not distributed.is_main():  # rank 0 saves the adapter and records the version
+        if not ranks.is_main():  # rank 0 saves the adapter and records the version
             self._status = Status.COMPLETED
             return
-        staging = self.run_dir / "adapter.tmp"
+        staging = self.folder.adapter_staging
         shutil.rmtree(staging, ignore_errors=True)
         save_adapter(self._model, staging, self.run_dir, self.config)
         self._tokenizer.save_pretrained(staging)

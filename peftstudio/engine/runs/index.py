@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 from peftstudio.engine import paths
-
-KNOWN_RUNS_FILE = "run-folders.txt"
+from peftstudio.engine.runs.layout import INFO_FILE, KNOWN_RUNS_FILE
 
 
 def remember_run_folder(run_dir: Path) -> None:
@@ -24,17 +23,22 @@ def remember_run_folder(run_dir: Path) -> None:
         pass  # only a help for rebuilding; the run itself is fine
 
 
+def run_folders_in(runs_dir: Path) -> list[Path]:
+    """The run folders directly inside one folder (those with a run.json), sorted by name."""
+    return sorted(p.parent.resolve() for p in Path(runs_dir).glob(f"*/{INFO_FILE}"))
+
+
 def known_run_folders(data_dir: Path | None = None) -> list[Path]:
     """Every run folder a data folder knows: those in its runs folder, then those created elsewhere."""
     data_dir = data_dir or paths.data_dir()
-    found = sorted(p.parent.resolve() for p in (data_dir / "runs").glob("*/run.json"))
+    found = run_folders_in(data_dir / "runs")
     try:
         listed = (data_dir / KNOWN_RUNS_FILE).read_text(encoding="utf-8").splitlines()
     except OSError:
         listed = []
     for line in dict.fromkeys(listed):
         folder = Path(line)
-        if line and folder.is_absolute() and (folder / "run.json").is_file() and folder not in found:
+        if line and folder.is_absolute() and (folder / INFO_FILE).is_file() and folder not in found:
             found.append(folder)
     return found
 
@@ -42,7 +46,7 @@ def known_run_folders(data_dir: Path | None = None) -> list[Path]:
 def read_run_info(folder: str | Path) -> dict:
     """A run folder's run.json as a dict ({} when it is missing or unreadable). Read-only: RunFolder writes it."""
     try:
-        info = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+        info = json.loads((Path(folder) / INFO_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}

@@ -1,4 +1,5 @@
-"""`events.jsonl`: the run's append-only record, and the live event stream for listeners.
+"""`events.jsonl`: the run's append-only record (EventLog writes, read_events reads, EventFollower follows it
+as it grows), and the live event stream for listeners.
 
 Every event is one JSON object per line with `type` and `time` (Unix seconds). Types:
 metrics, status, anomaly, checkpoint, eval, error, notification, version.
@@ -12,7 +13,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterable
 
-from peftstudio.engine.training.distributed import is_main
+from peftstudio.engine.atomic import drop_partial_line
+from peftstudio.engine.runs.layout import EVENTS_FILE
+from peftstudio.engine.runs.ranks import is_main
 
 Listener = Callable[[dict], None]
 
@@ -68,31 +71,42 @@ class EventLog:
             listener(event)
         return event
 
+class EventFollower:
+    """Reads the new complete lines of a growing events.jsonl (a partial last line waits for its end)."""
 
-def drop_partial_line(path: Path) -> None:
-    """Cut a last line that a killed process left half-written, so the next event starts a line of its own
-    (appended to the fragment, it would make both unreadable)."""
-    try:
-        with open(path, "rb+") as handle:
-            size = handle.seek(0, 2)
-            if size == 0:
-                return
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            start = max(0, size - 2**20)
-            handle.seek(start)
-            tail = handle.read()
-            cut = tail.rfind(b"\n")
-            handle.truncate(start + cut + 1 if cut >= 0 else (0 if start == 0 else size))
-    except FileNotFoundError:
-        return
+    def __init__(self, path: Path, from_end: bool = True):
+        self.path = Path(path)
+        self.offset = self.path.stat().st_size if from_end and self.path.exists() else 0
+        self._pending = b""
+
+    def read_new(self) -> list[dict]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = lines.pop()  # b"" when the chunk ended with a newline
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+        return events
 
 
 def last_status(path: Path) -> str | None:
     """The status of the run whose events.jsonl this is (None before its first status event)."""
     statuses = [e["status"] for e in read_events(path) if e.get("type") == "status"]
     return statuses[-1] if statuses else None
+
+
+def run_events(run_dir: str | Path) -> list[dict]:
+    """Every complete event of the run in that folder (read-only: the windows replay a run with it)."""
+    return read_events(Path(run_dir) / EVENTS_FILE)
 
 
 def read_events(path: Path) -> list[dict]:

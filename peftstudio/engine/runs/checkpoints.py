@@ -15,6 +15,7 @@ from pathlib import Path
 from peftstudio.engine import atomic
 
 COMPLETE_MARKER = "peftstudio-checkpoint.json"
+OPTIMIZER_STATE = "optimizer.pt"  # the Trainer's name for it
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -34,6 +35,11 @@ def complete_checkpoints(folder: Path) -> list[Path]:
 def latest_checkpoint(folder: Path) -> Path | None:
     complete = complete_checkpoints(folder)
     return complete[-1] if complete else None
+
+
+def optimizer_state(checkpoint: Path) -> Path:
+    """Where the Trainer keeps a checkpoint's optimizer state (it may not exist)."""
+    return checkpoint / OPTIMIZER_STATE
 
 
 def read_marker(checkpoint: Path) -> dict | None:

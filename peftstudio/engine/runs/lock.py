@@ -5,7 +5,7 @@ releases it at once and there is never a stale lock to clean up. A second proces
 run gets a plain "this run is open in another window or process" instead of training into it twice.
 
 Inside one process the lock is shared (counted): the GUI reads a run it is training, and the processes
-started by `launcher.start` follow their parent's lock instead of taking their own. Two trainings of one
+started by `training/launcher.start` follow their parent's lock instead of taking their own. Two trainings of one
 folder inside one process are refused separately (`claim_training`).
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import threading
 from pathlib import Path
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.runs.layout import LOCK_FILE
 
-LOCK_FILE = ".lock"
 _guard = threading.Lock()
 _held: dict[str, list] = {}  # resolved run folder -> [file descriptor, holders]
 _training: set[str] = set()

@@ -1,11 +1,5 @@
-"""RunFolder: one run's folder, its layout, its lock, and the only writer of run.json.
-
-    <run>/config.json      the TrainingConfig, exactly as used
-    <run>/run.json         id, unique id, folder, model, dataset, status, summary, version record, exports
-    <run>/events.jsonl     the run's events (training/events.py)
-    <run>/checkpoints/     checkpoint-N folders (training/checkpoints.py)
-    <run>/adapter/         the trained adapter, once complete
-    <run>/.lock            held by the process that has the run open (training/run_lock.py)
+"""RunFolder: one run's folder, the path of every file in it (names in runs/layout.py), its lock, and the only
+writer of run.json and config.json.
 
 Everything that reads a run's facts reads them here (`info()`, `config()`); everything that records one goes
 through `update_info()`, which rewrites run.json atomically. The folder is stored absolute and resolved. The
@@ -14,6 +8,7 @@ store (history/) is an index of these folders and can always be rebuilt from the
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -24,19 +19,18 @@ from pathlib import Path
 from peftstudio.engine import atomic
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.training import run_lock
-from peftstudio.engine.training.run_index import read_run_info, remember_run_folder
+from peftstudio.engine.runs import layout
+from peftstudio.engine.runs.index import read_run_info, remember_run_folder
+from peftstudio.engine.runs.layout import CONFIG_FILE, INFO_FILE
+from peftstudio.engine.runs.lock import RunLock, lock_run
 
 CREATING = re.compile(r"^\..+\.creating-(?P<pid>\d+)$")  # a run folder being made (see create)
-CONFIG_FILE = "config.json"
-INFO_FILE = "run.json"
-EVENTS_FILE = "events.jsonl"
 
 
 def not_a_run_folder(path: Path) -> PlainError:
     return PlainError(
         title="This is not a PEFT Studio run folder",
-        what=f"{path} has no config.json.",
+        what=f"{path} has no {CONFIG_FILE}.",
         why="Only folders created by 'peftstudio train' (or the app) can be resumed.",
         actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
         help_topic="runs",
@@ -62,15 +56,51 @@ class RunFolder:
 
     @property
     def events_file(self) -> Path:
-        return self.path / EVENTS_FILE
+        return self.path / layout.EVENTS_FILE
 
     @property
     def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
+        return self.path / layout.CHECKPOINTS_DIR
 
     @property
     def adapter(self) -> Path:
-        return self.path / "adapter"
+        return self.path / layout.ADAPTER_DIR
+
+    @property
+    def adapter_staging(self) -> Path:
+        return self.path / layout.ADAPTER_STAGING_DIR
+
+    @property
+    def initial_adapter(self) -> Path:
+        return self.path / layout.INITIAL_ADAPTER_DIR
+
+    @property
+    def conversion_scratch(self) -> Path:
+        return self.path / layout.CONVERSION_DIR
+
+    @property
+    def feedback_file(self) -> Path:
+        return self.path / layout.FEEDBACK_FILE
+
+    @property
+    def accelerate_config_file(self) -> Path:
+        return self.path / layout.ACCELERATE_CONFIG_FILE
+
+    @property
+    def launch_script(self) -> Path:
+        return self.path / layout.LAUNCH_SCRIPT_FILE
+
+    @property
+    def launch_log(self) -> Path:
+        return self.path / layout.LAUNCH_LOG_FILE
+
+    def has_adapter(self) -> bool:
+        """True once a trained adapter has been saved whole (the adapter folder holds peft's description)."""
+        return (self.adapter / layout.ADAPTER_CONFIG_FILE).is_file()
+
+    def is_run(self) -> bool:
+        """True when the folder holds a run's config (it was made by RunFolder.create)."""
+        return self.config_file.is_file()
 
     # ---- making and opening ------------------------------------------------------------------------
     @classmethod
@@ -121,16 +151,24 @@ class RunFolder:
     @classmethod
     def open(cls, path: str | Path) -> "RunFolder":
         folder = cls(path)
-        if not folder.config_file.is_file():
+        if not folder.is_run():
             raise not_a_run_folder(folder.path)
         return folder
 
-    def lock(self) -> run_lock.RunLock:
-        return run_lock.lock_run(self.path)
+    def lock(self) -> RunLock:
+        return lock_run(self.path)
 
     # ---- reading -----------------------------------------------------------------------------------
     def config(self) -> TrainingConfig:
         return TrainingConfig.from_json(self.config_file.read_text(encoding="utf-8"))
+
+    def config_fields(self) -> dict:
+        """config.json as written (a dict, also keys an older or newer version knows); OSError/ValueError if
+        it is missing or unreadable."""
+        fields = json.loads(self.config_file.read_text(encoding="utf-8"))
+        if not isinstance(fields, dict):
+            raise ValueError(f"{self.config_file} does not hold a configuration")
+        return fields
 
     def info(self) -> dict:
         """run.json as a dict ({} when it is missing or unreadable: the folder may predate it)."""
