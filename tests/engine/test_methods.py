@@ -116,10 +116,10 @@ def test_pissa_start_is_converted_so_the_merged_model_equals_the_trained_one(tin
     assert saved["r"] == 2 * 8 and saved["init_lora_weights"] is True  # peft's conversion: a plain LoRA of rank 2r
     ids = torch.tensor([[1, 100, 200, 300, 400, 500]])
     with torch.no_grad():
-        trained_logits = session._model.eval()(input_ids=ids).logits
+        trained_logits = session.model.eval()(input_ids=ids).logits
         merged_logits = load_merged_model(open_run(session.run_dir))(input_ids=ids).logits
-        with session._model.disable_adapter():  # PiSSA's residual: not the base model
-            residual_logits = session._model(input_ids=ids).logits
+        with session.model.disable_adapter():  # PiSSA's residual: not the base model
+            residual_logits = session.model(input_ids=ids).logits
     assert torch.allclose(trained_logits, merged_logits, atol=1e-4)
     assert not torch.allclose(residual_logits, merged_logits, atol=1e-2)
 
@@ -137,7 +137,7 @@ def test_training_all_embeddings_saves_them_and_keeps_them_tied(tiny, dataset):
     session = trained(tiny, dataset, train_embeddings="all", learning_rate=5e-3)
     keys = list(saved_tensors(session.run_dir))
     assert any("embed_tokens" in k for k in keys)
-    model = session._model.get_base_model()
+    model = session.model.get_base_model()
     assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr() \
         or torch.equal(model.get_output_embeddings().weight, model.get_input_embeddings().weight)
 
@@ -146,7 +146,7 @@ def test_new_tokens_train_only_the_added_tokens_the_data_uses(tiny, dataset, dem
     from peftstudio.engine.training.adapter_setup import added_token_ids
 
     session = trained(tiny, dataset, train_embeddings="new-tokens", learning_rate=5e-3)
-    ids = added_token_ids(demo_tokenizer, session._data.train)
+    ids = added_token_ids(demo_tokenizer, session.data.train)
     assert ids and set(ids) <= set(demo_tokenizer.added_tokens_decoder)  # <|im_start|>, <|im_end|>
     saved = json.loads((session.run_dir / "adapter" / "adapter_config.json").read_text())
     assert sorted(next(iter(saved["trainable_token_indices"].values()))) == ids
@@ -176,7 +176,7 @@ def test_rope_scaling_stretches_the_context_in_training_the_playground_and_the_m
 
     session = trained(tiny, dataset, rope_scaling="yarn", max_seq_length=400)  # the tiny model knows 256 positions
     expected = {"rope_type": "yarn", "factor": 1.75, "original_max_position_embeddings": 256}
-    for model in (session._model, load_merged_model(open_run(session.run_dir)), ChatModel(session.run_dir).model):
+    for model in (session.model, load_merged_model(open_run(session.run_dir)), ChatModel(session.run_dir).model):
         rope = model.config.rope_parameters
         assert {k: rope[k] for k in expected} == expected and model.config.max_position_embeddings == 448
 

@@ -49,10 +49,10 @@ def tiny(tmp_path_factory, demo_folder):
 def held_out_accuracy(session, held_out) -> tuple[float, float]:
     from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
 
-    model = session._model
-    tuned = preference_accuracy(model, session._tokenizer, held_out)
+    model = session.model
+    tuned = preference_accuracy(model, session.tokenizer, held_out)
     with model.disable_adapter():
-        base = preference_accuracy(model, session._tokenizer, held_out)
+        base = preference_accuracy(model, session.tokenizer, held_out)
     return base, tuned
 
 

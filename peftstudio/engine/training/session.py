@@ -1,12 +1,16 @@
-"""The training session: one run, from a config to a trained adapter, readable top to bottom.
+"""The training session: one run's lifecycle, from a config to a trained adapter.
 
-    session = TrainingSession.create(config)      # makes the run folder
+    session = TrainingSession.create(config)      # makes the run folder (engine/runs)
     session.run()                                  # blocks; returns the final Status
     session.pause() / session.stop()               # from any thread; honoured at the next step
     session.run()                                  # after a pause: resumes exactly from the checkpoint
 
-A run folder holds config.json, run.json, events.jsonl, checkpoints/ and adapter/; it alone is
-enough to resume (`TrainingSession.open(run_dir).run()`), compare or export.
+`run()` goes through the recipe's phases top to bottom: find the model, prepare the data, build the model
+(training/recipe.py), the trainer (training/trainer_setup.py), train (transformers' loop watched by
+training/callbacks.py; anomalies and out-of-memory errors recover here, bounded), finish (training/finish.py).
+What differs between methods is one row of training/methods.py. The session owns the run's status, its lock
+and its record; the run folder alone is enough to resume (`TrainingSession.open(run_dir).run()`), compare or
+export.
 """
 from __future__ import annotations
 
@@ -21,32 +25,21 @@ from typing import Iterable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
-from peftstudio.engine.data.prepare import prepare
-from peftstudio.engine.data.tokenize import IGNORE_INDEX
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.history.store import default_store as store
-from peftstudio.engine.history.versions import create_version, versions_record
-from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.history.versions import versions_record
 from peftstudio.engine.planning.profiles import get_builtin
-from peftstudio.engine.quality import quality_report, repetition_rate
 from peftstudio.engine.runs import lock as run_lock, ranks
-from peftstudio.engine.training.adapter_setup import save_adapter
-from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
-from peftstudio.engine.runs.checkpoints import latest_checkpoint, read_marker, remove_incomplete
-from peftstudio.engine.training.continuation import carried_optimizer_state
-from peftstudio.engine.training.preference import REFERENCE_ADAPTER, prepare_preferences
-from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
-from peftstudio.engine.training.device import (
-    bitsandbytes_config,
-    check_quantization,
-    detect_device,
-    resolve_precision,
-    torch_dtype,
-)
-from peftstudio.engine.runs.events import EventLog, Listener, Status, can_transition, last_status, read_events
+from peftstudio.engine.runs.checkpoints import latest_checkpoint, remove_incomplete
+from peftstudio.engine.runs.events import EventLog, Listener, Status, can_transition, last_status
 from peftstudio.engine.runs.folder import RunFolder
+from peftstudio.engine.training import finish, recipe
+from peftstudio.engine.training.anomalies import MAX_RECOVERIES, make_anomaly, recovery_plan
+from peftstudio.engine.training.device import check_quantization, detect_device, resolve_precision
+from peftstudio.engine.training.methods import Method, method_of
+from peftstudio.engine.training.preference import REFERENCE_ADAPTER
+from peftstudio.engine.training.trainer_setup import build_trainer, restore_counters
 
-OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd", "adamw_8bit": "paged_adamw_8bit"}
 LAUNCHED_ENV = "PEFTSTUDIO_LAUNCHED"  # set by the launcher for the processes it starts
 
 
@@ -81,11 +74,8 @@ class TrainingSession:
         self.error: PlainError | None = None
         self.summary: dict = {}
         self._status = Status.CREATED
-        self._tokenizer = None
-        self._model = None
-        self._segments = False  # whether the loaded model attends per segment of a padding-free row
-        self._data = None
-        self._loaded_precision: str | None = None
+        self._prepared: recipe.Prepared | None = None  # phases 1-3, kept across a pause or a recovery
+        self._callback = None  # the running trainer's SessionCallback
         self._lock: run_lock.RunLock | None = None
 
     # ---- run folders ----------------------------------------------------------------
@@ -144,6 +134,10 @@ class TrainingSession:
     @property
     def adapter_dir(self) -> Path:
         return self.folder.adapter
+
+    @property
+    def method(self) -> Method:
+        return method_of(self.config)
 
     def _write_run_info(self, **updates) -> None:
         if not ranks.is_main():
@@ -211,13 +205,12 @@ class TrainingSession:
                 self._set_status(Status.STOPPED, step=trainer.state.global_step)
             elif self.controls.pause_requested.is_set():
                 self._set_status(Status.PAUSED, step=trainer.state.global_step,
-                                 elapsed_seconds=time.time() - self._started_at)
+                                 elapsed_seconds=time.time() - self._callback.started_at)
             else:
                 self._finish(trainer)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a plain error and a FAILED run
-            callback = getattr(self, "_callback", None)
-            if callback is not None:
-                callback.stop_heartbeat()
+            if self._callback is not None:
+                self._callback.stop_heartbeat()
             if ranks.is_main():
                 remove_incomplete(self.checkpoints_dir)
             self.error = from_exception(exc, report_folder=self.run_dir)
@@ -266,48 +259,25 @@ class TrainingSession:
             self.config, _, description = plan
             self.folder.write_config(self.config)
             if latest_checkpoint(self.checkpoints_dir) is None:
-                self._model = None  # nothing to roll back to: start again from fresh adapter weights
+                self._prepared = None  # nothing to roll back to: start again from fresh adapter weights
             self.events.emit("notification", message=description, recovery=True,
                              anomaly_type=request.anomaly_type, recoveries=recoveries)
 
     def _prepare(self):
+        """Phases 1-4 (training/recipe.py): kept in memory across a pause or a recovery, the trainer made anew."""
         config = self.config
-        trust_code = allowed_remote_code(config)  # first: a run folder's own setting is not the user's consent
+        allowed_remote_code(config)  # first: a run folder's own setting is not the user's consent
         device, bf16_ok = detect_device()
         precision = resolve_precision(config.precision, device, bf16_ok)
         check_quantization(config, device)
-        if self._model is not None and REFERENCE_ADAPTER in getattr(self._model, "peft_config", {}):
+        if self._prepared is not None and REFERENCE_ADAPTER in getattr(self._prepared.model, "peft_config", {}):
             # TRL copies the adapter as the frozen reference when its trainer is built: after a pause or a
             # recovery the model in memory is the trained one, so start again from the run's starting point
             # (the checkpoint then restores the trained adapter)
-            self._model = None
-        if self._model is None:
-            say = self._say_stage
-            say("Finding the model")
-            source = resolve_model(config.model_path or config.model_name)
-            folder = trainable_folder(source, progress=lambda msg: self.events.emit("notification", message=msg,
-                                                                                     stage="preparing"))
-            self._tokenizer = load_tokenizer(folder, trust_code)
-            say("Reading and tokenizing your examples")
-            self._data = prepare(config, self._tokenizer) if config.training_method == "sft" else \
-                prepare_preferences(config)
-            say("Loading the model into memory")
-            self._model = self._load_peft_model(folder, precision)
-            if device == "cpu":  # the same dropout at a third of the cost (torch's own is fused on GPUs)
-                from peftstudio.engine.training.lora_dropout import use_fast_dropout
-
-                use_fast_dropout(self._model)
-            self._loaded_precision = precision
-            data = {"train_examples": len(self._data.train), "validation_examples": len(self._data.validation),
-                    "loss_tokens_per_epoch": self._data.loss_tokens, "schema": self._data.schema}
-            self._write_run_info(data=data)  # the data summary is a fact of the run: the model card reads it
-            packing = "per example" if self._segments else "rows" if config.packing else "off"
-            self.events.emit("notification", message="Model and data ready", stage="ready",
-                             base_eval_loss=self._base_eval_loss, device=device, precision=precision,
-                             packing=packing, **data)
-        if config.gradient_checkpointing and not getattr(self._model, "is_gradient_checkpointing", False):
-            self._model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            self._model.enable_input_require_grads()
+            self._prepared = None
+        if self._prepared is None:
+            self._prepared = self._build(device, precision)
+        recipe.ready_for_steps(config, self._prepared.model)
         if ranks.is_main():
             removed = remove_incomplete(self.checkpoints_dir)
             if removed:
@@ -315,154 +285,27 @@ class TrainingSession:
                                  "short or damaged and was removed; training goes on from the newest complete "
                                  "checkpoint.")
         resume_from = latest_checkpoint(self.checkpoints_dir)
-        trainer = self._build_trainer(device, precision)
+        trainer, self._callback = build_trainer(config, self.method, self._prepared, self.folder, self.events,
+                                                self.controls, self._say_threads)
         self._say_stage("Training the first step (the time left shows after it)" if resume_from is None
                         else f"Resuming from {resume_from.name}")
         if resume_from is not None:
-            marker = read_marker(resume_from) or {}
-            trainer.loss_tokens_seen = marker.get("loss_tokens_seen", 0)
-            trainer.examples_seen = marker.get("examples_seen", 0)
-            trainer.input_tokens_seen = marker.get("input_tokens_seen", 0)
-            self._started_at = time.time() - marker.get("elapsed_seconds", 0.0)
-            self._callback.started_at = self._started_at
+            restore_counters(trainer, self._callback, resume_from)
         return trainer, resume_from
 
-    def _validation_loss(self, model) -> float | None:
-        """Mean loss per target token of `model` on the validation split."""
-        import torch
-
-        from peftstudio.engine.data.packing import PaddedCollator
-        from peftstudio.engine.token_loss import selected_token_loss
-
-        features = self._data.validation[:64]
-        if not features:
-            return None
-        collate, total, count = PaddedCollator(self._tokenizer.pad_token_id), 0.0, 0
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            for start in range(0, len(features), 8):
-                batch = {k: v.to(device) for k, v in collate(features[start:start + 8]).items()}
-                loss, n = selected_token_loss(model, batch)
-                total, count = total + float(loss), count + int(n)
-        return total / max(1, count)
-
-    def _sample_repetition(self) -> float | None:
-        """Share of repeated 3-grams in a greedy answer to the first validation prompt."""
-        import torch
-
-
-        if not self._data.validation:
-            return None
-        example = self._data.validation[0]
-        prompt_len = next((i for i, t in enumerate(example["labels"]) if t != IGNORE_INDEX), len(example["labels"]))
-        ids = torch.tensor([example["input_ids"][:prompt_len]], device=next(self._model.parameters()).device)
-        self._model.eval()
-        with torch.no_grad():
-            out = self._model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=48,
-                                       do_sample=False, pad_token_id=self._tokenizer.pad_token_id)
-        return repetition_rate(out[0, ids.shape[1]:].tolist())
-
-    def _load_peft_model(self, folder: Path, precision: str):
-        from peft import prepare_model_for_kbit_training
-        from transformers import set_seed
-
-        from peftstudio.engine.training.adapter_setup import added_token_ids, attach_adapter
-        from peftstudio.engine.training.segments import use_segments
-
-        config = self.config
-        quantization = bitsandbytes_config(config, precision)
-        model = load_causal_lm(folder, dtype=torch_dtype(precision), quantization_config=quantization,
-                               device_map={"": 0} if quantization is not None else None,
-                               trust_remote_code=allowed_remote_code(config),
-                               rope=(config.rope_scaling, config.max_seq_length))
-        model.config.use_cache = False
-        if quantization is not None:
-            model = prepare_model_for_kbit_training(
-                model, use_gradient_checkpointing=config.gradient_checkpointing,
-                gradient_checkpointing_kwargs={"use_reentrant": False})
-        elif config.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            model.enable_input_require_grads()
-        # the base model's loss, measured before an adapter exists (PiSSA and OLoRA rewrite the base weights, and
-        # a continued version's adapter is not the base either)
-        self._say_stage(f"Measuring the base model on {len(self._data.validation)} held-back examples")
-        if config.training_method == "sft":
-            self._base_eval_loss = self._validation_loss(model)
-        else:  # preference runs: how often the base model already prefers the chosen answer
-            self._base_eval_loss = None
-            self._base_preference = preference_accuracy(model, self._tokenizer, self._data.validation_pairs)
-        set_seed(config.seed)  # LoRA's random init must be the same for the same seed
-        token_ids = added_token_ids(self._tokenizer, self._data.train) if config.train_embeddings == "new-tokens" \
-            else None
-        if config.lora_init != "default" and not config.parent_adapter:
-            self._say_stage(f"Starting the adapter from the model's weights ({config.lora_init})")
-        model = attach_adapter(model, config, self.run_dir, token_ids)
-        # padding-free rows with attention inside each example (training/segments.py) where the model allows it;
-        # not with NEFTune, whose noise is scaled by the row's length (one flat row would weaken it several-fold)
-        self._segments = config.training_method == "sft" and config.packing and not config.neftune_noise_alpha \
-            and use_segments(model)
-        return model
-
-    def _build_trainer(self, device: str, precision: str):
-        from transformers import TrainingArguments
-
-        from peftstudio.engine.data.packing import FlatCollator, PackedCollator, PaddedCollator
-        from peftstudio.engine.training.callbacks import SessionCallback
-        from peftstudio.engine.training.cpu_threads import CpuThreadTuner
-        from peftstudio.engine.training.loss_trainer import LossTokenTrainer
-
-        config, data = self.config, self._data
-        has_eval = bool(data.validation) and config.eval_strategy != "no"
-        scheduler = config.scheduler if config.scheduler != "constant" else "constant_with_warmup"
-        arguments = dict(
-            output_dir=str(self.checkpoints_dir),
-            per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
-            gradient_accumulation_steps=config.gradient_accumulation,
-            learning_rate=config.learning_rate, num_train_epochs=config.epochs,
-            max_steps=config.max_steps if config.max_steps else -1, warmup_steps=config.warmup_steps,
-            lr_scheduler_type=scheduler, optim=OPTIMIZERS[config.optimizer],
-            weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
-            bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=device == "cpu",
-            logging_strategy="steps", logging_steps=config.logging_steps,
-            save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total,
-            eval_strategy=config.eval_strategy if has_eval else "no", eval_steps=config.eval_steps,
-            seed=config.seed, data_seed=config.seed,
-            train_sampling_strategy="random" if config.packing else "group_by_length",
-            report_to="none", disable_tqdm=True, remove_unused_columns=False, prediction_loss_only=True,
-            dataloader_pin_memory=False, dataloader_num_workers=0,
-            logging_nan_inf_filter=False,  # a NaN loss must reach the anomaly detector, not be averaged away
-            neftune_noise_alpha=config.neftune_noise_alpha or None,
-        )
-        self._started_at = time.time()
-        trainer_holder = {}
-        self._callback = SessionCallback(self.events, self.controls, lambda: trainer_holder["t"], self._started_at,
-                                         run_dir=self.run_dir)
-        callbacks = [self._callback]
-        if device == "cpu":  # one compute thread per core the user's other programs leave free
-            callbacks.append(CpuThreadTuner(on_change=self._say_threads))
-        if config.training_method != "sft":  # TRL's trainer for the method, with the same arguments
-            from peftstudio.engine.training.preference import build_trainer
-
-            arguments.pop("train_sampling_strategy")  # TRL pads pairs itself
-            trainer = build_trainer(config, self._model, self._tokenizer, data, arguments, callbacks)
-        else:
-            pad_id = self._tokenizer.pad_token_id
-            collator = FlatCollator() if self._segments else \
-                PackedCollator(pad_id, config.max_seq_length) if config.packing else PaddedCollator(pad_id)
-            trainer = LossTokenTrainer(
-                model=self._model, args=TrainingArguments(**arguments), train_dataset=data.train,
-                eval_dataset=data.validation if has_eval else None, data_collator=collator, callbacks=callbacks,
-            )
-        trainer_holder["t"] = trainer
-        trainer.loraplus_lr_ratio = config.loraplus_lr_ratio
-        if config.parent_adapter and config.carry_optimizer and latest_checkpoint(self.checkpoints_dir) is None:
-            trainer.carried_optimizer_state = carried_optimizer_state(Path(config.parent_adapter))
-        # the stock printer writes every log dict to stdout; our events and progress bar replace it
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-        trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
-        return trainer
+    def _build(self, device: str, precision: str) -> recipe.Prepared:
+        config, say = self.config, self._say_stage
+        folder, tokenizer = recipe.find_model(config, say, progress=lambda message: self.events.emit(
+            "notification", message=message, stage="preparing"))
+        data = recipe.prepare_data(config, self.method, tokenizer, say)
+        prepared = recipe.build_model(config, self.method, self.run_dir, folder, tokenizer, data, device, precision,
+                                      say)
+        self._write_run_info(data=prepared.data_summary())  # a fact of the run: the model card reads it
+        packing = "per example" if prepared.segments else "rows" if config.packing else "off"
+        self.events.emit("notification", message="Model and data ready", stage="ready",
+                         base_eval_loss=prepared.base.get("base_eval_loss"), device=device, precision=precision,
+                         packing=packing, **prepared.data_summary())
+        return prepared
 
     def _say_threads(self, threads: int, others_busy_cores: float) -> None:
         from peftstudio.engine.training.cpu_threads import describe
@@ -471,56 +314,37 @@ class TrainingSession:
                          threads=threads, others_busy_cores=round(others_busy_cores, 2))
 
     def _finish(self, trainer) -> None:
-        final_eval = None
-        if self._data.validation and self.config.eval_strategy != "no":
-            evals = [e for e in trainer.state.log_history if "eval_loss" in e]
-            if evals and evals[-1].get("step") == trainer.state.global_step:
-                final_eval = evals[-1]["eval_loss"]
-            else:
-                final_eval = trainer.evaluate()["eval_loss"]  # logged as an "eval" event by our callback
-        if not ranks.is_main():  # rank 0 saves the adapter and records the version
+        """Phase 6 (training/finish.py): rank 0 saves the adapter and records the version."""
+        final_eval = finish.final_eval_loss(trainer, self.config, self._prepared)
+        if not ranks.is_main():
             self._status = Status.COMPLETED
             return
-        staging = self.folder.adapter_staging
-        shutil.rmtree(staging, ignore_errors=True)
-        save_adapter(self._model, staging, self.run_dir, self.config)
-        self._tokenizer.save_pretrained(staging)
-        shutil.rmtree(self.adapter_dir, ignore_errors=True)
-        os.replace(staging, self.adapter_dir)
-
-        eval_losses = [e["eval_loss"] for e in read_events(self.events.path) if e["type"] == "eval"]
-        preference = {}
-        if self.config.training_method != "sft":
-            preference = {"base_preference_accuracy": getattr(self, "_base_preference", None),
-                          "preference_accuracy": preference_accuracy(self._model, self._tokenizer,
-                                                                     self._data.validation_pairs)}
-        repetition = self._sample_repetition() if self.config.training_method == "sft" else None
-        quality = quality_report(getattr(self, "_base_eval_loss", None), eval_losses, repetition,
-                                 len(self._data.train) if self._data is not None else None,
-                                 self._recommended_examples())
-        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
-        self.summary = {
-            "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
-            "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
-            "final_eval_loss": final_eval, "train_tokens": trainer.loss_tokens_seen,
-            "duration_seconds": time.time() - self._started_at, "adapter": str(self.adapter_dir),
-            "quality": quality, **preference,
-        }
-
-        info = self.folder.info()
-        if info.get("sweep"):  # a sweep's trial: "Keep the best" makes the winner the version (sweep_results)
+        finish.save_whole(self.folder, self._prepared, self.config)
+        self.summary = finish.summarize(trainer, self.method, self._prepared, self.folder, final_eval,
+                                        self._callback.started_at, self._recommended_examples())
+        version = finish.record_version(self.folder, self.config, self.summary)
+        if version is None:  # a sweep's trial
             self._write_run_info(summary=self.summary)
-            self._set_status(Status.COMPLETED, **self.summary)
-            return
-        version = create_version(store(), self.run_dir, self.config, self.summary,
-                                 model_name=info.get("version_name"),  # named in the wizard, or the continued one
-                                 parent_version=(info.get("continued_from") or {}).get("version"))
-        self.summary["version"] = f"{version['model_name']} v{version['version']}"
-        # the version's record also lives in the run folder, so a lost or damaged store can be rebuilt
-        self._write_run_info(summary=self.summary, version_record=versions_record(version))
-        self.events.emit("version", model_name=version["model_name"], version=version["version"],
-                         bump=version["bump"], size_bytes=version["size_bytes"])
+        else:
+            self.summary["version"] = f"{version['model_name']} v{version['version']}"
+            # the version's record also lives in the run folder, so a lost or damaged store can be rebuilt
+            self._write_run_info(summary=self.summary, version_record=versions_record(version))
+            self.events.emit("version", model_name=version["model_name"], version=version["version"],
+                             bump=version["bump"], size_bytes=version["size_bytes"])
         self._set_status(Status.COMPLETED, **self.summary)
+
+    # ---- what the recipe holds (tests and benchmarks read them) -----------------------
+    @property
+    def model(self):
+        return self._prepared.model if self._prepared is not None else None
+
+    @property
+    def tokenizer(self):
+        return self._prepared.tokenizer if self._prepared is not None else None
+
+    @property
+    def data(self):
+        return self._prepared.data if self._prepared is not None else None
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
