@@ -24,7 +24,7 @@ def main() -> int:
     from peftstudio.cli import quiet_libraries
 
     quiet_libraries()
-    from peftstudio.engine.planning.benchmark import run_micro_benchmark
+    from peftstudio.engine.training.benchmark import run_micro_benchmark
     from peftstudio.engine.config import TrainingConfig
     from peftstudio.engine.data.dataset_file import compute_stats
     from peftstudio.engine.planning.hardware import hardware_profile

@@ -17,9 +17,9 @@ from peftstudio.engine.planning import (
     hardware_profile,
     model_facts,
     plan,
-    run_micro_benchmark,
     summary_line,
 )
+from peftstudio.engine.training import run_micro_benchmark
 
 
 def hardware_command(args) -> int:

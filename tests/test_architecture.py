@@ -65,11 +65,24 @@ def test_the_layer_contracts_hold():
 
 
 def test_every_engine_subpackage_exports_its_public_names():
-    for name in ("data", "planning", "training", "history", "export"):
+    for name in ("data", "planning", "training", "history", "export", "evaluation", "runs"):
         package = importlib.import_module(f"peftstudio.engine.{name}")
         assert package.__all__, name
         for public in package.__all__:
             assert getattr(package, public) is not None, (name, public)
+
+
+def test_every_engine_module_has_a_place_in_the_layers():
+    """A new engine module or package must be given its layer (pyproject.toml), or the contract cannot see it."""
+    import tomllib
+
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    placed = {name.strip() for layer in layers for name in layer.split("|")}
+    engine = REPO / "peftstudio" / "engine"
+    present = {p.stem for p in engine.glob("*.py") if p.stem != "__init__"} | \
+        {p.parent.name for p in engine.glob("*/__init__.py")}
+    assert present - placed == set() and placed - present == set()
 
 
 def test_the_windows_never_write_run_files():

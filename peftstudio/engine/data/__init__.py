@@ -1,6 +1,6 @@
 """Datasets: one DatasetFile per file (format, encoding, schema, rows, examples, inspect), validation,
 repair, statistics, preparation for training and packing; documents to a dataset (read, split, generate, check)."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "dataset_file": ["DatasetFile", "validate_file", "compute_stats", "preview"],

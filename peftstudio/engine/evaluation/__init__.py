@@ -1,5 +1,5 @@
 """Evaluation: the task metric on held-back examples, the forgetting check, an optional judge; the scorecard."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "scorecard": ["evaluate_run", "save_scorecard", "headline", "summary_metrics"],

@@ -1,5 +1,5 @@
 """Exporting runs: Hugging Face (adapter, merged), GGUF, Ollama, LM Studio, each verified by loading it back."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "exporter": ["export_run", "ExportResult", "FORMATS", "GGUF_FORMATS", "quant_choices", "exported_gguf_files"],

@@ -1,5 +1,5 @@
 """History: the store (an index of the run folders, rebuildable from them), versions, comparison, presets."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "store": ["Store", "default_store", "take_notices"],

@@ -1,5 +1,5 @@
 """Planning: what this machine has, what a model needs, and the settings, estimates and alternatives that fit."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "hardware": ["HardwareProfile", "GPUInfo", "hardware_profile", "detect_hardware"],
@@ -14,7 +14,7 @@ __all__, __getattr__ = lazy(__name__, {
     "planner": ["Plan", "Alternative", "DatasetSummary", "Settings", "plan", "estimates_for", "precision_for",
                 "device_budget", "fit_badge", "within_declared_ranges", "FITS", "NEEDS_4BIT", "TOO_LARGE",
                 "summary_line"],
-    "benchmark": ["run_micro_benchmark", "cached_throughput"],
+    "benchmark": ["cached_throughput", "record_throughput"],
     "run_estimate": ["dataset_summary", "planned_seconds"],
     "method_costs": ["method_notes", "method_memory", "method_time_factor"],
 })

@@ -9,13 +9,14 @@ run folders a data folder knows, so the history (engine/history) can always be r
 This package stands on `settings`, `config`, `paths`, `atomic` and `errors` only (an import-linter contract):
 training, evaluation, export, history, inference and the windows all read and write runs through it.
 """
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "folder": ["RunFolder", "not_a_run_folder"],
-    "events": ["Status", "EventLog", "EventFollower", "Listener", "read_events", "run_events", "last_status", "can_transition"],
+    "events": ["Status", "EventLog", "EventFollower", "Listener", "read_events", "run_events", "last_status",
+               "can_transition"],
     "lock": ["RunLock", "lock_run", "run_in_use", "is_locked_elsewhere"],
     "checkpoints": ["latest_checkpoint", "complete_checkpoints"],
-    "index": ["known_run_folders", "read_run_info"],
+    "index": ["known_run_folders", "run_folders_in", "read_run_info"],
     "ranks": ["is_main"],
 })

@@ -1,11 +1,12 @@
 """Training: the Runner (this process or accelerate launch), the session (transformers' Trainer + peft, as
 named phases), the preference trainers, anomalies, the run queue and sweeps. What a run leaves on disk (its
 folder, run.json, events, checkpoints, lock) belongs to engine/runs, which this package writes through."""
-from peftstudio.engine.exports import lazy
+from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "runner": ["Runner", "needs_launch"],
     "session": ["TrainingSession"],
+    "benchmark": ["run_micro_benchmark"],
     "launcher": ["LaunchPlan", "cluster_command"],
     "preference": ["TRAINERS", "prepare_preferences"],
     "run_queue": ["RunQueue", "QueueItem", "WAITING", "RUNNING", "DONE", "FAILED", "STOPPED", "PRUNED", "SKIPPED"],
