@@ -15,6 +15,11 @@ from peftstudio import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # light: declarations only (the settings, the export formats)
+    from peftstudio.engine.app_settings import app_settings_declared, load_settings
+    from peftstudio.engine.export import DEFAULT_QUANT, FORMATS, GGUF_TYPES
+    from peftstudio.engine.sampling import Sampling, cli_flag, sampling_settings
+
     parser = argparse.ArgumentParser(prog="peftstudio", description="Fine-tune LLMs with LoRA/QLoRA.")
     parser.add_argument("--version", action="version", version=f"peftstudio {__version__}")
     parser.add_argument("--self-test", action="store_true",
@@ -34,8 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                       "question-answering, creative-writing, domain-adaptation, or your own")
     plan.add_argument("--json", action="store_true")
     plan.add_argument("--benchmark", action="store_true", help="measure a few real steps for a precise estimate")
-    plan.add_argument("--price", type=float, default=0.15, help="electricity price per kWh")
-    plan.add_argument("--carbon", type=float, default=0.4, help="grid carbon intensity, kg CO2 per kWh")
+    # the user's own settings (the app's settings dialog) are the defaults
+    saved = {spec.name: (spec, getattr(load_settings(), spec.name)) for spec in app_settings_declared()}
+    for flag, name in (("--price", "electricity_price"), ("--carbon", "carbon_intensity")):
+        spec, value = saved[name]
+        plan.add_argument(flag, type=float, default=value, help=f"{spec.help} (yours: {value:g})")
 
     chat = sub.add_parser("chat", help="talk to a fine-tuned run (and compare with the base model), or to an "
                           "exported .gguf file through llama.cpp")
@@ -43,9 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--prompt", help="one prompt (without it: one prompt per line from standard input)")
     chat.add_argument("--compare-base", action="store_true", help="also answer with the base model, with scores")
     chat.add_argument("--json", action="store_true")
-    chat.add_argument("--temperature", type=float, default=0.0, help="0 = greedy, repeatable")
-    chat.add_argument("--max-new-tokens", type=int, default=128)
-    chat.add_argument("--system", help="a system prompt")
+    for spec in sampling_settings():  # --temperature, --top-p, ..., --system-prompt: the playground's settings
+        default = getattr(Sampling(), spec.name)
+        chat.add_argument(cli_flag(spec.name), *(["--system"] if spec.name == "system_prompt" else []),
+                          dest=spec.name, type={"float": float, "int": int}.get(spec.kind, str), default=default,
+                          help=f"{spec.help} ({spec.rule}; default {default})")
 
     runs = sub.add_parser("runs", help="list, show, compare or reindex training runs")
     runs.add_argument("action", choices=["list", "show", "compare", "reindex"])
@@ -83,10 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a completed run (Hugging Face, GGUF, Ollama, LM Studio)")
     export.add_argument("run", help="run folder or id")
-    export.add_argument("--format", required=True, choices=["hf", "hf-merged", "gguf", "ollama", "lmstudio"])
+    export.add_argument("--format", required=True, choices=list(FORMATS),
+                        help="; ".join(f"{f.name}: {f.meaning}" for f in FORMATS.values()))
     export.add_argument("--out", required=True, help="the folder to create for the export")
-    export.add_argument("--quant", default="q4_k_m", choices=["q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "f32"],
-                        help="GGUF quantization (default q4_k_m, what Ollama and LM Studio download by default)")
+    export.add_argument("--quant", default=DEFAULT_QUANT, choices=list(GGUF_TYPES),
+                        help=f"GGUF type (default {DEFAULT_QUANT}); "
+                             + "; ".join(f"{t.name}: {t.meaning}" for t in GGUF_TYPES.values()))
     export.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                         help="load the export back and compare it with the model in memory (default: on)")
     export.add_argument("--overwrite", action="store_true", help="replace the folder if it already holds files")

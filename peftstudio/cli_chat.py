@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.inference import ChatModel, Sampling
+from peftstudio.engine.inference import ChatModel
+from peftstudio.engine.sampling import Sampling, cli_flag, sampling_settings
+
+
+def sampling_of(args) -> Sampling:
+    """The sampling the command line asked for (its flags are the declarations in engine/sampling.py)."""
+    for spec in sampling_settings():
+        value = getattr(args, spec.name)
+        if not spec.accepts(value):
+            raise PlainError(title=f"{spec.label} is out of range", what=f"{cli_flag(spec.name)} was {value}.",
+                             why=f"{spec.label} must be {spec.rule}.",
+                             actions=[f"Use a value {spec.rule}.", f"Leave {cli_flag(spec.name)} out for its default."],
+                             help_topic="playground")
+    return replace(Sampling(), **{spec.name: getattr(args, spec.name) for spec in sampling_settings()})
 
 
 def chat_command(args) -> int:
@@ -16,8 +30,7 @@ def chat_command(args) -> int:
     if str(args.run).lower().endswith(".gguf"):
         return gguf_chat_command(args)
 
-    sampling = Sampling(temperature=args.temperature, max_new_tokens=args.max_new_tokens,
-                        system_prompt=args.system)
+    sampling = sampling_of(args)
     try:
         chat = ChatModel(resolve_run_dir(args.run))
         if args.prompt is None:  # interactive: one prompt per line until end of input
@@ -61,7 +74,7 @@ def gguf_chat_command(args) -> int:
     from peftstudio.engine.paths import data_dir
 
     path = Path(args.run).expanduser()
-    sampling = dict(max_tokens=args.max_new_tokens, temperature=args.temperature)
+    sampling = sampling_of(args).llama_cpp()
     try:
         if not path.is_file():
             raise PlainError(title="GGUF file not found", what=f"There is no file at {path}.",
@@ -69,7 +82,7 @@ def gguf_chat_command(args) -> int:
                              actions=["Check the path.", "List your exports' folders with: peftstudio runs"],
                              help_topic="export")
         model = GGUFModel.open(path)
-        system = [{"role": "system", "content": args.system}] if args.system else []
+        system = [{"role": "system", "content": args.system_prompt}] if args.system_prompt else []
         prompts = [args.prompt] if args.prompt is not None else (line.strip() for line in sys.stdin)
         history: list[dict] = []
         last: dict = {}

@@ -15,7 +15,6 @@ import contextlib
 import difflib
 import math
 import threading
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,16 +25,7 @@ from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_mod
 from peftstudio.engine.planning.profiles import get_profile
 from peftstudio.engine.quality import repetition_rate
 from peftstudio.engine.runs.folder import RunFolder
-
-
-@dataclass
-class Sampling:
-    temperature: float = 0.0  # 0 = greedy (repeatable)
-    top_p: float = 0.9
-    top_k: int = 50
-    max_new_tokens: int = 128
-    repetition_penalty: float = 1.1
-    system_prompt: str | None = None
+from peftstudio.engine.sampling import Sampling
 
 
 _BASES: dict[tuple, tuple] = {}
@@ -256,6 +246,3 @@ def conversation_markdown(title: str, messages: list[dict]) -> str:
         lines += [f"**{m['role'].capitalize()}:** {m['content']}", ""]
     return "\n".join(lines)
 
-
-def sampling_from(data: dict) -> Sampling:
-    return Sampling(**{k: v for k, v in data.items() if k in asdict(Sampling())})

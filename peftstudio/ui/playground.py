@@ -8,13 +8,14 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
 from peftstudio.engine.export import GGUFModel, exported_gguf_files, llama_cpp_available, timed_chat
 from peftstudio.engine.inference import (ChatModel, Sampling, conversation_markdown, example_prompts, scores_in_words,
                                         word_diff)
 from peftstudio.ui.feedback_bar import FeedbackBar
+from peftstudio.ui.sampling_form import SamplingForm
 from peftstudio.ui.locales import STRINGS
 
 
@@ -67,9 +68,7 @@ class GenerationWorker(QThread):
         sampling = self.sampling
         system = [{"role": "system", "content": sampling.system_prompt}] if sampling.system_prompt else []
         result = timed_chat(model, system + self.conversations["gguf"], lambda piece: self.token.emit("gguf", piece),
-                            stop=self.stop_event.is_set, max_tokens=sampling.max_new_tokens,
-                            temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
-                            repeat_penalty=sampling.repetition_penalty)
+                            stop=self.stop_event.is_set, **sampling.llama_cpp())
         self.speed.emit("gguf", result["tokens_per_second"])
         return result["text"]
 
@@ -98,19 +97,8 @@ class PlaygroundWidget(QWidget):
             self.examples.addItem(f"[{item['source']}] {item['prompt']}")
         self.examples.itemClicked.connect(lambda it: self.input.setText(it.text().split("] ", 1)[1]))
         side.addWidget(self.examples, 1)
-        form = QFormLayout()
-        self.temperature = QDoubleSpinBox(maximum=2.0, singleStep=0.1, value=0.0)
-        self.temperature.setToolTip("0 gives the same answer every time; higher is more varied.")
-        self.top_p = QDoubleSpinBox(maximum=1.0, singleStep=0.05, value=0.9)
-        self.top_k = QSpinBox(maximum=1000, value=50)
-        self.max_tokens = QSpinBox(minimum=1, maximum=4096, value=128)
-        self.repetition = QDoubleSpinBox(minimum=1.0, maximum=2.0, singleStep=0.05, value=1.1)
-        self.system = QLineEdit(self.chat.config.system_prompt or "")
-        for label, widget in (("Temperature", self.temperature), ("Top-p", self.top_p), ("Top-k", self.top_k),
-                              ("Max new tokens", self.max_tokens), ("Repetition penalty", self.repetition),
-                              ("System prompt", self.system)):
-            form.addRow(label, widget)
-        side.addLayout(form)
+        self.sampling_form = SamplingForm(Sampling(system_prompt=self.chat.config.system_prompt or None))
+        side.addWidget(self.sampling_form)
         layout.addLayout(side, 1)
         main = QVBoxLayout()
         panels = QHBoxLayout()
@@ -228,8 +216,7 @@ class PlaygroundWidget(QWidget):
         return self.chat.info.get("profile_id") or "chatbot"
 
     def sampling(self) -> Sampling:
-        return Sampling(self.temperature.value(), self.top_p.value(), self.top_k.value(), self.max_tokens.value(),
-                        self.repetition.value(), self.system.text() or None)
+        return self.sampling_form.value()
 
     def send(self) -> None:
         text = self.input.text().strip()

@@ -184,7 +184,7 @@ def test_choosing_a_data_folder_keeps_every_other_setting(tmp_path, monkeypatch,
     save_settings(AppSettings(hf_token="hf_secret", theme="dark", welcome_seen=True))
     dialog = SettingsDialog(load_settings())
     qtbot.addWidget(dialog)
-    dialog.data_folder.setText(str(tmp_path / "my-data"))
+    dialog.widgets["data_folder"].setText(str(tmp_path / "my-data"))
     save_settings(dialog.value())
     # a restart: everything is read back from the same settings file
     again = load_settings()

@@ -25,9 +25,13 @@ def test_settings_are_saved_and_the_theme_applies(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
     dialog = SettingsDialog(window.settings, window)
-    dialog.price.setValue(0.31)
-    dialog.carbon.setValue(0.05)
-    dialog.theme.setCurrentText("dark")
+    qtbot.addWidget(dialog)
+    # the form is built from the declarations: each setting's range and help come with it
+    assert dialog.widgets["electricity_price"].maximum() == 10
+    assert "world average" in dialog.widgets["carbon_intensity"].toolTip()
+    dialog.widgets["electricity_price"].setValue(0.31)
+    dialog.widgets["carbon_intensity"].setValue(0.05)
+    dialog.widgets["theme"].setCurrentText("dark")
     window.apply_settings(dialog.value())  # what Save does
     assert load_settings().electricity_price == 0.31 and load_settings().theme == "dark"
     from PySide6.QtCore import Qt

@@ -18,13 +18,12 @@ from peftstudio.engine.export import llama_cpp_runner, lmstudio, ollama, safety
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
 from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
-from peftstudio.engine.export.verify import (LOSSY, Agreement, Reference, VerificationReport, agreement_of,
+from peftstudio.engine.export.formats import DEFAULT_QUANT, FORMATS, GGUF_FORMATS, GGUF_TYPES, LOSSY
+from peftstudio.engine.export.verify import (Agreement, Reference, VerificationReport, agreement_of,
                                              reference, save_report, verify_gguf, verify_hf)
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
 
-FORMATS = ("hf", "hf-merged", "gguf", "ollama", "lmstudio")
-GGUF_FORMATS = ("gguf", "ollama", "lmstudio")
 # Below this size a K-quant export is also quantized by llama.cpp's own quantizer (from an F16 file of the
 # same weights) so the report can put both agreements side by side; above it that costs too much disk.
 COMPARE_WITH_LLAMA_CPP_UP_TO = 1_500_000_000
@@ -62,29 +61,24 @@ def unknown_format(fmt: str) -> PlainError:
 
 
 def estimated_bytes(run: ExportableRun, fmt: str, quant: str) -> int:
-    from peftstudio.engine.export.gguf_quant import estimated_bytes as gguf_bytes
-
     adapter = safety.folder_size(run.adapter_dir)
     if fmt == "hf":
         return adapter + 20_000_000
     if fmt == "hf-merged":
         return run.parameters * 4 + 20_000_000
-    return gguf_bytes(run.parameters, quant)
+    return GGUF_TYPES[quant].estimated_bytes(run.parameters)
 
 
 def quant_choices(run_dir: Path) -> list[tuple[str, str, int | None]]:
     """(quant, what it means, estimated file size in bytes or None) for each GGUF choice, best default first."""
-    from peftstudio.engine.export.gguf_quant import DESCRIPTIONS, QUANTS
-    from peftstudio.engine.export.gguf_quant import estimated_bytes as gguf_bytes
-
     try:
         parameters = open_run(Path(run_dir)).parameters
     except Exception:  # noqa: BLE001 - sizes are a hint; the export itself reports a broken run plainly
         parameters = None
-    return [(quant, DESCRIPTIONS[quant], gguf_bytes(parameters, quant) if parameters else None) for quant in QUANTS]
+    return [(t.name, t.meaning, t.estimated_bytes(parameters) if parameters else None) for t in GGUF_TYPES.values()]
 
 
-def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = "q4_k_m", verify: bool = True,
+def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEFAULT_QUANT, verify: bool = True,
                overwrite: bool = False, progress: Progress | None = None, publisher: str = "peftstudio",
                name: str | None = None) -> ExportResult:
     started = time.perf_counter()

@@ -21,7 +21,7 @@ import numpy as np
 from peftstudio.engine.export import gguf_hparams, gguf_quant
 from peftstudio.engine.export.architectures import ARCHITECTURES, Architecture
 from peftstudio.engine.export.gguf_hparams import unsupported
-from peftstudio.engine.export.gguf_quant import QUANTS
+from peftstudio.engine.export.formats import QUANTS
 from peftstudio.engine.export.gguf_tokenizer import add_tokenizer, pre_tokenizer_for  # noqa: F401 - exporters use it
 
 

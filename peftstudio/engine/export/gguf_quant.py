@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-QUANTS = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "f32")
-OLLAMA_DEFAULT = "q4_k_m"
-_BASE = {"q4_k_m": "Q4_K", "q5_k_m": "Q5_K", "q6_k": "Q6_K"}
+from peftstudio.engine.export.formats import GGUF_TYPES
+
 _FALLBACK = {"Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
 # bytes per weight of each GGML type (block bytes / block size), for size estimates
 BYTES_PER_WEIGHT = {"F32": 4.0, "F16": 2.0, "Q8_0": 34 / 32, "Q6_K": 210 / 256, "Q5_K": 176 / 256,
                     "Q4_K": 144 / 256, "Q5_0": 22 / 32, "Q5_1": 24 / 32}
-# what each choice means to a user, for the dialog and the CLI help
-DESCRIPTIONS = {
-    "q4_k_m": "about 4.8 bits per weight; what Ollama and LM Studio download by default",
-    "q5_k_m": "about 5.7 bits per weight; a little closer to the original than q4_k_m",
-    "q6_k": "about 6.6 bits per weight; nearly the original's answers",
-    "q8_0": "8.5 bits per weight; practically the original's answers",
-    "f16": "16 bits per weight; the original's answers, twice q8_0's size",
-    "f32": "32 bits per weight; exact, mostly for checking",
-}
 
 
 def file_type(quant: str):
     import gguf
 
-    return {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-            "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0, "q4_k_m": gguf.LlamaFileType.MOSTLY_Q4_K_M,
-            "q5_k_m": gguf.LlamaFileType.MOSTLY_Q5_K_M, "q6_k": gguf.LlamaFileType.MOSTLY_Q6_K}[quant]
+    return gguf.LlamaFileType(GGUF_TYPES[quant].llama_file_type)
 
 
 def _use_more_bits(i_layer: int, n_layers: int) -> bool:
@@ -65,15 +53,15 @@ def tensor_types(tensors: list[tuple[str, tuple[int, ...]]], quant: str, n_layer
         if quant == "q8_0":
             types[name] = _fits("Q8_0", columns)
             continue
-        kind = _BASE[quant]
+        kind = GGUF_TYPES[quant].k_quant
         if name == "output.weight" or (tied and name == "token_embd.weight"):
             kind = "Q6_K" if columns % 256 == 0 else "Q8_0"
         elif "attn_v.weight" in name or "attn_qkv.weight" in name:
-            if quant in ("q4_k_m", "q5_k_m") and _use_more_bits(i_attention_v, n_attention_v):
+            if GGUF_TYPES[quant].more_bits_mix and _use_more_bits(i_attention_v, n_attention_v):
                 kind = "Q6_K"
             i_attention_v += 1
         elif "ffn_down" in name:
-            if quant in ("q4_k_m", "q5_k_m") and _use_more_bits(i_ffn_down, n_layers):
+            if GGUF_TYPES[quant].more_bits_mix and _use_more_bits(i_ffn_down, n_layers):
                 kind = "Q6_K"
             i_ffn_down += 1
         types[name] = _fits(kind, columns)
@@ -94,9 +82,3 @@ def encode(array: np.ndarray, kind: str) -> np.ndarray:
         return kquants.quantize(array, kind)
     return gguf.quants.quantize(array.astype(np.float32), gguf.GGMLQuantizationType[kind])
 
-
-def estimated_bytes(parameters: int, quant: str) -> int:
-    """Rough file size before export (the mixes keep a few tensors at higher precision)."""
-    per_weight = {"q4_k_m": 4.85 / 8, "q5_k_m": 5.7 / 8, "q6_k": 6.6 / 8, "q8_0": 34 / 32, "f16": 2.0,
-                  "f32": 4.0}[quant]
-    return int(parameters * per_weight) + 8_000_000

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from peftstudio.engine.export.formats import GGUF_TYPES
+
 # ggml's type numbers (ggml.h enum ggml_type)
 GGML_TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q4_K": 12, "Q5_K": 13,
               "Q6_K": 14}
-# llama.h enum llama_ftype
-FILE_TYPES = {"f32": 0, "f16": 1, "q8_0": 7, "q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}
 
 
 def available() -> bool:
@@ -56,7 +56,7 @@ def quantize_file(source: Path, target: Path, quant: str, threads: int = 2) -> N
     from peftstudio.engine.export.llama_cpp_runner import quiet_stderr
 
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = FILE_TYPES[quant]
+    params.ftype = GGUF_TYPES[quant].llama_file_type  # llama.h enum llama_ftype
     params.nthread = threads
     with quiet_stderr():  # llama.cpp prints a line per tensor
         status = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params))

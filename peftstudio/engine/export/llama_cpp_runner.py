@@ -93,12 +93,13 @@ class GGUFModel:
                 break
         return out
 
-    def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.9,
-             top_k: int = 40, repeat_penalty: float = 1.0, stop: Callable[[], bool] | None = None) -> Iterator[str]:
-        """Stream an answer with the file's own chat template (what Ollama and LM Studio apply)."""
-        stream = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                                 top_p=top_p, top_k=top_k, repeat_penalty=repeat_penalty,
-                                                 stream=True, seed=0)
+    def chat(self, messages: list[dict], stop: Callable[[], bool] | None = None, **sampling) -> Iterator[str]:
+        """Stream an answer with the file's own chat template (what Ollama and LM Studio apply); `sampling` is
+        create_chat_completion's keywords, by default our Sampling's (engine/sampling.py)."""
+        from peftstudio.engine.sampling import Sampling
+
+        options = {**Sampling().llama_cpp(), **sampling}
+        stream = self.llm.create_chat_completion(messages=messages, **options, stream=True, seed=0)
         for chunk in stream:
             if stop is not None and stop():
                 break

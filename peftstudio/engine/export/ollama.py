@@ -1,15 +1,17 @@
 """Ollama: a folder with the GGUF, a Modelfile and install instructions.
 
 The Modelfile's TEMPLATE is the model's own chat template translated to Go text/template (see
-chat_format); PARAMETER stop lists the end-of-turn tokens; SYSTEM carries the run's system prompt, or
+chat_format); PARAMETER stop lists the end-of-turn tokens, and the other PARAMETERs are the playground's
+sampling settings (engine/sampling.py); SYSTEM carries the run's system prompt, or
 the default one the model's template inserts, because Ollama only adds a system message it is given.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peftstudio.engine.export.chat_format import ChatFormat
+from peftstudio.engine.sampling import Sampling
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -33,6 +35,10 @@ class OllamaPackage:
     stops: list[str]
     system: str | None
     context_length: int | None = None  # only set when longer than Ollama's default context
+    # the playground's sampling (engine/sampling.py), so Ollama answers as the model did when it was tried;
+    # not its answer length (num_predict): a chat app's answers should end when the model ends them
+    sampling: dict = field(default_factory=lambda: {k: v for k, v in Sampling().ollama().items()
+                                                    if k != "num_predict"})
 
     def modelfile(self) -> str:
         lines = ["# Modelfile written by PEFT Studio", f"FROM ./{self.gguf_file}"]
@@ -42,6 +48,8 @@ class OllamaPackage:
             lines.append(f"PARAMETER stop {_quoted(stop)}")
         if self.context_length:
             lines.append(f"PARAMETER num_ctx {int(self.context_length)}")
+        for name, value in self.sampling.items():
+            lines.append(f"PARAMETER {name} {value:g}")
         if self.system and modelfile_text(self.system).strip():
             lines.append(f'SYSTEM """{modelfile_text(self.system)}"""')
         return "\n".join(lines) + "\n"

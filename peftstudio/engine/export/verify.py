@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from peftstudio.engine.export.safety import write_text_atomic
+from peftstudio.engine.export.formats import GGUF_TYPES, LOSSY
+from peftstudio.engine.export.formats import tolerance as tolerance_of
 
 PROMPT = "What is the capital of France?"
 CONTINUATION_TOKENS = 16
@@ -28,14 +30,6 @@ CONTINUATION_TOKENS = 16
 AGREEMENT_PROMPTS = ("What is the capital of France?", "Write a short greeting for a new colleague.",
                      "Explain in one sentence why the sky is blue.", "List three fruits.",
                      "How many days are in a week?", "Translate 'thank you' into Spanish.")
-LOSSY = {"q4_k_m", "q5_k_m", "q6_k"}
-BITS_PER_WEIGHT = {"q4_k_m": 4.8, "q5_k_m": 5.7, "q6_k": 6.6}
-# the least top-1 agreement a K-quant must reach when llama.cpp's own quantizer was not measured beside it
-MIN_AGREEMENT = {"q4_k_m": 0.6, "q5_k_m": 0.7, "q6_k": 0.8}
-# Largest acceptable max |logit difference| per format; q8_0 is lossy by design, so it must only keep
-# the same top next token.
-TOLERANCE = {"hf": 1e-3, "hf-merged": 1e-3, "f32": 1e-3, "f16": 0.25, "q8_0": 3.0, "q4_k_m": 8.0, "q5_k_m": 6.0,
-             "q6_k": 4.0}
 NEEDS_SAME_CONTINUATION = {"hf", "hf-merged", "f32", "f16"}
 # top-1 agreement at which a lossless file whose greedy continuation differs is taken to have met a near-tie
 # (measured: a tiny random Qwen 2 in F16 agreed on 95 of 96 positions, max logit difference 0.01, and its
@@ -105,7 +99,7 @@ class VerificationReport:
                 text += (f" (llama.cpp's own {self.quant} of the same weights: "
                          f"{self.llama_cpp_quantizer['top1_agreement']:.0%})")
             text += (f". Some different wording is expected at {self.quant}, which stores about "
-                     f"{BITS_PER_WEIGHT[self.quant]} bits per weight")
+                     f"{GGUF_TYPES[self.quant].bits_per_weight:.1f} bits per weight")
             if not self.same_continuation:
                 text += "; its answer to the test prompt below is worded differently from your model's"
             return text + "."
@@ -228,7 +222,7 @@ def _compare(fmt, reader, model, tokenizer, ref: Reference, started: float, tole
     diff = float((logits - torch.tensor(ref.logits)).abs().max())
     same_top = int(logits.argmax()) == int(torch.tensor(ref.logits).argmax())
     same_continuation = continuation == ref.continuation
-    tolerance = TOLERANCE[tolerance_key]
+    tolerance = tolerance_of(tolerance_key)
     passed = bool(answer or continuation) and diff <= tolerance and same_top and ids == ref.prompt_ids \
         and (same_continuation or tolerance_key not in NEEDS_SAME_CONTINUATION)
     problem = None
@@ -306,7 +300,7 @@ def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
         model.close()
     same_continuation = continuation == ref.continuation[:CONTINUATION_TOKENS]
     if quant in LOSSY:
-        floor = MIN_AGREEMENT[quant] if llama_cpp_reference is None else \
+        floor = GGUF_TYPES[quant].min_agreement if llama_cpp_reference is None else \
             llama_cpp_reference.top1 - agreement_margin(llama_cpp_reference)
         passed = same_ids and bool(answer or continuation) and (measured is None or measured.top1 >= floor)
         problem = None if passed else ("the prompt is tokenized differently" if not same_ids else

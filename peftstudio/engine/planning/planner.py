@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from peftstudio.engine.app_settings import AppSettings
 from peftstudio.engine.config import TrainingConfig, all_settings, setting
 from peftstudio.engine.long_context import context_warning
 from peftstudio.engine.data.stats import recommended_length
@@ -51,8 +52,9 @@ class DatasetSummary:
 
 @dataclass
 class Settings:
-    price_per_kwh: float = 0.15  # user setting, in the user's currency
-    carbon_per_kwh: float = 0.4  # kg CO2 per kWh of the local grid
+    # the user's settings (engine/app_settings.py declares them and their defaults)
+    price_per_kwh: float = AppSettings.electricity_price  # in the user's currency
+    carbon_per_kwh: float = AppSettings.carbon_intensity  # kg CO2 per kWh of the local grid
 
 
 @dataclass

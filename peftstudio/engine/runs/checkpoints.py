@@ -19,6 +19,11 @@ OPTIMIZER_STATE = "optimizer.pt"  # the Trainer's name for it
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
+def checkpoint_path(folder: Path, step: int) -> Path:
+    """Where the Trainer saves the checkpoint of `step` (its own naming)."""
+    return Path(folder) / f"checkpoint-{step}"
+
+
 def checkpoint_step(path: Path) -> int | None:
     match = _CHECKPOINT.match(path.name)
     return int(match.group(1)) if match else None

@@ -11,7 +11,7 @@ from peftstudio.engine.resources import resource_readings
 from peftstudio.engine.runs import ranks
 from peftstudio.engine.training import distributed
 from peftstudio.engine.training.anomalies import AnomalyDetector
-from peftstudio.engine.runs.checkpoints import mark_complete
+from peftstudio.engine.runs.checkpoints import checkpoint_path, mark_complete
 from peftstudio.engine.runs.events import EventLog
 
 HEARTBEAT_SECONDS = 2.0
@@ -157,10 +157,7 @@ class SessionCallback(TrainerCallback):
 
     # ---- checkpoints ----------------------------------------------------------------
     def on_save(self, args, state, control, **kwargs):
-        from pathlib import Path
-
-
-        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        checkpoint = checkpoint_path(args.output_dir, state.global_step)
         distributed.barrier()  # every rank has written its part (RNG state) before the checkpoint is complete
         if not checkpoint.exists() or not ranks.is_main():
             return

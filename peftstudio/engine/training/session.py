@@ -30,7 +30,7 @@ from peftstudio.engine.history.store import default_store as store
 from peftstudio.engine.history.versions import versions_record
 from peftstudio.engine.planning.profiles import get_builtin
 from peftstudio.engine.runs import lock as run_lock, ranks
-from peftstudio.engine.runs.checkpoints import latest_checkpoint, remove_incomplete
+from peftstudio.engine.runs.checkpoints import checkpoint_step, latest_checkpoint, remove_incomplete
 from peftstudio.engine.runs.events import EventLog, Listener, Status, can_transition, last_status
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.training import finish, recipe
@@ -228,7 +228,7 @@ class TrainingSession:
         recoveries = 0
         while True:
             trainer, resume_from = self._prepare()
-            self._set_status(Status.RUNNING, resumed_from_step=_step_of(resume_from), recoveries=recoveries)
+            self._set_status(Status.RUNNING, resumed_from_step=checkpoint_step(resume_from) if resume_from else 0, recoveries=recoveries)
             request = None
             try:
                 trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -352,6 +352,3 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or \
         "out of memory" in str(exc).lower()
 
-
-def _step_of(checkpoint: Path | None) -> int:
-    return int(checkpoint.name.split("-")[-1]) if checkpoint else 0
