@@ -91,7 +91,7 @@ def main() -> int:
     playground.resize(1200, 720)
     playground.show()
     playground.compare.setChecked(True)
-    playground.max_tokens.setValue(60)
+    playground.sampling_form.widgets["max_new_tokens"].setValue(60)
     playground.input.setText("How do I reset the Breeze fan?")
     playground.send()
     wait(app, lambda: playground.worker.isFinished(), seconds=600)

@@ -10,7 +10,7 @@ def test_streaming_side_by_side_stop_and_export(qtbot, signed_run, tmp_path):
     playground.show()
     assert playground.examples.count() >= 4  # use-case prompts and prompts from the run's own data
     playground.compare.setChecked(True)
-    playground.max_tokens.setValue(40)
+    playground.sampling_form.widgets["max_new_tokens"].setValue(40)
     pieces = []
     playground.input.setText("What is 9 plus 9?")
     playground.send_button.click()
@@ -36,7 +36,7 @@ def test_streaming_side_by_side_stop_and_export(qtbot, signed_run, tmp_path):
     qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
 
     playground.compare.setChecked(False)
-    playground.max_tokens.setValue(400)
+    playground.sampling_form.widgets["max_new_tokens"].setValue(400)
     playground.input.setText("Tell me a very long story about the sea and the stars.")
     playground.send_button.click()
     qtbot.waitUntil(lambda: len(playground.answers.get("tuned", "")) > 0, timeout=120_000)
@@ -68,7 +68,7 @@ def test_playground_answers_with_the_exported_gguf_through_llama_cpp(qtbot, sign
     playground.gguf_check.setChecked(True)
     assert playground.gguf_view.isVisible() and playground.findChild(
         type(playground.scores), "playground.gguf.header").isVisible()
-    playground.max_tokens.setValue(40)
+    playground.sampling_form.widgets["max_new_tokens"].setValue(40)
     playground.input.setText("What is 9 plus 9?")
     playground.send_button.click()
     qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
@@ -88,7 +88,7 @@ def test_feedback_in_the_playground_trains_the_next_version(qtbot, signed_run, t
     bar = playground.feedback
     assert not bar.buttons["good"].isEnabled()  # nothing to judge before an answer
     playground.compare.setChecked(True)
-    playground.max_tokens.setValue(24)
+    playground.sampling_form.widgets["max_new_tokens"].setValue(24)
     playground.input.setText("What is 4 plus 4?")
     playground.send_button.click()
     qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
