@@ -59,24 +59,25 @@ class TrainingConfig:
         help="LoRA trains a small adapter; QLoRA does the same on a model stored in 4 bits, to fit larger models "
              "on a GPU.",
         rule="The method must be 'lora' or 'qlora'.",
-        choices=("lora", "qlora"), editable_by="app")
+        choices=("lora", "qlora"), editable_by="app", roles=("model-card",))
     lora_r: int = declare(16, "LoRA rank", "int",
         help="How big the adapter is. Higher learns more detail but uses more memory. 8-64 is typical.",
         rule="LoRA rank must be a whole number from 1 to 1024 (8-64 is typical).",
-        minimum=1, maximum=1024, advanced=False)
+        minimum=1, maximum=1024, advanced=False, roles=("sweep", "model-card", "continued"), aliases=("r", "rank"))
     lora_alpha: int = declare(32, "LoRA alpha", "int",
         help="How strongly the adapter changes the model. Usually twice the rank.",
         rule="LoRA alpha must be a whole number from 1 to 4096 (usually twice the rank).",
-        minimum=1, maximum=4096)
+        minimum=1, maximum=4096, roles=("sweep", "model-card", "continued"), aliases=("alpha",))
     lora_dropout: float = declare(0.05, "LoRA dropout", "float",
         help="Randomly ignores a small part of the adapter while training so it does not memorise. 0.05 is "
              "typical; raise it if the model repeats your examples word for word.",
         rule="LoRA dropout must be between 0 and 1 (0.05 is typical).",
-        minimum=0.0, maximum=1.0, max_exclusive=True, decimals=3, step=0.01)
+        minimum=0.0, maximum=1.0, max_exclusive=True, decimals=3, step=0.01,
+        roles=("sweep", "model-card"), aliases=("dropout",))
     target_modules: list[str] = declare(lambda: ["all-linear"], "Adapted layers", "layers",
         help="Which parts of the model get an adapter. 'All linear layers' learns the most.",
         rule="List at least one layer to adapt, or use 'all-linear'.",
-        choices=("All linear layers", "Attention only"))
+        choices=("All linear layers", "Attention only"), roles=("model-card", "continued"))
     # What the run learns from: examples to imitate, or preferences (TRL's trainers; engine/training/preference.py)
     training_method: str = declare("sft", "Training method", "choice",
         help="sft: learn to write answers like your examples. dpo: learn from pairs of a better and a worse answer "
@@ -84,22 +85,22 @@ class TrainingConfig:
              "example). simpo: pairs, less sensitive to answer length. kto: answers marked good or bad, no pairs "
              "needed.",
         rule="The training method must be one of sft, dpo, orpo, simpo, kto.",
-        choices=("sft", "dpo", "orpo", "simpo", "kto"))
+        choices=("sft", "dpo", "orpo", "simpo", "kto"), roles=("continued",))
     preference_beta: float = declare(0.1, "Preference strength (beta)", "float",
         help="For preference methods: how far the model may move from where it started to follow your "
              "preferences. Lower moves further (0.1 is usual for DPO and KTO, 2 for SimPO).",
         rule="The preference strength must be above 0 and at most 20 (0.1 is usual).",
-        minimum=0.0, maximum=20.0, min_exclusive=True, decimals=3, step=0.05)
+        minimum=0.0, maximum=20.0, min_exclusive=True, decimals=3, step=0.05, roles=("sweep", "continued"))
     # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
     use_dora: bool = declare(False, "DoRA", "bool",
         help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "
              "to full fine-tuning at small ranks. Costs time (each step about 1.6x as long, measured on a CPU) and "
              "some memory.",
-        rule="DoRA is on or off.")
+        rule="DoRA is on or off.", roles=("sweep", "continued"), aliases=("dora",))
     use_rslora: bool = declare(False, "Rank-stabilized scaling (rsLoRA)", "bool",
         help="Scales the adapter by alpha / sqrt(rank) instead of alpha / rank, so large ranks (64 and up) keep "
              "learning. Free: no extra time or memory.",
-        rule="rsLoRA is on or off.")
+        rule="rsLoRA is on or off.", roles=("sweep", "continued"), aliases=("rslora",))
     lora_init: str = declare("default", "Adapter start", "choice",
         help="How the adapter starts. default: changes nothing at first (standard LoRA). pissa: starts from the "
              "model's main directions (an SVD of each layer), often learns faster; the SVD takes seconds to "
@@ -107,18 +108,19 @@ class TrainingConfig:
              "and OLoRA move part of the frozen weights into the adapter, so they need full precision (not "
              "QLoRA); the saved adapter is converted back to a standard one that works on the original model.",
         rule="The adapter start must be one of default, gaussian, pissa, pissa-fast, olora.",
-        choices=("default", "gaussian", "pissa", "pissa-fast", "olora"))
+        choices=("default", "gaussian", "pissa", "pissa-fast", "olora"),
+        roles=("sweep", "continued"), aliases=("init",))
     loraplus_lr_ratio: float = declare(1.0, "LoRA+ ratio (1 = off)", "float",
         help="LoRA+: the adapter's B half learns this many times faster than its A half, which often learns "
              "faster at the same cost. 16 is the paper's choice; 1 turns it off. Lower the learning rate a little "
              "when you use it.",
         rule="The LoRA+ ratio must be from 1 (off) to 1000 (16 is typical).",
-        minimum=1.0, maximum=1000.0, decimals=1, step=1.0)
+        minimum=1.0, maximum=1000.0, decimals=1, step=1.0, roles=("sweep",), aliases=("loraplus",))
     neftune_noise_alpha: float = declare(0.0, "NEFTune noise (0 = off)", "float",
         help="Adds a little random noise to the word embeddings while training (never when answering), which "
              "often makes chat answers better. 5 is typical; 0 turns it off. Free.",
         rule="The NEFTune noise must be from 0 (off) to 100 (5 is typical).",
-        minimum=0.0, maximum=100.0, decimals=1, step=1.0)
+        minimum=0.0, maximum=100.0, decimals=1, step=1.0, roles=("sweep",), aliases=("neftune",))
     train_embeddings: str = declare("no", "Train token embeddings", "choice",
         help="no: only the adapter learns. new-tokens: also the embedding rows of the special tokens your data "
              "uses that the model added to its vocabulary (such as <think>), cheap. all: the whole embedding and "
@@ -143,53 +145,55 @@ class TrainingConfig:
         help="The adapter folder of the version this run continues; training starts from it instead of a new "
              "adapter.",
         rule="The adapter to continue from must be a folder path, or left empty.",
-        optional=True, allow_empty=True, editable_by="app")
+        optional=True, allow_empty=True, editable_by="app", roles=("continued",))
     carry_optimizer: bool = declare(False, "Keep the optimizer's state", "bool",
         help="Continue with the optimizer's memory of the earlier run (smoother when the data stays the same) "
              "instead of a fresh one (better when the data changed).",
         rule="Keeping the optimizer's state is on or off.",
-        editable_by="app")
+        editable_by="app", roles=("continued",))
     # Training hyperparameters
     learning_rate: float = declare(0.0002, "Learning rate", "float",
         help="How big each learning step is. Too high and training becomes unstable; too low and it learns slowly. "
              "1e-4 to 3e-4 is typical for LoRA.",
         rule="The learning rate must be above 0 and at most 1 (1e-4 to 3e-4 is typical for LoRA).",
-        minimum=0.0, maximum=1.0, min_exclusive=True, decimals=6, step=1e-05, advanced=False)
+        minimum=0.0, maximum=1.0, min_exclusive=True, decimals=6, step=1e-05, advanced=False,
+        roles=("sweep", "model-card", "continued"), aliases=("lr",))
     batch_size: int = declare(4, "Batch size", "int",
         help="How many examples the computer processes at once. Limited by memory.",
         rule="The batch size must be a whole number from 1 to 4096.",
-        minimum=1, maximum=4096, unit="examples", advanced=False)
+        minimum=1, maximum=4096, unit="examples", advanced=False, roles=("sweep", "model-card"), aliases=("batch",))
     gradient_accumulation: int = declare(1, "Gradient accumulation", "int",
         help="How many batches are added up before the model is updated. Lets a small machine learn as if it used "
              "bigger batches.",
         rule="Gradient accumulation must be a whole number from 1 to 4096.",
-        minimum=1, maximum=4096, advanced=False)
+        minimum=1, maximum=4096, advanced=False, roles=("sweep", "model-card"))
     epochs: float = declare(3.0, "Epochs", "float",
         help="How many times the model reads your whole dataset. More passes learn more but can memorise.",
         rule="The number of epochs must be above 0 and at most 1000 (1-3 is typical).",
-        minimum=0.0, maximum=1000.0, min_exclusive=True, decimals=2, step=0.5, advanced=False)
+        minimum=0.0, maximum=1000.0, min_exclusive=True, decimals=2, step=0.5, advanced=False,
+        roles=("sweep", "model-card"), aliases=("epoch",))
     max_steps: int | None = declare(None, "Max steps (0 = by epochs)", "int",  # when set, wins over epochs
         help="Stop after this many updates, whatever the epochs say. Leave at 0 to train by epochs.",
         rule="Max steps must be a whole number of at least 1, or left empty to train by epochs.",
-        minimum=1, maximum=10**60, optional=True, unit="steps", none_label="0")
+        minimum=1, maximum=10**60, optional=True, unit="steps", none_label="0", roles=("model-card",))
     warmup_steps: int = declare(0, "Warm-up steps", "int",
         help="The first updates use a smaller learning rate, so training starts gently.",
         rule="Warm-up steps must be a whole number, 0 or more.",
-        minimum=0, maximum=10**6, unit="steps")
+        minimum=0, maximum=10**6, unit="steps", roles=("sweep",))
     # Optimization
     optimizer: str = declare("adamw", "Optimizer", "choice",
         help="The method that turns errors into weight changes. AdamW is the safe default.",
         rule="The optimizer must be one of adamw, sgd, adamw_8bit.",
-        choices=("adamw", "sgd", "adamw_8bit"))
+        choices=("adamw", "sgd", "adamw_8bit"), roles=("model-card",))
     scheduler: str = declare("linear", "Learning-rate schedule", "choice",
         help="How the learning rate changes over the run: falling in a straight line, along a curve, or staying "
              "constant.",
         rule="The schedule must be one of linear, cosine, constant.",
-        choices=("linear", "cosine", "constant"))
+        choices=("linear", "cosine", "constant"), roles=("sweep", "model-card"))
     weight_decay: float = declare(0.0, "Weight decay", "float",
         help="A gentle pull that keeps the adapter's weights small, to avoid memorising.",
         rule="Weight decay must be between 0 and 1 (0 to 0.1 is typical).",
-        minimum=0.0, maximum=1.0, decimals=3, step=0.01)
+        minimum=0.0, maximum=1.0, decimals=3, step=0.01, roles=("sweep",))
     max_grad_norm: float = declare(1.0, "Gradient clipping", "float",
         help="Caps how big one update can be, which prevents sudden jumps in the loss.",
         rule="Gradient clipping must be 0 (off) or a positive number (1.0 is typical).",
@@ -198,11 +202,11 @@ class TrainingConfig:
     precision: str = declare("auto", "Precision", "choice",
         help="The number format used for training. 'Auto' picks the fastest safe one for your hardware.",
         rule="Precision must be one of auto, fp32, fp16, bf16.",
-        choices=("auto", "fp32", "bf16", "fp16"))
+        choices=("auto", "fp32", "bf16", "fp16"), roles=("model-card",))
     quantization: str | None = declare(None, "Quantization", "choice",
         help="Stores the model's frozen weights in 8 or 4 bits to save memory (needs an NVIDIA GPU).",
         rule="Quantization must be empty, '8bit' or '4bit'.",
-        choices=("8bit", "4bit"), optional=True, none_label="none")
+        choices=("8bit", "4bit"), optional=True, none_label="none", roles=("model-card",))
     # Checkpointing
     save_steps: int = declare(50, "Save every", "int",
         help="How often a checkpoint is saved. You can resume or roll back to any checkpoint.",
@@ -225,10 +229,10 @@ class TrainingConfig:
     max_seq_length: int = declare(1024, "Max sequence length", "int",
         help="The longest example, in tokens, the model reads. Longer ones are cut.",
         rule="The maximum sequence length must be a whole number from 16 to 131072 tokens.",
-        minimum=16, maximum=131072, unit="tokens", advanced=False)
+        minimum=16, maximum=131072, unit="tokens", advanced=False, roles=("sweep", "model-card"))
     packing: bool = declare(True, "Packing", "bool",
         help="Puts several short examples together so no time is wasted on padding. Examples never see each other.",
-        rule="Packing is on or off.")
+        rule="Packing is on or off.", roles=("model-card",))
     gradient_checkpointing: bool = declare(False, "Gradient checkpointing", "bool",
         help="Saves a lot of memory by recomputing some values; training gets about 30% slower.",
         rule="Gradient checkpointing is on or off.")
@@ -239,7 +243,7 @@ class TrainingConfig:
     seed: int = declare(42, "Seed", "int",
         help="A number that makes the run repeatable: the same seed gives the same result.",
         rule="The seed must be a whole number from 0 to 2^32-1.",
-        minimum=0, maximum=2**32 - 1)
+        minimum=0, maximum=2**32 - 1, roles=("model-card",))
     # Devices: batch_size is per device; one process per device (accelerate launch when more than 1)
     num_processes: int = declare(1, "Use GPUs", "int",
         help="How many GPUs train at once. Each GPU takes its own batch, so more GPUs finish sooner; the batch "

@@ -38,6 +38,9 @@ class Setting:
     editable_by: str = "user"  # user | app
     multi_gpu: bool = False  # shown only on machines with several GPUs
     none_label: str = ""  # how the form shows None for an optional choice or number (e.g. "none", 0)
+    # where else the setting takes part (see ROLES); a setting's roles are declared with it, nowhere else
+    roles: tuple = ()
+    aliases: tuple = ()  # short names people type (`--vary lr=...`)
 
     def accepts(self, value: Any) -> bool:
         """True when `value` is a valid value of this setting (exact types: True is not a number)."""
@@ -72,6 +75,20 @@ class Setting:
         if self.maximum is not None:
             value = min(self.maximum - (step if self.max_exclusive else 0), value)
         return int(round(value)) if self.kind == "int" else value
+
+
+# What a setting's `roles` may say:
+ROLES = {
+    "sweep": "a sweep may vary it (it changes how the adapter learns, not the data, model or machine)",
+    "model-card": "the exported model card lists it under the training settings",
+    "continued": "improving a version keeps it from that version (the adapter it continues and its method)",
+}
+
+
+def with_role(config_class, role: str) -> tuple[str, ...]:
+    """The names of the settings of `config_class` that declare `role`, in field order."""
+    assert role in ROLES, role
+    return tuple(spec.name for spec in settings_of(config_class) if role in spec.roles)
 
 
 # The form's two layer choices for target_modules (validation accepts any non-empty list of names).

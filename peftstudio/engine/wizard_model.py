@@ -22,11 +22,25 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.architectures import exportable
 from peftstudio.engine.history.presets import Preset, load_preset, save_preset
 from peftstudio.engine.history.versions import clean_model_name, default_model_name
-from peftstudio.engine.models import has_chat_template, load_tokenizer, local_models, resolve_model, trainable_folder
+from peftstudio.engine.models import (
+    has_chat_template,
+    load_tokenizer,
+    local_models,
+    resolve_model,
+    trainable_folder,
+)
 from peftstudio.engine.planning.catalog import CATALOG, catalog_entry
 from peftstudio.engine.planning.facts_reader import model_facts
-from peftstudio.engine.planning.planner import DatasetSummary, Settings, estimates_for, fit_badge, plan, precision_for
+from peftstudio.engine.planning.planner import (
+    DatasetSummary,
+    Settings,
+    estimates_for,
+    fit_badge,
+    plan,
+    precision_for,
+)
 from peftstudio.engine.planning.profiles import get_profile
+from peftstudio.engine.settings import with_role
 
 DEFAULT_DATA = DatasetSummary(examples=500, tokens_mean=200, tokens_p95=400, loss_tokens_per_epoch=50_000)
 
@@ -216,8 +230,7 @@ class WizardModel:
         return save_preset(Preset(name, self.state.profile_id, replace(self.state.config)))
 
     # what improving a version fixes: the adapter it continues and the method its feedback suits
-    CONTINUED = ("training_method", "parent_adapter", "carry_optimizer", "lora_r", "lora_alpha", "use_dora",
-                 "use_rslora", "target_modules", "lora_init", "preference_beta", "learning_rate")
+    CONTINUED = with_role(TrainingConfig, "continued")
 
     def prefill_continuation(self, config: TrainingConfig, facts: dict, profile_id: str | None = None) -> None:
         """Start from a version's continuation (e.g. "Improve this version"): its dataset, method and adapter are

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import unicodedata
 
+from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.export.run_model import ExportableRun
+from peftstudio.engine.settings import with_role
+
 
 def clean(value, limit: int = 200) -> str:
     """One line of printable text: control, format and surrogate characters and line separators dropped."""
@@ -22,9 +25,7 @@ def _number(value, digits: int = 4) -> str:
     return "n/a" if value is None else (f"{value:.{digits}f}" if isinstance(value, float) else str(value))
 
 
-SETTINGS = ("peft_method", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "batch_size",
-            "gradient_accumulation", "epochs", "max_steps", "optimizer", "scheduler", "precision", "quantization",
-            "max_seq_length", "packing", "seed")
+SETTINGS = with_role(TrainingConfig, "model-card")  # declared with each setting (engine/config.py)
 
 
 def _scorecard_lines(card: dict | None) -> list[str]:

@@ -13,16 +13,12 @@ from dataclasses import dataclass
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.settings import settings_of
+from peftstudio.engine.settings import settings_of, with_role
 
-# Short names people type; the full setting names work too.
-ALIASES = {"lr": "learning_rate", "r": "lora_r", "rank": "lora_r", "alpha": "lora_alpha", "dropout": "lora_dropout",
-           "batch": "batch_size", "epoch": "epochs", "dora": "use_dora", "rslora": "use_rslora",
-           "loraplus": "loraplus_lr_ratio", "neftune": "neftune_noise_alpha", "init": "lora_init"}
-# What a sweep may vary: the settings that change how the adapter learns (not the data, model or machine).
-SWEEPABLE = ("learning_rate", "lora_r", "lora_alpha", "lora_dropout", "epochs", "batch_size", "gradient_accumulation",
-             "warmup_steps", "weight_decay", "scheduler", "use_dora", "use_rslora", "lora_init",
-             "loraplus_lr_ratio", "neftune_noise_alpha", "max_seq_length", "preference_beta")
+# Short names people type (declared with each setting); the full setting names work too.
+ALIASES = {alias: spec.name for spec in settings_of(TrainingConfig) for alias in spec.aliases}
+# What a sweep may vary: the settings whose declaration has the "sweep" role.
+SWEEPABLE = with_role(TrainingConfig, "sweep")
 GRID_POINTS = 3  # a range in a grid: its ends and its middle
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
