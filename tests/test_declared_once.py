@@ -102,3 +102,44 @@ def test_the_forms_are_built_from_the_declarations(qtbot, kind):
         if spec.kind in ("int", "float"):
             assert (form.widgets[spec.name].minimum(), form.widgets[spec.name].maximum()) == (spec.minimum,
                                                                                             spec.maximum)
+
+
+def test_a_setting_declared_once_reaches_every_place(tmp_path, qtbot):
+    """adam_beta2 was added as one declaration (engine/config.py) and the one line that hands it to
+    transformers; everything else below knows it from the declaration."""
+    from types import SimpleNamespace
+
+    from transformers import TrainingArguments
+
+    from peftstudio.engine.config import TrainingConfig, settings_help
+    from peftstudio.engine.export.model_card import SETTINGS as CARD_SETTINGS
+    from peftstudio.engine.training.sweep_space import SWEEPABLE, parse_vary
+    from peftstudio.engine.training.trainer_setup import training_arguments
+
+    assert "adam_beta2" in settings_help()  # `peftstudio train --help` and the docs
+    assert TrainingConfig.from_dict({"adam_beta2": 0.95}).adam_beta2 == 0.95  # --config and config.json
+    assert any(field == "adam_beta2" for field, _ in TrainingConfig(adam_beta2=2.0).problems())  # validation
+    assert "adam_beta2" in SWEEPABLE and parse_vary("beta2=0.95,0.999")[0].values == (0.95, 0.999)
+    assert "adam_beta2" in CARD_SETTINGS
+    prepared = SimpleNamespace(data=SimpleNamespace(validation=[]), precision="fp32", device="cpu")
+    arguments = training_arguments(TrainingConfig(adam_beta2=0.95), prepared, tmp_path)
+    assert TrainingArguments(**arguments).adam_beta2 == 0.95  # what the optimizer is built with
+
+    from peftstudio.engine.planning import hardware_profile
+    from PySide6.QtWidgets import QWidget
+
+    from peftstudio.ui.wizard.wizard import TrainingWizard
+
+    wizard = TrainingWizard(hardware_profile())
+    qtbot.addWidget(wizard)
+    assert wizard.findChild(QWidget, "train.adam_beta2") is not None  # the wizard's settings form
+
+
+def test_every_training_method_has_its_row_and_every_role_is_known():
+    from peftstudio.engine.config import TRAINING_METHODS, TrainingConfig
+    from peftstudio.engine.settings import ROLES, settings_of
+    from peftstudio.engine.training.methods import METHODS
+
+    assert set(METHODS) == set(TRAINING_METHODS)
+    for spec in settings_of(TrainingConfig):
+        assert set(spec.roles) <= set(ROLES), spec.name

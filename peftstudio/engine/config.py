@@ -198,6 +198,11 @@ class TrainingConfig:
         help="Caps how big one update can be, which prevents sudden jumps in the loss.",
         rule="Gradient clipping must be 0 (off) or a positive number (1.0 is typical).",
         minimum=0.0, maximum=100.0, decimals=2, step=0.1)
+    adam_beta2: float = declare(0.999, "Adam beta2", "float",
+        help="How long AdamW remembers the size of past updates. 0.999 is the default; 0.95 or 0.98 steadies "
+             "runs whose loss spikes (short runs, high learning rates).",
+        rule="Adam beta2 must be from 0.9 to 0.9999 (0.999 is the default).",
+        minimum=0.9, maximum=0.9999, decimals=4, step=0.001, roles=("sweep", "model-card"), aliases=("beta2",))
     # Precision
     precision: str = declare("auto", "Precision", "choice",
         help="The number format used for training. 'Auto' picks the fastest safe one for your hardware.",
@@ -324,10 +329,6 @@ class TrainingConfig:
         return TrainingConfig.from_dict(data)
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 def parse_settings(text: str) -> dict[str, Any]:
     """Settings from JSON text (a config file or inline overrides): a dict of known names, or a PlainError."""
     try:
@@ -385,13 +386,10 @@ def settings_help() -> str:
 REWRITES_BASE = ("pissa", "pissa-fast", "olora")
 
 # The allowed values, as declared on the fields above.
-PEFT_METHODS = choices("peft_method")
 TRAINING_METHODS = choices("training_method")
 OPTIMIZERS = choices("optimizer")
 SCHEDULERS = choices("scheduler")
 PRECISIONS = choices("precision")
-QUANTIZATIONS = (None, *choices("quantization"))
-EVAL_STRATEGIES = choices("eval_strategy")
 # how work is split over several devices (see engine/training/launcher.py): plain data parallel, or
 # sharded (FSDP; DeepSpeed ZeRO-2 shards optimizer state and gradients, ZeRO-3 also the weights)
 DISTRIBUTED_STRATEGIES = choices("distributed_strategy")

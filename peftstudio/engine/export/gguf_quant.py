@@ -13,9 +13,6 @@ import numpy as np
 from peftstudio.engine.export.formats import GGUF_TYPES
 
 _FALLBACK = {"Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
-# bytes per weight of each GGML type (block bytes / block size), for size estimates
-BYTES_PER_WEIGHT = {"F32": 4.0, "F16": 2.0, "Q8_0": 34 / 32, "Q6_K": 210 / 256, "Q5_K": 176 / 256,
-                    "Q4_K": 144 / 256, "Q5_0": 22 / 32, "Q5_1": 24 / 32}
 
 
 def file_type(quant: str):

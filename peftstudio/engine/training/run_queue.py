@@ -22,7 +22,6 @@ from peftstudio.engine.errors import PlainError
 WAITING, RUNNING, DONE, FAILED, STOPPED, PRUNED, SKIPPED = \
     "waiting", "running", "done", "failed", "stopped", "pruned", "skipped"
 OPEN_STATES = (WAITING, RUNNING)
-ENDED_STATES = (DONE, FAILED, STOPPED, PRUNED, SKIPPED)
 
 
 @dataclass
@@ -133,11 +132,6 @@ class RunQueue:
     def set_planned_seconds(self, item_id: int, seconds: float) -> None:
         with self.store.transaction() as db:
             db.execute("UPDATE queue SET planned_seconds = ? WHERE id = ?", (seconds, int(item_id)))
-
-    def clear_ended(self) -> int:
-        with self.store.transaction() as db:
-            return db.execute(f"DELETE FROM queue WHERE state IN ({','.join('?' * len(ENDED_STATES))})",
-                              ENDED_STATES).rowcount
 
     # ---- pausing (a flag any process may set; the runner checks it between steps) --------------------
     def set_paused(self, paused: bool) -> None:

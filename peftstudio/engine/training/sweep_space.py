@@ -19,7 +19,6 @@ from peftstudio.engine.settings import settings_of, with_role
 ALIASES = {alias: spec.name for spec in settings_of(TrainingConfig) for alias in spec.aliases}
 # What a sweep may vary: the settings whose declaration has the "sweep" role.
 SWEEPABLE = with_role(TrainingConfig, "sweep")
-GRID_POINTS = 3  # a range in a grid: its ends and its middle
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 

@@ -29,7 +29,7 @@ def training_arguments(config: TrainingConfig, prepared: Prepared, output_dir: P
         max_steps=config.max_steps if config.max_steps else -1, warmup_steps=config.warmup_steps,
         lr_scheduler_type=config.scheduler if config.scheduler != "constant" else "constant_with_warmup",
         optim=TRANSFORMERS_OPTIM[config.optimizer],
-        weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
+        weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, adam_beta2=config.adam_beta2,
         bf16=prepared.precision == "bf16", fp16=prepared.precision == "fp16", use_cpu=prepared.device == "cpu",
         logging_strategy="steps", logging_steps=config.logging_steps,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total,
