@@ -16,8 +16,11 @@ from peftstudio import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     # light: declarations only (the settings, the export formats)
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.app_settings import app_settings_declared, load_settings
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.export import DEFAULT_QUANT, FORMATS, GGUF_TYPES
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.sampling import Sampling, cli_flag, sampling_settings
 
     parser = argparse.ArgumentParser(prog="peftstudio", description="Fine-tune LLMs with LoRA/QLoRA.")
@@ -79,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--out", required=True, help="the JSONL file to write")
     feedback.add_argument("--json", action="store_true")
 
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.config import TrainingConfig  # light: the settings and their defaults
 
     validate = sub.add_parser("validate", help="check a dataset: format, schema, problems, statistics")
@@ -120,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="skip the general-skills (forgetting) check")
     evaluate.add_argument("--json", action="store_true")
 
-    from peftstudio.engine.config import choices, settings_help
+    from peftstudio.engine.config import choices, settings_help  # lazy: off the start-up path (bench/startup.py)
 
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder",
                            epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_arguments(command) -> None:
     """What a new run needs, for the commands that make runs later (queue add, sweep)."""
-    from peftstudio.engine.config import choices
+    from peftstudio.engine.config import choices  # lazy: off the start-up path (bench/startup.py)
 
     command.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
     command.add_argument("--dataset", help="dataset file")
@@ -241,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     if args.self_test:
-        from peftstudio.selftest import run_self_test
+        from peftstudio.selftest import run_self_test  # lazy: off the start-up path (bench/startup.py)
 
         return run_self_test()
     if args.command in (None, "gui"):
-        from peftstudio.ui.app import run_gui
+        from peftstudio.ui.app import run_gui  # lazy: off the start-up path (bench/startup.py)
 
         return run_gui()
     module, function = COMMANDS[args.command]
@@ -289,11 +293,11 @@ def report_failure(exc: BaseException, as_json: bool) -> int:
     """Print the plain error for an exception no command handled; the stack trace goes to a file only.
 
     Exit 1 (the command failed), 130 for Ctrl+C as shells expect."""
-    from peftstudio.engine.errors import from_exception
+    from peftstudio.engine.errors import from_exception  # lazy: off the start-up path (bench/startup.py)
 
     folder = None
     try:
-        from peftstudio.engine.paths import log_dir
+        from peftstudio.engine.paths import log_dir  # lazy: off the start-up path (bench/startup.py)
 
         folder = log_dir() / "diagnostics"
     except OSError:
@@ -328,8 +332,8 @@ def print_error(error, as_json: bool) -> None:
 
 def read_config_argument(value: str) -> dict:
     """--config: a JSON file or an inline JSON object; only the settings it names (they override others)."""
-    from peftstudio.engine.config import parse_settings
-    from peftstudio.engine.errors import PlainError
+    from peftstudio.engine.config import parse_settings  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.errors import PlainError  # lazy: off the start-up path (bench/startup.py)
 
     text = value
     if not value.lstrip().startswith(("{", "[")):  # inline JSON (a list is refused below, plainly)

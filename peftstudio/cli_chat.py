@@ -69,9 +69,9 @@ def gguf_chat_command(args) -> int:
     """Chat with a GGUF file in llama.cpp: streamed, with tokens/s."""
     from pathlib import Path
 
-    from peftstudio.engine.errors import from_exception
-    from peftstudio.engine.export import GGUFModel, timed_chat
-    from peftstudio.engine.paths import data_dir
+    from peftstudio.engine.errors import from_exception  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.export import GGUFModel, timed_chat  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.paths import data_dir  # lazy: off the start-up path (bench/startup.py)
 
     path = Path(args.run).expanduser()
     sampling = sampling_of(args).llama_cpp()

@@ -13,7 +13,7 @@ from peftstudio.engine.errors import PlainError
 
 def _queued_config(args):
     """The settings of the run to queue (planned now, so the queue can say when it starts and ends)."""
-    from peftstudio.cli_train import continued_config, new_run_config
+    from peftstudio.cli_train import continued_config, new_run_config  # lazy: off the start-up path (bench/startup.py)
 
     if getattr(args, "continue_from", None):
         config, facts, version = continued_config(args)
@@ -35,7 +35,7 @@ def _when(seconds: float) -> str:
 
 
 def print_queue(queue, as_json: bool, include_ended: bool) -> None:
-    from peftstudio.engine.planning import format_duration
+    from peftstudio.engine.planning import format_duration  # lazy: off the start-up path (bench/startup.py)
 
     scheduled = {s.item.id: s for s in queue.schedule()}
     items = queue.items(include_ended=include_ended)
@@ -59,8 +59,8 @@ def print_queue(queue, as_json: bool, include_ended: bool) -> None:
 
 def run_queue(as_json: bool) -> int:
     """Train the queued runs in this process, with a progress bar per run; Ctrl+C pauses the queue."""
-    from peftstudio.cli_train import ProgressBar
-    from peftstudio.engine.training import QueueRunner, RunQueue
+    from peftstudio.cli_train import ProgressBar  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.training import QueueRunner, RunQueue  # lazy: off the start-up path (bench/startup.py)
 
     queue = RunQueue()
     queue.set_paused(False)
@@ -101,8 +101,9 @@ def run_queue(as_json: bool) -> int:
 
 def queue_command(args) -> int:
     quiet_libraries()
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.planning import format_duration, planned_seconds
-    from peftstudio.engine.training import RunQueue
+    from peftstudio.engine.training import RunQueue  # lazy: off the start-up path (bench/startup.py)
 
     queue = RunQueue()
     try:
@@ -142,7 +143,7 @@ def queue_command(args) -> int:
 
 # ---- sweeps -------------------------------------------------------------------------------------------
 def print_results(found, as_json: bool) -> None:
-    from peftstudio.engine.planning import format_duration
+    from peftstudio.engine.planning import format_duration  # lazy: off the start-up path (bench/startup.py)
 
     if as_json:
         print(json.dumps(found.to_dict(), default=str))
@@ -166,7 +167,8 @@ def print_results(found, as_json: bool) -> None:
 
 def sweep_command(args) -> int:
     quiet_libraries()
-    from peftstudio.engine.planning import format_duration
+    from peftstudio.engine.planning import format_duration  # lazy: off the start-up path (bench/startup.py)
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.training import create_sweep, keep_best, list_sweeps, parse_vary, plan_sweep, results
 
     try:

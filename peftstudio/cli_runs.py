@@ -104,7 +104,7 @@ def versions_command(args) -> int:
 
 def feedback_command(args) -> int:
     """`peftstudio feedback export RUN --out FILE`: pairs -> a DPO dataset, thumbs only -> a KTO one."""
-    from peftstudio.engine.history import export_feedback
+    from peftstudio.engine.history import export_feedback  # lazy: off the start-up path (bench/startup.py)
 
     run_dir = Path(args.run).expanduser()
     if not run_dir.exists():

@@ -15,9 +15,10 @@ def synth_command(args) -> int:
     quiet_libraries()
     from tqdm import tqdm
 
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.data import RECIPE_WORDS, recipe_for, synthesize
-    from peftstudio.engine.planning import get_profile
-    from peftstudio.engine.teachers import teacher_from
+    from peftstudio.engine.planning import get_profile  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.teachers import teacher_from  # lazy: off the start-up path (bench/startup.py)
 
     cancel = threading.Event()
     bar = None

@@ -57,7 +57,8 @@ def planned_config(config, profile_id: str):
 
 def continued_config(args):
     """The settings of a new run (a child version) that trains a finished version further, and its facts."""
-    from peftstudio.engine.history import default_store
+    from peftstudio.engine.history import default_store  # lazy: off the start-up path (bench/startup.py)
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.training import continue_config, parse_reference, version_to_continue
 
     version = version_to_continue(default_store(), *parse_reference(args.continue_from))

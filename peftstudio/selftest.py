@@ -32,14 +32,14 @@ def run_self_test() -> int:
     results: list[dict] = []
 
     def gui():
-        from peftstudio.ui.display_check import problem
+        from peftstudio.ui.display_check import problem  # lazy: off the start-up path (bench/startup.py)
 
         trouble = problem()
         if trouble:
             raise RuntimeError(trouble)
         from PySide6.QtWidgets import QApplication
 
-        from peftstudio.ui.main_window import MainWindow
+        from peftstudio.ui.main_window import MainWindow  # lazy: defers PySide6
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         window = MainWindow()
@@ -59,7 +59,7 @@ def run_self_test() -> int:
         return {"window": title, "wizard_pages": len(pages), "window_seconds_after_launch": window_after}
 
     def dataset():
-        from peftstudio.engine.data import validate_file
+        from peftstudio.engine.data import validate_file  # lazy: off the start-up path (bench/startup.py)
 
         report = validate_file(SAMPLE, min_examples=10)
         if report.errors:
@@ -67,6 +67,7 @@ def run_self_test() -> int:
         return {"rows": report.rows_usable, "schema": report.schema.name}
 
     def model():
+        # lazy: off the start-up path (bench/startup.py)
         from peftstudio.engine.models import DEMO_MODEL_ID, demo_gguf_path, is_converted, resolve_model
 
         if demo_gguf_path() is None:
@@ -74,6 +75,7 @@ def run_self_test() -> int:
         source = resolve_model(DEMO_MODEL_ID, allow_download=False)
         import torch
 
+        # lazy: off the start-up path (bench/startup.py)
         from peftstudio.engine.models import load_causal_lm, load_tokenizer, trainable_folder
 
         converted_before = is_converted(source)

@@ -2,6 +2,7 @@
 too), the layer contracts of pyproject.toml hold, and every engine subpackage exports its public names."""
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -91,3 +92,33 @@ def test_the_windows_never_write_run_files():
     for path in (REPO / "peftstudio" / "ui").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not [w for w in writers if w in text], path
+
+
+def _unexplained_local_imports(source: str) -> list[int]:
+    """Lines of function-local `from peftstudio...` imports that carry no `# lazy:` reason."""
+    lines = source.splitlines()
+    missing = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                if not any(name.startswith("peftstudio") for name in names):
+                    continue
+                nearby = lines[max(node.lineno - 2, 0) : node.lineno]
+                if not any("# lazy:" in line for line in nearby):
+                    missing.append(node.lineno)
+    return missing
+
+
+def test_every_function_local_import_of_our_own_says_why_it_waits():
+    # A local import either defers a heavy library or keeps the start-up path short;
+    # one without a reason is an import cycle being hidden (docs/architecture.md).
+    assert _unexplained_local_imports("def f():\n    from peftstudio import x\n") == [2]
+    assert _unexplained_local_imports("def f():\n    # lazy: defers torch\n    from peftstudio import x\n") == []
+    offenders = []
+    for path in sorted((REPO / "peftstudio").rglob("*.py")):
+        for line in _unexplained_local_imports(path.read_text(encoding="utf-8")):
+            offenders.append(f"{path.relative_to(REPO)}:{line}")
+    assert offenders == []

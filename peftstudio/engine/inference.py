@@ -147,8 +147,8 @@ class ChatModel:
 
         import torch
 
-        from peftstudio.engine.data.packing import PaddedCollator
-        from peftstudio.engine.token_loss import selected_token_loss
+        from peftstudio.engine.data.packing import PaddedCollator  # lazy: defers torch
+        from peftstudio.engine.token_loss import selected_token_loss  # lazy: defers torch
 
         example = {"messages": messages + [{"role": "assistant", "content": answer or " "}]}
         features = tokenize_examples(self.tokenizer, [example], max_length=4096)

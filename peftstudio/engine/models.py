@@ -19,6 +19,7 @@ from pathlib import Path
 
 from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.long_context import apply_rope_scaling
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +206,6 @@ def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device
 
     extra = {}
     if rope is not None and rope[0]:
-        from peftstudio.engine.long_context import apply_rope_scaling
-
         model_config = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
         if apply_rope_scaling(model_config, rope[0], rope[1]) > 1.0:
             extra["config"] = model_config

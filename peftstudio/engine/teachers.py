@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.evaluation.batched import generate_answers
+from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 
 Ask = Callable[[list[str], int], list[str]]
 
@@ -76,7 +78,7 @@ def openai_teacher(url: str, model: str = "default", timeout: float = 300.0) -> 
 
 
 def gguf_teacher(path: str) -> Teacher:
-    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
+    from peftstudio.engine.export.llama_cpp_runner import GGUFModel  # lazy: defers numpy
 
     model = GGUFModel.open(path)
 
@@ -87,9 +89,6 @@ def gguf_teacher(path: str) -> Teacher:
 
 
 def transformers_teacher(model_ref: str, batch_size: int = 8) -> Teacher:
-    from peftstudio.engine.evaluation.batched import generate_answers
-    from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
-
     folder = trainable_folder(resolve_model(model_ref))
     model, tokenizer = load_causal_lm(folder).eval(), load_tokenizer(folder)
 

@@ -22,6 +22,7 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.architectures import exportable
 from peftstudio.engine.history.presets import Preset, load_preset, save_preset
 from peftstudio.engine.history.versions import clean_model_name, default_model_name
+from peftstudio.engine.long_context import context_warning
 from peftstudio.engine.models import (
     has_chat_template,
     load_tokenizer,
@@ -159,8 +160,6 @@ class WizardModel:
 
     def context_warning(self) -> str:
         """Said before Launch when the longest examples exceed the model's context ("" when they fit)."""
-        from peftstudio.engine.long_context import context_warning
-
         stats = self.state.dataset_stats
         longest = getattr(stats, "tokens_max", 0) or 0
         try:

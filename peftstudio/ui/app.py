@@ -18,7 +18,7 @@ def close_splash() -> None:
 
 
 def run_gui() -> int:
-    from peftstudio.ui.display_check import problem
+    from peftstudio.ui.display_check import problem  # lazy: off the start-up path (bench/startup.py)
 
     trouble = problem()  # before Qt: its own failure aborts with advice that does not help
     if trouble:
@@ -28,9 +28,9 @@ def run_gui() -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from peftstudio.engine.app_log import setup_logging
-    from peftstudio.engine.app_settings import load_settings
-    from peftstudio.ui.error_dialog import install_excepthook, notice_box
+    from peftstudio.engine.app_log import setup_logging  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.app_settings import load_settings  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.ui.error_dialog import install_excepthook, notice_box  # lazy: defers PySide6
 
     install_excepthook()  # from here on, no stack trace reaches the user
     settings = load_settings()  # its data folder is applied by paths.data_dir(), for the CLI too
@@ -41,15 +41,16 @@ def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("PEFT Studio")
     app.setDesktopFileName("peftstudio")
+    # lazy: defers PySide6
     from peftstudio.ui.single_instance import InstanceServer, ask_running_instance, bring_to_front
 
     if ask_running_instance():  # the window already open comes forward instead
         return 0
     app.setWindowIcon(QIcon(str(ICON)))
-    from peftstudio.ui.theme import apply_theme
+    from peftstudio.ui.theme import apply_theme  # lazy: off the start-up path (bench/startup.py)
 
     apply_theme(app, settings.theme)
-    from peftstudio.ui.main_window import MainWindow
+    from peftstudio.ui.main_window import MainWindow  # lazy: defers PySide6
 
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
@@ -61,11 +62,11 @@ def run_gui() -> int:
     server.activate_requested.connect(lambda: bring_to_front(window))
     window.show()
     close_splash()
-    from peftstudio.engine.history import take_notices
+    from peftstudio.engine.history import take_notices  # lazy: off the start-up path (bench/startup.py)
 
     for notice in take_notices():  # e.g. the history had to be rebuilt from the run folders
         notice_box("History rebuilt", notice, window).open()
-    from peftstudio.ui.welcome import maybe_welcome
+    from peftstudio.ui.welcome import maybe_welcome  # lazy: defers PySide6
 
     maybe_welcome(window)
     return app.exec()

@@ -359,7 +359,7 @@ class DashboardWidget(QWidget):
         return toast
 
     def open_help(self):
-        from peftstudio.ui.help_viewer import HelpViewer, topic_of
+        from peftstudio.ui.help_viewer import HelpViewer, topic_of  # lazy: off the start-up path (bench/startup.py)
 
         self.help_window = HelpViewer(topic_of(getattr(self, "help_link", None)), self)
         self.help_window.show()

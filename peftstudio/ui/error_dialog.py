@@ -41,8 +41,8 @@ def notice_box(title: str, text: str, parent=None) -> QMessageBox:
 
 def handle_unexpected(exc_type, exc, tb) -> None:
     """sys.excepthook for the GUI: log, save the details, show the plain message (once at a time)."""
-    from peftstudio.engine.errors import from_exception
-    from peftstudio.engine.paths import log_dir
+    from peftstudio.engine.errors import from_exception  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.paths import log_dir  # lazy: off the start-up path (bench/startup.py)
 
     if issubclass(exc_type, KeyboardInterrupt):
         QApplication.quit()

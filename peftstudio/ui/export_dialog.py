@@ -44,8 +44,8 @@ class ExportWorker(QThread):
         self.push_to = push_to.strip()
 
     def run(self):
-        from peftstudio.engine.errors import from_exception
-        from peftstudio.engine.paths import data_dir
+        from peftstudio.engine.errors import from_exception  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.engine.paths import data_dir  # lazy: off the start-up path (bench/startup.py)
 
         try:
             result = export_run(*self.args, progress=lambda f, m: self.progress.emit(f, m), **self.kwargs)
@@ -53,7 +53,7 @@ class ExportWorker(QThread):
             self.failed.emit(from_exception(exc, data_dir() / "diagnostics"))
             return
         if self.push_to and result.format in ("hf", "hf-merged") and result.ok:
-            from peftstudio.engine.export import push_to_hub
+            from peftstudio.engine.export import push_to_hub  # lazy: off the start-up path (bench/startup.py)
 
             self.progress.emit(1.0, f"Uploading to {self.push_to}")
             try:  # the export on disk is complete either way; the report says what happened to the upload

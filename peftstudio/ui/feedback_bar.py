@@ -86,9 +86,10 @@ class FeedbackBar(QWidget):
 
     def improve(self) -> tuple | None:
         """Export the feedback and ask for a child version trained on it (pairs: DPO, thumbs only: KTO)."""
+        # lazy: off the start-up path (bench/startup.py)
         from peftstudio.engine.history import default_store, export_feedback, version_of_run
-        from peftstudio.engine.planning import preference_defaults
-        from peftstudio.engine.training import continue_config
+        from peftstudio.engine.planning import preference_defaults  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.engine.training import continue_config  # lazy: off the start-up path (bench/startup.py)
 
         version = version_of_run(default_store(), self.run_dir.resolve())
         if version is None:
@@ -97,7 +98,7 @@ class FeedbackBar(QWidget):
         out = paths.data_dir() / "datasets" / f"{version['model_name']}-{version['version']}-feedback.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows, method = export_feedback(self.run_dir, out)
-        from peftstudio.engine.runs import read_run_info
+        from peftstudio.engine.runs import read_run_info  # lazy: off the start-up path (bench/startup.py)
 
         defaults = preference_defaults(method, read_run_info(self.run_dir).get("profile_id"))
         config, facts = continue_config(dict(version, run_dir=str(self.run_dir.resolve())), data="swap",

@@ -120,8 +120,8 @@ class HistoryPage(QWidget):
                 self.table.setItem(i, col, item)
 
     def open_sweep_selected(self):
-        from peftstudio.ui.sweep_view import SweepView
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.sweep_view import SweepView  # lazy: defers pyqtgraph
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
         sweeps = {(self.rows[r].get("sweep") or {}).get("id") for r in rows} - {None}
@@ -144,8 +144,8 @@ class HistoryPage(QWidget):
         return [Path(self.rows[r]["folder"]) for r in rows]
 
     def open_dashboard(self, row: int):
-        from peftstudio.ui.dashboard import DashboardWidget
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.dashboard import DashboardWidget  # lazy: defers pyqtgraph
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         folder = Path(self.rows[row]["folder"])
 
@@ -159,8 +159,8 @@ class HistoryPage(QWidget):
         return show_once(("dashboard", str(folder.resolve())), make)
 
     def open_playground_selected(self):
-        from peftstudio.ui.playground import PlaygroundWidget
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.playground import PlaygroundWidget  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         folders = self.selected_folders()
         if len(folders) != 1:
@@ -177,7 +177,7 @@ class HistoryPage(QWidget):
         return show_once(("playground", str(folders[0].resolve())), make)
 
     def export_selected(self):
-        from peftstudio.ui.export_dialog import ExportDialog
+        from peftstudio.ui.export_dialog import ExportDialog  # lazy: off the start-up path (bench/startup.py)
 
         folders = self.selected_folders()
         if len(folders) != 1:
@@ -190,8 +190,8 @@ class HistoryPage(QWidget):
         return dialog
 
     def compare_selected(self):
-        from peftstudio.engine.errors import PlainError
-        from peftstudio.ui.compare import CompareView
+        from peftstudio.engine.errors import PlainError  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.compare import CompareView  # lazy: defers pyqtgraph
 
         try:
             view = CompareView(self.selected_folders())

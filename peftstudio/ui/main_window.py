@@ -54,9 +54,9 @@ class MainWindow(QMainWindow):
         self.hardware_label.setObjectName("home.hardware")
         self.hardware_label.setWordWrap(True)
         layout.addWidget(self.hardware_label)
-        from peftstudio.ui.notifications import Notifier
-        from peftstudio.ui.queue_controller import QueueController
-        from peftstudio.ui.queue_panel import QueuePanel
+        from peftstudio.ui.notifications import Notifier  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.queue_controller import QueueController  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.queue_panel import QueuePanel  # lazy: off the start-up path (bench/startup.py)
 
         self.queue_panel = QueuePanel(RunQueue())
         self.queue_panel.sweep_requested.connect(self.open_sweep)
@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
 
     def open_logs(self) -> None:
         """The log folder in the file manager, or its path in words where no file manager can be opened."""
-        from peftstudio.ui.error_dialog import notice_box
+        from peftstudio.ui.error_dialog import notice_box  # lazy: off the start-up path (bench/startup.py)
 
         folder = paths.log_dir()
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
 
     def open_help(self, topic: str | None = None):
         """The help pages inside the app (works where no browser or file launcher can be opened)."""
-        from peftstudio.ui.help_viewer import HelpViewer
+        from peftstudio.ui.help_viewer import HelpViewer  # lazy: off the start-up path (bench/startup.py)
 
         viewer = HelpViewer(topic, self)
         viewer.show()
@@ -157,8 +157,8 @@ class MainWindow(QMainWindow):
             self.runs_list.addItem(item)
 
     def open_playground(self, run_dir):
-        from peftstudio.ui.playground import PlaygroundWidget
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.playground import PlaygroundWidget  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         def make():
             playground = PlaygroundWidget(run_dir)
@@ -171,8 +171,8 @@ class MainWindow(QMainWindow):
         return show_once(("playground", str(Path(run_dir).resolve())), make)
 
     def open_history(self):
-        from peftstudio.engine.history import default_store as store
-        from peftstudio.ui.history import HistoryPage
+        from peftstudio.engine.history import default_store as store  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.history import HistoryPage  # lazy: off the start-up path (bench/startup.py)
 
         store().reindex()  # runs made by the CLI or another process appear too
         page = HistoryPage(store())
@@ -182,8 +182,8 @@ class MainWindow(QMainWindow):
         return page
 
     def open_versions(self):
-        from peftstudio.engine.history import default_store as store
-        from peftstudio.ui.versions import VersionsPage
+        from peftstudio.engine.history import default_store as store  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.versions import VersionsPage  # lazy: off the start-up path (bench/startup.py)
 
         page = VersionsPage(store())
         page.continue_requested.connect(lambda config, facts: self.launch(config, annotations=facts))
@@ -199,8 +199,8 @@ class MainWindow(QMainWindow):
 
     def open_run(self, item=None):
         """A past (or running) run's dashboard, from its events.jsonl (the open one, if it is open)."""
-        from peftstudio.ui.dashboard import DashboardWidget
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.dashboard import DashboardWidget  # lazy: defers pyqtgraph
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         run_id = item.data(Qt.UserRole) if item is not None else self.selected_run()
         if not run_id:
@@ -222,8 +222,8 @@ class MainWindow(QMainWindow):
 
     # ---- the wizard and launching ----------------------------------------------------------------
     def new_fine_tune(self):
-        from peftstudio.engine.planning import Settings
-        from peftstudio.ui.wizard.wizard import TrainingWizard
+        from peftstudio.engine.planning import Settings  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.wizard.wizard import TrainingWizard  # lazy: off the start-up path (bench/startup.py)
 
         self.wizard = TrainingWizard(self.hardware, Settings(self.settings.electricity_price,
                                                              self.settings.carbon_intensity), self)
@@ -236,7 +236,7 @@ class MainWindow(QMainWindow):
     def improve_version(self, config, facts: dict):
         """The wizard, prefilled with a version's feedback as the dataset, the method it suits and the version's
         adapter to start from."""
-        from peftstudio.engine.runs import read_run_info
+        from peftstudio.engine.runs import read_run_info  # lazy: off the start-up path (bench/startup.py)
 
         parent_run = Path(config.parent_adapter).parent
         wizard = self.new_fine_tune()
@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
         return wizard
 
     def load_preset(self) -> None:
-        from peftstudio.engine.history import list_presets
+        from peftstudio.engine.history import list_presets  # lazy: off the start-up path (bench/startup.py)
 
         names = list_presets()
         if not names:
@@ -256,10 +256,10 @@ class MainWindow(QMainWindow):
 
     def launch(self, config, annotations: dict | None = None) -> None:
         """Start a run: from the wizard, or with `annotations` for run.json (a continued version's parent)."""
-        from peftstudio.engine.training import TrainingSession
-        from peftstudio.ui.dashboard import DashboardWidget
-        from peftstudio.ui.queue_worker import collect_garbage_here
-        from peftstudio.ui.worker import worker_for
+        from peftstudio.engine.training import TrainingSession  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.dashboard import DashboardWidget  # lazy: defers pyqtgraph
+        from peftstudio.ui.queue_worker import collect_garbage_here  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.worker import worker_for  # lazy: off the start-up path (bench/startup.py)
 
         if not self.code_consent(config):
             return
@@ -319,8 +319,8 @@ class MainWindow(QMainWindow):
         self.open_sweep(sweep_id)
 
     def open_sweep(self, sweep_id: str):
-        from peftstudio.ui.sweep_view import SweepView
-        from peftstudio.ui.windows import show_once
+        from peftstudio.ui.sweep_view import SweepView  # lazy: defers pyqtgraph
+        from peftstudio.ui.windows import show_once  # lazy: off the start-up path (bench/startup.py)
 
         def make():
             view = SweepView(sweep_id)
@@ -332,7 +332,7 @@ class MainWindow(QMainWindow):
         return show_once(("sweep", sweep_id), make)
 
     def _queued_run_dashboard(self, handle, item):
-        from peftstudio.ui.dashboard import DashboardWidget
+        from peftstudio.ui.dashboard import DashboardWidget  # lazy: defers pyqtgraph
 
         dashboard = DashboardWidget(handle, self.settings.notifications)
         if item.planned_seconds:
@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
     def code_consent(self, config) -> bool:
         """Settings that ask to run the model's own code (a preset, a copied run) need the user's yes, once
         per model; the answer is remembered by the engine, not by the settings."""
-        from peftstudio.engine import consent
+        from peftstudio.engine import consent  # lazy: off the start-up path (bench/startup.py)
 
         model = config.model_path or config.model_name
         if not config.trust_remote_code or consent.has_consent(model):
@@ -369,7 +369,7 @@ class MainWindow(QMainWindow):
 
     # ---- settings and about ------------------------------------------------------------------------
     def open_settings(self) -> None:
-        from peftstudio.ui.settings_dialog import SettingsDialog
+        from peftstudio.ui.settings_dialog import SettingsDialog  # lazy: off the start-up path (bench/startup.py)
 
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec():
@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings) -> None:
         from PySide6.QtWidgets import QApplication
 
-        from peftstudio.ui.theme import apply_theme
+        from peftstudio.ui.theme import apply_theme  # lazy: off the start-up path (bench/startup.py)
 
         self.settings = settings
         save_settings(settings)
@@ -387,7 +387,7 @@ class MainWindow(QMainWindow):
     def copy_diagnostics(self) -> str:
         from PySide6.QtWidgets import QApplication
 
-        from peftstudio.engine.app_log import diagnostics
+        from peftstudio.engine.app_log import diagnostics  # lazy: off the start-up path (bench/startup.py)
 
         text = diagnostics()
         QApplication.clipboard().setText(text)

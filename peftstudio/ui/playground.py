@@ -206,7 +206,7 @@ class PlaygroundWidget(QWidget):
         self.pane_columns["playground.gguf"].setVisible(on)
 
     def open_export(self):
-        from peftstudio.ui.export_dialog import ExportDialog
+        from peftstudio.ui.export_dialog import ExportDialog  # lazy: off the start-up path (bench/startup.py)
 
         self.export_dialog = ExportDialog(self.run_dir, self)
         self.export_dialog.show()
@@ -299,8 +299,8 @@ class PlaygroundWidget(QWidget):
         self.scores.clear()
 
     def save(self) -> int:
-        from peftstudio.engine.inference import save_conversation
-        from peftstudio.engine.history import default_store
+        from peftstudio.engine.inference import save_conversation  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.engine.history import default_store  # lazy: off the start-up path (bench/startup.py)
 
         title = self.history[0]["content"][:60] if self.history else "conversation"
         conversation_id = save_conversation(default_store(), self.run_dir.name, title, self.history)

@@ -34,8 +34,8 @@ class QueueController(QObject):
 
     def add_estimated(self, config, annotations: dict | None = None, title: str | None = None):
         """Queue a run whose planned time is not known yet: the planner estimates it off the UI thread."""
-        from peftstudio.engine.planning import planned_seconds
-        from peftstudio.ui.tasks import run_in_background
+        from peftstudio.engine.planning import planned_seconds  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.tasks import run_in_background  # lazy: off the start-up path (bench/startup.py)
 
         item = self.add(config, title or f"{config.model_name.split('/')[-1]} on {Path(config.dataset_path).name}",
                         annotations)
@@ -44,7 +44,7 @@ class QueueController(QObject):
         return item
 
     def start(self) -> None:
-        from peftstudio.ui.queue_worker import QueueWorker
+        from peftstudio.ui.queue_worker import QueueWorker  # lazy: off the start-up path (bench/startup.py)
 
         if self.running:
             return
@@ -84,7 +84,7 @@ class QueueController(QObject):
             self.worker.wait()
 
     def _started(self, item) -> None:
-        from peftstudio.ui.queue_worker import QueuedRun
+        from peftstudio.ui.queue_worker import QueuedRun  # lazy: off the start-up path (bench/startup.py)
 
         self.panel.set_running(True, item)
         handle = QueuedRun(self.worker, item, self)

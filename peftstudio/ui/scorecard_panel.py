@@ -18,6 +18,7 @@ from peftstudio.ui.tasks import run_in_background
 
 def score_run(run_dir: Path, judge: str | None, skills_limit: int | None, cancel, progress=None) -> dict:
     """The scorecard of a run, saved with its version unless cancelled (runs in a background task)."""
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.evaluation import evaluate_run, save_scorecard
 
     card = evaluate_run(run_dir, judge=judge, skills_limit=skills_limit, cancel=cancel,
@@ -112,6 +113,7 @@ class ScorecardPanel(QWidget):
         self.progress.setText(f"Scoring failed: {error.title}. {error.what}")
 
     def show_card(self, card: dict) -> None:
+        # lazy: off the start-up path (bench/startup.py)
         from peftstudio.engine.evaluation import headline  # the evaluation code loads only when a card is shown
 
         self.card = card

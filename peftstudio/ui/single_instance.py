@@ -29,7 +29,7 @@ def private_folder() -> Path:
     """A folder only this user can enter: $XDG_RUNTIME_DIR/peftstudio, else one in the user's config folder."""
     import platformdirs
 
-    from peftstudio.engine.paths import config_dir
+    from peftstudio.engine.paths import config_dir  # lazy: off the start-up path (bench/startup.py)
 
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     candidates = [Path(runtime) / "peftstudio"] if runtime else []
@@ -48,7 +48,7 @@ def private_folder() -> Path:
 
 
 def server_name() -> str:
-    from peftstudio.engine.paths import data_dir
+    from peftstudio.engine.paths import data_dir  # lazy: off the start-up path (bench/startup.py)
 
     key = hashlib.sha1(f"{getpass.getuser()}|{data_dir().resolve()}".encode()).hexdigest()[:12]
     if os.name == "nt":

@@ -160,7 +160,7 @@ class SweepView(QWidget):
         return version
 
     def compare(self):
-        from peftstudio.ui.compare import CompareView
+        from peftstudio.ui.compare import CompareView  # lazy: off the start-up path (bench/startup.py)
 
         scored = sorted((t for t in self.found.trials if t.value is not None and t.run_dir),
                         key=lambda t: t.value, reverse=self.found.plan.direction == "maximize")[:MAX_COMPARED]

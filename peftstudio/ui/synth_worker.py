@@ -22,8 +22,8 @@ class SynthWorker(QThread):
         self.cancel = threading.Event()
 
     def run(self) -> None:
-        from peftstudio.engine.data import recipe_for, synthesize
-        from peftstudio.engine.teachers import teacher_from
+        from peftstudio.engine.data import recipe_for, synthesize  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.engine.teachers import teacher_from  # lazy: off the start-up path (bench/startup.py)
 
         try:
             teacher = None

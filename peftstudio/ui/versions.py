@@ -129,8 +129,8 @@ class VersionsPage(QWidget):
 
     def continue_selected(self, dialog=None):
         """Ask how to continue the selected version; returns the dialog (open, not blocking)."""
-        from peftstudio.ui.continue_dialog import ContinueDialog
-        from peftstudio.engine.training import version_to_continue
+        from peftstudio.ui.continue_dialog import ContinueDialog  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.engine.training import version_to_continue  # lazy: off the start-up path (bench/startup.py)
 
         v = self._selected()
         if not v:
@@ -148,7 +148,7 @@ class VersionsPage(QWidget):
         return dialog
 
     def retrain_selected(self) -> None:
-        from peftstudio.engine.config import TrainingConfig
+        from peftstudio.engine.config import TrainingConfig  # lazy: off the start-up path (bench/startup.py)
 
         v = self._selected()
         if v:

@@ -18,7 +18,7 @@ DEMO_STEPS = 40
 
 
 def demo_config() -> TrainingConfig:
-    from peftstudio.engine.models import DEMO_MODEL_ID
+    from peftstudio.engine.models import DEMO_MODEL_ID  # lazy: off the start-up path (bench/startup.py)
 
     return TrainingConfig(model_name=DEMO_MODEL_ID, dataset_path=str(SAMPLE), max_steps=DEMO_STEPS, batch_size=4,
                           max_seq_length=256, learning_rate=1e-3, lora_r=8, lora_alpha=16, save_steps=20,
@@ -26,7 +26,7 @@ def demo_config() -> TrainingConfig:
 
 
 def demo_model_available() -> bool:
-    from peftstudio.engine.models import DEMO_MODEL_ID, resolve_model
+    from peftstudio.engine.models import DEMO_MODEL_ID, resolve_model  # lazy: off the start-up path (bench/startup.py)
 
     try:
         resolve_model(DEMO_MODEL_ID, allow_download=False)
@@ -40,8 +40,8 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, hardware, parent=None):
         super().__init__(parent)
-        from peftstudio.engine.paths import data_dir
-        from peftstudio.ui.hardware_text import hardware_summary
+        from peftstudio.engine.paths import data_dir  # lazy: off the start-up path (bench/startup.py)
+        from peftstudio.ui.hardware_text import hardware_summary  # lazy: off the start-up path (bench/startup.py)
 
         self.setObjectName("welcome")
         self.setWindowTitle(STRINGS["welcome.title"])
@@ -96,6 +96,7 @@ class WelcomeDialog(QDialog):
 
 def maybe_welcome(window, force: bool = False) -> WelcomeDialog | None:
     """Show the welcome on the first run (or when forced); the demo launches in the main window."""
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.app_settings import load_settings, save_settings
 
     settings = load_settings()

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from peftstudio.engine.data.checks import personal_data_hints
+from peftstudio.engine.data.dataset_file import validate_file
 
 GROUNDED = 0.5  # at least half of the answer's content words appear in the passage
 STOPWORDS = frozenset("""a an and are as at be been but by can did do does for from had has have he her his how i if
@@ -53,8 +54,6 @@ def row_flags(row: dict) -> list[str]:
 
 def check_rows(out: Path, rows: list[dict], judge=None, cancel: threading.Event | None = None) -> dict:
     """The report for the file: the validator's findings, each row's flags, and the judge's verdicts."""
-    from peftstudio.engine.data.dataset_file import validate_file
-
     validation = validate_file(out, min_examples=1).to_dict()
     flagged: dict[int, list[str]] = {}
     for number, row in enumerate(rows, start=1):

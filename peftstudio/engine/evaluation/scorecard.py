@@ -21,7 +21,10 @@ from peftstudio.engine.data.prepare import normalized_examples, split_indices
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.evaluation import general_skills
 from peftstudio.engine.evaluation.batched import generate_answers
+from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
 from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
+from peftstudio.engine.history.versions import record_scorecard
+from peftstudio.engine.inference import ChatModel
 from peftstudio.engine.runs.folder import RunFolder
 
 Progress = Callable[[float, str], None]
@@ -74,8 +77,6 @@ def suggestions(card: dict) -> list[str]:
 def evaluate_run(run_dir: Path, judge: str | None = None, limit: int | None = None, skills: bool = True,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
                  batch_size: int = 8, skills_limit: int | None = None) -> dict:
-    from peftstudio.engine.inference import ChatModel
-
     say = progress or (lambda fraction, message: None)
     started = time.perf_counter()
     run_dir = Path(run_dir)
@@ -129,8 +130,6 @@ def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size
                                  cancel=cancel)
         card["general_skills"] = general_skills.compare(items, base, tuned)
     if judge and prompts and not (cancel is not None and cancel.is_set()):
-        from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
-
         say(0.9, "Asking the judge")
         description, ask = judge_from(judge)
         answers = card["task_answers"]
@@ -168,8 +167,6 @@ def headline(card: dict) -> list[str]:
 
 def save_scorecard(run_dir: Path, card: dict) -> None:
     """In run.json and with the run's version in the store (Versions and Compare read it there)."""
-    from peftstudio.engine.history.versions import record_scorecard
-
     stored = {k: v for k, v in card.items() if k != "task_answers"}
     RunFolder(run_dir).update_info(scorecard=stored)
     record_scorecard(Path(run_dir), summary_metrics(stored))

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export import llama_cpp_runner, lmstudio, ollama, safety
+from peftstudio.engine.export import llama_cpp_reference, llama_cpp_runner, lmstudio, ollama, safety
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
 from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
 from peftstudio.engine.export.formats import DEFAULT_QUANT, FORMATS, GGUF_FORMATS, GGUF_TYPES, LOSSY
+from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
+from peftstudio.engine.export.llama_cpp_runner import GGUFModel
 from peftstudio.engine.export.verify import (Agreement, Reference, VerificationReport, agreement_of,
                                              reference, save_report, verify_gguf, verify_hf)
+from peftstudio.engine.inference import validation_prompts
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
 
@@ -147,8 +150,6 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
 
 def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, quant: str,
                         model_name: str, publisher: str, say: Progress) -> tuple[Path, dict]:
-    from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
-
     file_name = f"{model_name}-{quant}.gguf"
     if fmt == "lmstudio":
         gguf_path = safety.safe_join(staging, f"{safety.safe_name(publisher)}/{model_name}/{file_name}")
@@ -178,8 +179,6 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
 
 def _own_prompt(run: ExportableRun) -> str | None:
     """A question from the run's own held-back examples, so the report shows the export on the user's task."""
-    from peftstudio.engine.inference import validation_prompts
-
     try:
         prompts = validation_prompts(run.run_dir, 1)
     except Exception:  # noqa: BLE001 - the dataset may have moved since training; the check goes on without it
@@ -190,10 +189,6 @@ def _own_prompt(run: ExportableRun) -> str | None:
 def _llama_cpp_quantizer_agreement(run: ExportableRun, merged, tokenizer, staging: Path, quant: str,
                                    ref: Reference) -> Agreement | None:
     """Write the same weights as F16, quantize them with llama.cpp, measure that file's agreement."""
-    from peftstudio.engine.export import llama_cpp_reference
-    from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_for, write_gguf
-    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
-
     scratch = staging / ".llama-cpp-comparison"
     scratch.mkdir()
     try:

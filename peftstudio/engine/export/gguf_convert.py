@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from peftstudio.engine.export import gguf_hparams, gguf_quant
-from peftstudio.engine.export.architectures import ARCHITECTURES, Architecture
+from peftstudio.engine.export.architectures import families, Architecture, ARCHITECTURES
 from peftstudio.engine.export.gguf_hparams import unsupported
 from peftstudio.engine.export.formats import QUANTS
 from peftstudio.engine.export.gguf_tokenizer import add_tokenizer, pre_tokenizer_for  # noqa: F401 - exporters use it
@@ -54,8 +54,6 @@ def architecture_of(model) -> Architecture:
     config = model.config
     name = (getattr(config, "architectures", None) or [model.__class__.__name__])[0]
     if name not in ARCHITECTURES:
-        from peftstudio.engine.export.architectures import families
-
         raise unsupported(f"{name} models are not supported by the GGUF converter.",
                           f"It knows these families: {families()}.")
     return ARCHITECTURES[name]

@@ -12,12 +12,10 @@ import math
 import numpy as np
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export.architectures import Architecture
+from peftstudio.engine.export.architectures import families, Architecture
 
 
 def unsupported(what: str, why: str) -> PlainError:
-    from peftstudio.engine.export.architectures import families
-
     return PlainError(
         title="This model cannot be exported to GGUF yet",
         what=what,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from peftstudio.engine.export import kquants
 from peftstudio.engine.export.formats import GGUF_TYPES
 
 _FALLBACK = {"Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6_K": "Q8_0"}
@@ -68,8 +69,6 @@ def tensor_types(tensors: list[tuple[str, tuple[int, ...]]], quant: str, n_layer
 def encode(array: np.ndarray, kind: str) -> np.ndarray:
     """The bytes (or floats) the writer stores for a float32 tensor in GGML type `kind`."""
     import gguf
-
-    from peftstudio.engine.export import kquants
 
     if kind == "F32":
         return array.astype(np.float32)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from peftstudio.engine.export.formats import GGUF_TYPES
+from peftstudio.engine.export.llama_cpp_runner import quiet_stderr
 
 # ggml's type numbers (ggml.h enum ggml_type)
 GGML_TYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q4_K": 12, "Q5_K": 13,
@@ -52,8 +53,6 @@ def quantize(values: np.ndarray, kind: str) -> np.ndarray:
 def quantize_file(source: Path, target: Path, quant: str, threads: int = 2) -> None:
     """`llama-quantize source target quant`, through llama.cpp's C API."""
     import llama_cpp
-
-    from peftstudio.engine.export.llama_cpp_runner import quiet_stderr
 
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = GGUF_TYPES[quant].llama_file_type  # llama.h enum llama_ftype

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.sampling import Sampling
 
 
 def available() -> bool:
@@ -96,8 +97,6 @@ class GGUFModel:
     def chat(self, messages: list[dict], stop: Callable[[], bool] | None = None, **sampling) -> Iterator[str]:
         """Stream an answer with the file's own chat template (what Ollama and LM Studio apply); `sampling` is
         create_chat_completion's keywords, by default our Sampling's (engine/sampling.py)."""
-        from peftstudio.engine.sampling import Sampling
-
         options = {**Sampling().llama_cpp(), **sampling}
         stream = self.llm.create_chat_completion(messages=messages, **options, stream=True, seed=0)
         for chunk in stream:

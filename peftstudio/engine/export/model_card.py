@@ -9,6 +9,7 @@ import json
 import unicodedata
 
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.evaluation.scorecard import headline
 from peftstudio.engine.export.run_model import ExportableRun
 from peftstudio.engine.settings import with_role
 
@@ -32,7 +33,6 @@ def _scorecard_lines(card: dict | None) -> list[str]:
     """PEFT Studio's scorecard, when the run was scored: the task before and after, and general skills."""
     if not card:
         return []
-    from peftstudio.engine.evaluation.scorecard import headline
 
     return ["## Scorecard", "", "Measured by PEFT Studio on the run's held-back examples (never trained on) and on "
             "its general-skills check, base model vs fine-tuned:", "",

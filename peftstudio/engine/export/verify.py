@@ -264,7 +264,7 @@ def verify_hf(folder: Path, ref: Reference, fmt: str, base_folder: Path | None =
 def verify_gguf(path: Path, ref: Reference, fmt: str, quant: str,
                 llama_cpp_reference: Agreement | None = None) -> VerificationReport:
     """Judge a GGUF file with llama.cpp when installed, else with transformers' GGUF reader."""
-    from peftstudio.engine.export import llama_cpp_runner
+    from peftstudio.engine.export import llama_cpp_runner  # lazy: defers numpy
 
     if llama_cpp_runner.available():
         return verify_gguf_llama_cpp(path, ref, fmt, quant, llama_cpp_reference)
@@ -274,7 +274,7 @@ def verify_gguf(path: Path, ref: Reference, fmt: str, quant: str,
 def verify_gguf_llama_cpp(path: Path, ref: Reference, fmt: str, quant: str,
                           llama_cpp_reference: Agreement | None = None) -> VerificationReport:
     """Load the file in llama.cpp, feed it the chat-templated prompt, compare tokens and distributions."""
-    from peftstudio.engine.export.llama_cpp_runner import GGUFModel
+    from peftstudio.engine.export.llama_cpp_runner import GGUFModel  # lazy: defers numpy
 
     started = time.perf_counter()
     reader = "llama.cpp (llama-cpp-python)"

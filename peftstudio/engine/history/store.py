@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peftstudio.engine import paths
+from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.index import known_run_folders, run_folders_in
 
 MIGRATIONS = [
@@ -200,8 +201,6 @@ class Store:
         return count
 
     def _index(self, folders: list[Path]) -> int:
-        from peftstudio.engine.runs.folder import RunFolder  # only when rebuilding
-
         count = 0
         for folder in folders:
             run = RunFolder(folder)
@@ -228,8 +227,6 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def restore_versions(store: Store, run_folders: list[Path]) -> int:
     """Put back the versions recorded in run folders that the store lacks; the newest of each name is active."""
-    from peftstudio.engine.runs.folder import RunFolder  # only when rebuilding: the window opens faster
-
     restored = 0
     with store.connection() as db:
         known = {r[0] for r in db.execute("SELECT id FROM versions")}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.history.store import VERSION_FIELDS, Store, version_key
+from peftstudio.engine.history.store import default_store, version_key, Store, VERSION_FIELDS
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.lock import is_locked_elsewhere, run_in_use
 
@@ -169,8 +169,6 @@ def version_of_run(store: Store, run_dir: Path) -> dict | None:
 
 def record_scorecard(run_dir: Path, scores: dict, store: Store | None = None) -> dict | None:
     """Keep a run's scorecard numbers with its version (store and run.json's version record)."""
-    from peftstudio.engine.history.store import default_store
-
     store = store or default_store()
     run_dir = Path(run_dir).resolve()
     version = version_of_run(store, run_dir)

@@ -22,6 +22,7 @@ PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On th
 """
 from __future__ import annotations
 
+from peftstudio.engine.config import REWRITES_BASE
 from peftstudio.engine.planning.facts import ModelFacts
 from peftstudio.engine.planning.memory_model import target_shapes
 
@@ -35,8 +36,6 @@ STATE_BYTES = 16  # fp32 weight, gradient and two AdamW moments per trainable pa
 
 def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int, device: str = "cpu") -> float:
     """Extra peak bytes of the run's adapter method over plain LoRA, for `tokens` tokens per step."""
-    from peftstudio.engine.config import REWRITES_BASE
-
     extra = 0.0
     shapes = target_shapes(facts, config.target_modules)
     if config.lora_init in REWRITES_BASE and not config.parent_adapter and device == "cpu":

@@ -16,8 +16,11 @@ from pathlib import Path
 
 from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.data.prepare import normalized_examples
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history.versions import find_version, verified_run_folder
 from peftstudio.engine.runs import RunFolder
+from peftstudio.engine.runs.checkpoints import latest_checkpoint, optimizer_state
 from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
 
 DATA_MODES = {"same": "more epochs on the same data", "add": "the new data added to the earlier data",
@@ -56,8 +59,6 @@ def parse_reference(text: str) -> tuple[str, str]:
 
 def version_to_continue(store, model: str, version: str) -> dict:
     """The version (with its run folder as `run_dir`), or a plain error when it or its adapter is gone."""
-    from peftstudio.engine.history.versions import find_version, verified_run_folder
-
     found = find_version(store, model, version)
     folder = verified_run_folder(found)
     if folder is None or not RunFolder(folder).has_adapter():
@@ -73,8 +74,6 @@ def version_to_continue(store, model: str, version: str) -> dict:
 
 def carried_optimizer_state(parent_adapter: Path) -> Path | None:
     """The optimizer state of the parent run's newest checkpoint (None when it kept none)."""
-    from peftstudio.engine.runs.checkpoints import latest_checkpoint, optimizer_state
-
     checkpoint = latest_checkpoint(RunFolder(Path(parent_adapter).parent).checkpoints)
     state = optimizer_state(checkpoint) if checkpoint is not None else None
     return state if state is not None and state.exists() else None
@@ -93,8 +92,6 @@ def _adapter_shape(adapter: Path) -> dict:
 
 def combined_dataset(earlier: TrainingConfig, newer: TrainingConfig, out: Path) -> Path:
     """Both datasets' examples in one JSONL file (each read with its own columns), written atomically."""
-    from peftstudio.engine.data.prepare import normalized_examples
-
     first, _ = normalized_examples(earlier)
     second, _ = normalized_examples(newer)
     if ("text" in first[0]) != ("text" in second[0]):

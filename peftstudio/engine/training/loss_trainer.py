@@ -7,7 +7,9 @@ from pathlib import Path
 import torch
 from transformers import Trainer
 
+from peftstudio.engine.errors import PlainError
 from peftstudio.engine.token_loss import selected_token_loss
+from peftstudio.engine.training.adapter_setup import loraplus_optimizer
 from peftstudio.engine.training.distributed import all_reduce_sum
 
 
@@ -29,8 +31,6 @@ class LossTokenTrainer(Trainer):
 
     def create_optimizer(self, model=None):
         if self.optimizer is None and self.loraplus_lr_ratio > 1.0:
-            from peftstudio.engine.training.adapter_setup import loraplus_optimizer
-
             self.optimizer = loraplus_optimizer(self.model if model is None else model, self.args,
                                                 self.loraplus_lr_ratio)
         optimizer = super().create_optimizer(model)
@@ -41,8 +41,6 @@ class LossTokenTrainer(Trainer):
             try:
                 optimizer.load_state_dict(state)
             except ValueError as exc:
-                from peftstudio.engine.errors import PlainError
-
                 raise PlainError(
                     title="The earlier optimizer state does not fit this run",
                     what="The version you continue was trained with different optimizer groups (LoRA+ on or "

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from peftstudio.engine.config import TrainingConfig
+from peftstudio.engine.data.prepare import prepare
+from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
+from peftstudio.engine.training import preference, supervised
 
 
 @dataclass(frozen=True)
@@ -24,9 +27,6 @@ class Method:
 
 
 def _supervised() -> Method:
-    from peftstudio.engine.data.prepare import prepare
-    from peftstudio.engine.training import supervised
-
     return Method(
         prepare_data=prepare,
         measure_base=lambda model, tokenizer, data: {"base_eval_loss": supervised.validation_loss(model, tokenizer,
@@ -39,9 +39,6 @@ def _supervised() -> Method:
 
 
 def _preference() -> Method:
-    from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
-    from peftstudio.engine.training import preference
-
     def build_trainer(config, model, tokenizer, data, arguments, callbacks, segments):
         arguments = {k: v for k, v in arguments.items() if k != "train_sampling_strategy"}  # TRL pads pairs itself
         return preference.build_trainer(config, model, tokenizer, data, arguments, callbacks)

@@ -13,7 +13,7 @@ from importlib import import_module
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.formats import read_rows
-from peftstudio.engine.data.preference import preference_example
+from peftstudio.engine.data.preference import preference_example, preference_problems
 from peftstudio.engine.data.prepare import split_indices
 from peftstudio.engine.data.schema import detect_schema
 from peftstudio.engine.errors import PlainError
@@ -91,8 +91,6 @@ def prepare_preferences(config: TrainingConfig) -> PreferenceData:
 
 
 def _usable(example: dict) -> bool:
-    from peftstudio.engine.data.preference import preference_problems
-
     return not any(level == "error" for _, level, _, _ in preference_problems(example))
 
 

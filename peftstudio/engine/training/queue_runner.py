@@ -114,7 +114,7 @@ class QueueRunner:
         return ended
 
     def _run_item(self, item: QueueItem) -> QueueItem | None:
-        from peftstudio.engine.training.session import new_run_dir
+        from peftstudio.engine.training.session import new_run_dir  # lazy: off the start-up path (bench/startup.py)
 
         observer = None
         try:
@@ -123,6 +123,7 @@ class QueueRunner:
                 if item.state != RUNNING:
                     return item
             if item.sweep_id:
+                # lazy: off the start-up path (bench/startup.py)
                 from peftstudio.engine.training.sweep import TrialObserver
 
                 observer = TrialObserver(item.sweep_id, item.trial_number, self.queue.store)
@@ -159,6 +160,7 @@ class QueueRunner:
 
     def _claim(self, item: QueueItem, new_run_dir) -> QueueItem:
         if item.sweep_id:
+            # lazy: off the start-up path (bench/startup.py)
             from peftstudio.engine.training.sweep import ask_trial, out_of_time
 
             if out_of_time(item.sweep_id, self.queue.store):
@@ -169,7 +171,7 @@ class QueueRunner:
         return self.queue.claim(item, str(new_run_dir(config)))
 
     def _session(self, item: QueueItem):
-        from peftstudio.engine.training.session import TrainingSession
+        from peftstudio.engine.training.session import TrainingSession  # lazy: off the start-up path (bench/startup.py)
 
         run_dir = Path(item.run_dir)
         if RunFolder(run_dir).is_run():  # made before the last process ended: resume it

@@ -18,6 +18,7 @@ from typing import Callable
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
+from peftstudio.engine.training.adapter_setup import added_token_ids, attach_adapter
 from peftstudio.engine.training.device import bitsandbytes_config, torch_dtype
 from peftstudio.engine.training.methods import Method
 
@@ -61,8 +62,7 @@ def build_model(config: TrainingConfig, method: Method, run_dir: Path, folder: P
     from peft import prepare_model_for_kbit_training
     from transformers import set_seed
 
-    from peftstudio.engine.training.adapter_setup import added_token_ids, attach_adapter
-    from peftstudio.engine.training.segments import use_segments
+    from peftstudio.engine.training.segments import use_segments  # lazy: defers torch
 
     say("Loading the model into memory")
     quantization = bitsandbytes_config(config, precision)
@@ -88,7 +88,7 @@ def build_model(config: TrainingConfig, method: Method, run_dir: Path, folder: P
         say(f"Starting the adapter from the model's weights ({config.lora_init})")
     model = attach_adapter(model, config, run_dir, token_ids)
     if device == "cpu":  # the same dropout at a third of the cost (torch's own is fused on GPUs)
-        from peftstudio.engine.training.lora_dropout import use_fast_dropout
+        from peftstudio.engine.training.lora_dropout import use_fast_dropout  # lazy: defers torch
 
         use_fast_dropout(model)
     # padding-free rows with attention inside each example where the model allows it; not with NEFTune, whose

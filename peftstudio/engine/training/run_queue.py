@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history import default_store
 
 WAITING, RUNNING, DONE, FAILED, STOPPED, PRUNED, SKIPPED = \
     "waiting", "running", "done", "failed", "stopped", "pruned", "skipped"
@@ -75,8 +76,6 @@ def not_in_queue(item_id) -> PlainError:
 class RunQueue:
     def __init__(self, store=None):
         if store is None:
-            from peftstudio.engine.history import default_store
-
             store = default_store()
         self.store = store
 

@@ -64,7 +64,7 @@ def _lock_unless_launched(folder: RunFolder) -> run_lock.RunLock | None:
 
 class TrainingSession:
     def __init__(self, run_dir: Path, config: TrainingConfig, listeners: Iterable[Listener] = ()):
-        from peftstudio.engine.training.callbacks import Controls
+        from peftstudio.engine.training.callbacks import Controls  # lazy: defers transformers
 
         self.folder = RunFolder(run_dir)
         self.run_dir = self.folder.path
@@ -308,7 +308,7 @@ class TrainingSession:
         return prepared
 
     def _say_threads(self, threads: int, others_busy_cores: float) -> None:
-        from peftstudio.engine.training.cpu_threads import describe
+        from peftstudio.engine.training.cpu_threads import describe  # lazy: defers transformers
 
         self.events.emit("notification", message=describe(threads, others_busy_cores), stage="threads",
                          threads=threads, others_busy_cores=round(others_busy_cores, 2))

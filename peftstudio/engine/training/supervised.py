@@ -12,8 +12,8 @@ def validation_loss(model, tokenizer, data) -> float | None:
     """Mean loss per target token of `model` on (the start of) the validation split."""
     import torch
 
-    from peftstudio.engine.data.packing import PaddedCollator
-    from peftstudio.engine.token_loss import selected_token_loss
+    from peftstudio.engine.data.packing import PaddedCollator  # lazy: defers torch
+    from peftstudio.engine.token_loss import selected_token_loss  # lazy: defers torch
 
     features = data.validation[:VALIDATION_SAMPLE]
     if not features:
@@ -48,8 +48,8 @@ def build_trainer(config, model, tokenizer, data, arguments: dict, callbacks: li
     """The Trainer for a supervised run: padding-free rows, packed rows or padded batches, as the run decided."""
     from transformers import TrainingArguments
 
-    from peftstudio.engine.data.packing import FlatCollator, PackedCollator, PaddedCollator
-    from peftstudio.engine.training.loss_trainer import LossTokenTrainer
+    from peftstudio.engine.data.packing import FlatCollator, PackedCollator, PaddedCollator  # lazy: defers torch
+    from peftstudio.engine.training.loss_trainer import LossTokenTrainer  # lazy: defers torch, transformers
 
     pad_id = tokenizer.pad_token_id
     collator = FlatCollator() if segments else \

@@ -21,6 +21,10 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.evaluation import METRICS, evaluate_run, metrics_for, save_scorecard
+from peftstudio.engine.history import default_store
+from peftstudio.engine.planning import dataset_summary, format_duration, planned_seconds
+from peftstudio.engine.training.run_queue import DONE, FAILED, PRUNED, RunQueue, STOPPED
 from peftstudio.engine.training.sweep_space import Dimension, grid_points, grid_size
 
 SAMPLERS = ("grid", "random", "tpe")
@@ -57,8 +61,6 @@ class SweepPlan:
 
 
 def budget_too_small(trial_seconds: float, hours: float) -> PlainError:
-    from peftstudio.engine.planning import format_duration
-
     return PlainError(
         title="Not even one trial fits in that time",
         what=f"One trial takes about {format_duration(trial_seconds)}, and the budget is {hours:g} hours.",
@@ -71,7 +73,6 @@ def budget_too_small(trial_seconds: float, hours: float) -> PlainError:
 def objective_direction(objective: str, profile_id: str | None) -> str:
     if objective == "val-loss":
         return "minimize"
-    from peftstudio.engine.evaluation import METRICS, metrics_for
 
     return "maximize" if METRICS[metrics_for(profile_id)[0]].higher_is_better else "minimize"
 
@@ -84,8 +85,6 @@ def plan_sweep(base_config: dict, dimensions: list[Dimension], sampler: str = "t
                hours: float | None = None, objective: str = "val-loss", seed: int = 0, title: str = "",
                annotations: dict | None = None) -> SweepPlan:
     """Check the sweep against the planner before anything is queued: how long a trial takes, how many fit."""
-    from peftstudio.engine.planning import dataset_summary, planned_seconds
-
     base = TrainingConfig().merged(base_config)
     base.check()
     if objective not in OBJECTIVES:
@@ -157,8 +156,6 @@ def _pruner(plan: SweepPlan):
 
 def _store(store=None):
     if store is None:
-        from peftstudio.engine.history import default_store
-
         store = default_store()
     return store
 
@@ -191,8 +188,6 @@ def study(sweep_id: str, store=None, asking: bool = False):
 def create_sweep(plan: SweepPlan, store=None) -> str:
     """The study and one queue slot per trial (the slots wait for their turn like any queued run)."""
     import optuna
-
-    from peftstudio.engine.training.run_queue import RunQueue
 
     store = _store(store)
     sweep_id = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
@@ -276,8 +271,6 @@ class TrialObserver:
 
     def finish(self, status: str, summary: dict, run_dir: Path) -> tuple[str, dict]:
         """The queue state of the trial and its outcome; the study learns the result."""
-        from peftstudio.engine.training.run_queue import DONE, FAILED, PRUNED, STOPPED
-
         states = _states()
         if status == "completed":
             value = self._objective(summary, run_dir)
@@ -295,7 +288,6 @@ class TrialObserver:
     def _objective(self, summary: dict, run_dir: Path) -> float | None:
         if self.plan.objective == "val-loss":
             return summary.get("final_eval_loss")
-        from peftstudio.engine.evaluation import evaluate_run, save_scorecard
 
         card = evaluate_run(run_dir, limit=TASK_METRIC_LIMIT, skills=False)
         save_scorecard(run_dir, card)

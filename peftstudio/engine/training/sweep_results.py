@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.history.versions import create_version, versions_record
+from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.index import read_run_info
 from peftstudio.engine.training.run_queue import RunQueue
 from peftstudio.engine.training.sweep import SweepPlan, _store, study, sweep_plan
@@ -84,9 +86,6 @@ def results(sweep_id: str, store=None) -> SweepResults:
 
 def keep_best(sweep_id: str, store=None) -> dict:
     """The best trial's run becomes a version of the model (trials are not versions until one is kept)."""
-    from peftstudio.engine.history.versions import create_version, versions_record
-    from peftstudio.engine.runs.folder import RunFolder
-
     store = _store(store)
     found = results(sweep_id, store)
     if found.best is None:

@@ -11,6 +11,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.runs.checkpoints import latest_checkpoint, read_marker
 from peftstudio.engine.runs.events import EventLog
 from peftstudio.engine.runs.folder import RunFolder
+from peftstudio.engine.training.continuation import carried_optimizer_state
 from peftstudio.engine.training.methods import Method
 from peftstudio.engine.training.recipe import Prepared
 
@@ -48,9 +49,8 @@ def build_trainer(config: TrainingConfig, method: Method, prepared: Prepared, fo
     """The method's trainer with our callbacks; returns (trainer, its SessionCallback)."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from peftstudio.engine.training.callbacks import SessionCallback
-    from peftstudio.engine.training.continuation import carried_optimizer_state
-    from peftstudio.engine.training.cpu_threads import CpuThreadTuner
+    from peftstudio.engine.training.callbacks import SessionCallback  # lazy: defers transformers
+    from peftstudio.engine.training.cpu_threads import CpuThreadTuner  # lazy: defers transformers
 
     built = {}
     callback = SessionCallback(events, controls, lambda: built["trainer"], time.time(), run_dir=folder.path)

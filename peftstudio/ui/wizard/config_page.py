@@ -206,7 +206,7 @@ class ConfigPage(QWizardPage):
                                                           method_notes(self.wiz.state.config)))
 
     def open_sweep_dialog(self):
-        from peftstudio.ui.sweep_dialog import SweepDialog
+        from peftstudio.ui.sweep_dialog import SweepDialog  # lazy: off the start-up path (bench/startup.py)
 
         if not self.validatePage():
             return None

@@ -21,6 +21,7 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
                     progress=lambda message: None, thinking: str = "target") -> dict:
     """Everything the page shows, from one pass over the file (DatasetFile.inspect), in a worker thread.
     The maximum length, the column mapping and the thinking mode are the run's own, as training uses them."""
+    # lazy: off the start-up path (bench/startup.py)
     from peftstudio.engine.data import DatasetFile, has_thinking, loss_pieces
 
     import pyqtgraph  # noqa: F401 - imported here, off the UI thread, before the histogram needs it
@@ -166,6 +167,7 @@ class DatasetPage(QWizardPage):
 
     def create_from_documents(self):
         """No dataset yet: the documents dialog makes one, and the page continues with it."""
+        # lazy: off the start-up path (bench/startup.py)
         from peftstudio.ui.wizard.documents_dialog import DocumentsDialog
 
         dialog = DocumentsDialog(self.wiz.state.profile_id, self)
@@ -299,7 +301,7 @@ class DatasetPage(QWizardPage):
         self.table.clearSelection()
 
     def fix(self) -> None:
-        from peftstudio.engine.data import repair_file
+        from peftstudio.engine.data import repair_file  # lazy: off the start-up path (bench/startup.py)
 
         source = Path(self.wiz.state.dataset_path)
         target = source.with_name(source.stem + ".fixed.jsonl")
