@@ -25,6 +25,18 @@ def wait(app, condition, seconds=120):
         time.sleep(0.02)
 
 
+def shoot_settings(app, window) -> None:
+    """The settings dialog: every field comes from the app settings' declarations."""
+    from peftstudio.engine.app_settings import load_settings
+    from peftstudio.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(load_settings(), window)
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(OUT / "settings.png"))
+    dialog.close()
+
+
 def main() -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -44,6 +56,7 @@ def main() -> int:
     app.processEvents()
     welcome.grab().save(str(OUT / "welcome.png"))
     welcome.close()
+    shoot_settings(app, window)
     wizard = window.new_fine_tune()
     wizard.resize(1100, 780)
     names = ["1-use-case", "2-dataset", "3-model", "4-configuration", "5-review"]
