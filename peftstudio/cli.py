@@ -126,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from peftstudio.engine.config import choices, settings_help  # lazy: off the start-up path (bench/startup.py)
 
+    rewards = sub.add_parser("rewards", help="grpo: preview the rewards of the base model's answers before training "
+                                             "(is there something to learn?)")
+    rewards.add_argument("dataset", help="the prompts (any supported dataset shape)")
+    rewards.add_argument("--model", help="Hugging Face id, model folder or .gguf file (default: the demo model)")
+    rewards.add_argument("--prompts", type=int, default=8, help="how many prompts to sample (default 8)")
+    rewards.add_argument("--generations", type=int, default=4, help="answers per prompt (default 4)")
+    rewards.add_argument("--max-new-tokens", type=int, default=64, help="the longest answer (default 64)")
+    rewards.add_argument("--json", action="store_true")
+    _reward_arguments(rewards)
+
     train = sub.add_parser("train", help="fine-tune a model on a dataset; writes a run folder",
                            epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("--model", help="Hugging Face id, model folder or .gguf file")
@@ -137,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="resume a paused, stopped or interrupted run")
     train.add_argument("--method", choices=choices("training_method"),
                        help="sft (imitate examples, the default), or learn from preferences: dpo, orpo, simpo "
-                            "(pairs of a better and a worse answer) or kto (answers marked good or bad)")
+                            "(pairs of a better and a worse answer) or kto (answers marked good or bad), or grpo "
+                            "(prompts and a checker: see --reward)")
+    _reward_arguments(train)
     train.add_argument("--continue", dest="continue_from", metavar="MODEL@VERSION",
                        help="train a finished version further, as a new child version (see --data)")
     train.add_argument("--data", choices=("same", "add", "swap"), default=None,
@@ -222,13 +234,29 @@ def _run_arguments(command) -> None:
     command.add_argument("--profile", help="start from the planner's settings for this use case")
     command.add_argument("--config", help="training settings: a JSON file or an inline JSON object")
     command.add_argument("--max-steps", type=int, help="stop each run after this many optimizer steps")
-    command.add_argument("--method", choices=choices("training_method"), help="sft, dpo, orpo, simpo or kto")
+    command.add_argument("--method", choices=choices("training_method"), help="sft, dpo, orpo, simpo, kto or grpo")
+    _reward_arguments(command)
+
+
+def _reward_arguments(command) -> None:
+    """GRPO's rewards: the checkers' names and arguments come from their table (engine/rewards/builtin.py)."""
+    from peftstudio.engine.rewards import CHECKERS  # lazy: off the start-up path (bench/startup.py)
+
+    listing = "; ".join(f"{c.name}" + (f" [{','.join(f'{k}=' for k in c.arguments)}]" if c.arguments else "")
+                        + f": {c.help}" for c in CHECKERS.values())
+    command.add_argument("--reward", action="append", metavar="NAME[:ARG=VALUE,...][*WEIGHT]",
+                         help=f"grpo: a checker that scores each answer (repeatable). {listing}")
+    command.add_argument("--reward-file", metavar="FILE.py",
+                         help="grpo: your own reward, a file defining reward(prompt, completion, **row) -> float")
+    command.add_argument("--trust-reward-file", action="store_true",
+                         help="allow --reward-file's code to run (remembered for this file as it is now)")
 
 
 # sub-command -> (module, function); modules are imported only when their command runs
 COMMANDS = {
     "hardware": ("peftstudio.cli_plan", "hardware_command"), "plan": ("peftstudio.cli_plan", "plan_command"),
     "validate": ("peftstudio.cli_validate", "validate_command"), "train": ("peftstudio.cli_train", "train_command"),
+    "rewards": ("peftstudio.cli_rewards", "rewards_command"),
     "chat": ("peftstudio.cli_chat", "chat_command"), "runs": ("peftstudio.cli_runs", "runs_command"),
     "versions": ("peftstudio.cli_runs", "versions_command"),
     "feedback": ("peftstudio.cli_runs", "feedback_command"),

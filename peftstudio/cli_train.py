@@ -10,13 +10,13 @@ from pathlib import Path
 from peftstudio.cli import print_error, quiet_libraries, read_config_argument
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
-from peftstudio.engine.consent import grant
+from peftstudio.engine.consent import grant, grant_code
 from peftstudio.engine.data import detect_schema, read_rows
 from peftstudio.engine.errors import PlainError, disk_full
 from peftstudio.engine.models import resolve_model
 from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
 from peftstudio.engine.runs import RunFolder, Status, is_main
-from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command
+from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command, prepare_prompts
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
 
@@ -33,7 +33,10 @@ def preflight(config) -> None:
                      "Try the bundled sample dataset to see the expected shape."],
             help_topic="datasets",
         )
-    detect_schema(read_rows(config.dataset_path), config.column_mapping or None)
+    if config.training_method == "grpo":  # prompts and rewards, checked before a run folder exists
+        prepare_prompts(config)
+    else:
+        detect_schema(read_rows(config.dataset_path), config.column_mapping or None)
     resolve_model(config.model_path or config.model_name)
 
 
@@ -101,6 +104,7 @@ def new_run_config(args) -> TrainingConfig:
         overrides["training_method"] = args.method
     if getattr(args, "trust_remote_code", False):
         overrides["trust_remote_code"] = True
+    overrides.update(reward_overrides(args))
     if getattr(args, "processes", None) is not None:
         overrides["num_processes"] = args.processes
     if getattr(args, "strategy", None) is not None:
@@ -112,6 +116,18 @@ def new_run_config(args) -> TrainingConfig:
     if args.profile:
         config = planned_config(config, args.profile).merged(overrides)
     return config
+
+
+def reward_overrides(args) -> dict:
+    """--reward and --reward-file as config settings; --trust-reward-file is the user's consent for that file."""
+    overrides = {}
+    if getattr(args, "reward", None):
+        overrides["rewards"] = list(args.reward)
+    if getattr(args, "reward_file", None):
+        overrides["reward_file"] = str(Path(args.reward_file).expanduser().resolve())
+        if getattr(args, "trust_reward_file", False) and Path(overrides["reward_file"]).is_file():
+            grant_code(overrides["reward_file"])
+    return overrides
 
 
 def check_free_space(folder: Path) -> None:

@@ -83,14 +83,37 @@ class TrainingConfig:
         help="sft: learn to write answers like your examples. dpo: learn from pairs of a better and a worse answer "
              "(the usual choice for preferences). orpo: pairs too, without a reference model (one step less per "
              "example). simpo: pairs, less sensitive to answer length. kto: answers marked good or bad, no pairs "
-             "needed.",
-        rule="The training method must be one of sft, dpo, orpo, simpo, kto.",
-        choices=("sft", "dpo", "orpo", "simpo", "kto"), roles=("continued",))
+             "needed. grpo: no answers at all: prompts and a checker that scores what the model writes.",
+        rule="The training method must be one of sft, dpo, orpo, simpo, kto, grpo.",
+        choices=("sft", "dpo", "orpo", "simpo", "kto", "grpo"), roles=("continued",))
     preference_beta: float = declare(0.1, "Preference strength (beta)", "float",
         help="For preference methods: how far the model may move from where it started to follow your "
              "preferences. Lower moves further (0.1 is usual for DPO and KTO, 2 for SimPO).",
         rule="The preference strength must be above 0 and at most 20 (0.1 is usual).",
         minimum=0.0, maximum=20.0, min_exclusive=True, decimals=3, step=0.05, roles=("sweep", "continued"))
+    # GRPO: learning from a checker's scores (engine/rewards, engine/training/grpo.py)
+    rewards: list[str] = declare(list, "Rewards", "list",
+        help="For GRPO: the checkers that score each answer, NAME[:ARG=VALUE,...][*WEIGHT], e.g. "
+             "length:min=10,max=30 or json*0.5 (exact, contains, number, math, json, regex, length, format, file).",
+        rule="The rewards must be a list of checkers, e.g. [\"length:min=10,max=30\"].",
+        editable_by="app")
+    reward_file: str | None = declare(None, "Reward file", "text",
+        help="For GRPO: your own Python file defining reward(prompt, completion, **row) -> float. It runs only "
+             "after you allow that file.",
+        rule="The reward file must be a path.", optional=True, editable_by="app")
+    num_generations: int = declare(4, "Answers per prompt", "int",
+        help="For GRPO: how many answers the model writes to each prompt; each is scored against the others. "
+             "More gives a clearer signal and costs proportionally more time and memory.",
+        rule="The answers per prompt must be between 2 and 64.", minimum=2, maximum=64, roles=("continued",))
+    max_completion_length: int = declare(64, "Longest answer", "int",
+        help="For GRPO: the most tokens an answer may have while training. Time and memory grow with it.",
+        rule="The longest answer must be between 8 and 8192 tokens.", minimum=8, maximum=8192, unit="tokens",
+        roles=("continued",))
+    kl_beta: float = declare(0.04, "Stay close to the base (KL beta)", "float",
+        help="For GRPO: how strongly the model is held near where it started (0 lets it move freely; 0.04 is "
+             "the original GRPO's value and keeps it from forgetting).",
+        rule="The KL beta must be between 0 and 1.", minimum=0.0, maximum=1.0, decimals=3, step=0.01,
+        roles=("sweep", "continued"))
     # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
     use_dora: bool = declare(False, "DoRA", "bool",
         help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "

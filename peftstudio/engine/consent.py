@@ -63,3 +63,39 @@ def allowed_remote_code(config) -> bool:
     if not has_consent(model):
         raise needs_consent(model)
     return True
+
+
+# ---- the user's own reward file (GRPO): consent per file *and* content, so an edited file asks again ------
+def code_key(path: str | Path) -> str:
+    import hashlib
+
+    file = Path(path).expanduser().resolve()
+    return f"reward-file:{file}:{hashlib.sha256(file.read_bytes()).hexdigest()}"
+
+
+def has_code_consent(path: str | Path) -> bool:
+    try:
+        entry = _read().get(code_key(path))
+    except OSError:
+        return False
+    return isinstance(entry, dict) and entry.get("allowed") is True
+
+
+def grant_code(path: str | Path) -> None:
+    data = _read()
+    data[code_key(path)] = {"allowed": True, "at": datetime.now(timezone.utc).isoformat()}
+    atomic.write_json(paths.config_dir() / CONSENT_FILE, data, private=True)
+
+
+def needs_code_consent(path: str | Path) -> PlainError:
+    return PlainError(
+        title="Run your own reward code?",
+        what=f"The run's rewards include Python code from {path}, and you have not allowed this file (as it is "
+             "now) to run.",
+        why="A reward file is a program: it can do anything your user account can. A run folder's settings are "
+            "not your permission, and an edited file needs your permission again.",
+        actions=["If you wrote or checked the file, allow it: add --trust-reward-file to the command.",
+                 "In the app, answer Yes when it asks about this file.",
+                 "Or use only the built-in checkers (exact, contains, number, math, json, regex, length, format)."],
+        help_topic="rewards",
+    )

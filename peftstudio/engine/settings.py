@@ -21,7 +21,7 @@ from typing import Any
 class Setting:
     name: str
     label: str
-    kind: str  # int | float | choice | bool | text | layers | mapping
+    kind: str  # int | float | choice | bool | text | layers | mapping | list
     help: str
     rule: str  # what a valid value is, in plain words (the validation message)
     minimum: float | None = None
@@ -62,6 +62,8 @@ class Setting:
             return isinstance(value, str) and (self.allow_empty or bool(value.strip()))
         if self.kind == "layers":
             return isinstance(value, list) and bool(value) and all(isinstance(m, str) and m for m in value)
+        if self.kind == "list":  # texts, maybe none (a GRPO run's rewards)
+            return isinstance(value, list) and all(isinstance(m, str) and m.strip() for m in value)
         if self.kind == "mapping":
             return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         raise ValueError(f"unknown setting kind {self.kind}")
@@ -126,5 +128,6 @@ def describe(spec: Setting) -> str:
     elif spec.kind == "layers":
         values = 'layer names, e.g. ["all-linear"]'
     else:
-        values = {"bool": "true | false", "text": "text", "mapping": 'object, e.g. {"prompt": "question"}'}[spec.kind]
+        values = {"bool": "true | false", "text": "text", "mapping": 'object, e.g. {"prompt": "question"}',
+                  "list": 'texts, e.g. ["length:min=10,max=30", "json"]'}[spec.kind]
     return f"  {spec.name:<23} {values:<36} {spec.label}"

@@ -42,7 +42,7 @@ def test_every_field_declares_exactly_one_setting():
     assert [s.name for s in SETTINGS] == [f.name for f in fields(TrainingConfig)]
     for spec in SETTINGS:
         assert spec.label and len(spec.help) > 20 and spec.rule, spec.name
-        assert spec.kind in ("int", "float", "choice", "bool", "text", "layers", "mapping"), spec.name
+        assert spec.kind in ("int", "float", "choice", "bool", "text", "layers", "mapping", "list"), spec.name
         assert spec.editable_by in ("user", "app")
         assert spec.accepts(getattr(TrainingConfig(), spec.name)), f"{spec.name}: its default is not valid"
         if spec.kind == "choice":

@@ -1,5 +1,5 @@
 """Training: the Runner (this process or accelerate launch), the session (transformers' Trainer + peft, as
-named phases), the preference trainers, anomalies, the run queue and sweeps. What a run leaves on disk (its
+named phases), the preference trainers, GRPO (learning from rewards), anomalies, the run queue and sweeps. What a run leaves on disk (its
 folder, run.json, events, checkpoints, lock) belongs to engine/runs, which this package writes through."""
 from peftstudio.engine.lazy_names import lazy
 
@@ -9,6 +9,7 @@ __all__, __getattr__ = lazy(__name__, {
     "benchmark": ["run_micro_benchmark"],
     "launcher": ["LaunchPlan", "cluster_command"],
     "preference": ["TRAINERS", "prepare_preferences"],
+    "grpo": ["prepare_prompts", "prompt_row", "reward_summary", "held_back_rewards"],
     "run_queue": ["RunQueue", "QueueItem", "WAITING", "RUNNING", "DONE", "FAILED", "STOPPED", "PRUNED", "SKIPPED"],
     "queue_runner": ["QueueRunner", "queue_running_elsewhere"],
     "sweep_space": ["parse_vary", "Dimension", "SWEEPABLE", "ALIASES"],

@@ -118,6 +118,16 @@ class SessionCallback(TrainerCallback):
         for ours, theirs in (("reward_margin", "rewards/margins"), ("preference_accuracy", "rewards/accuracies")):
             if logs.get(theirs) is not None:
                 metrics[ours] = float(logs[theirs])
+        # GRPO runs (TRL): the mean reward and its spread, each reward's mean, the distance from the base model
+        for ours, theirs in (("reward", "reward"), ("reward_std", "reward_std"), ("kl", "kl"),
+                             ("completion_length", "completions/mean_length"),
+                             ("reward_zero_spread", "frac_reward_zero_std")):
+            if logs.get(theirs) is not None:
+                metrics[ours] = float(logs[theirs])
+        by_reward = {key[len("rewards/"):-len("/mean")]: float(value) for key, value in logs.items()
+                     if key.startswith("rewards/") and key.endswith("/mean") and value is not None}
+        if by_reward:
+            metrics["rewards"] = by_reward
         with self._lock:
             self.last_metrics = metrics
         event = self._emit_metrics(metrics)

@@ -19,8 +19,8 @@ from peftstudio.engine.training.recipe import Prepared
 
 def final_eval_loss(trainer, config: TrainingConfig, prepared: Prepared) -> float | None:
     """The held-back loss at the last step: logged already when an evaluation fell on it, else measured now."""
-    if not prepared.data.validation or config.eval_strategy == "no":
-        return None
+    if not prepared.data.validation or config.eval_strategy == "no" or trainer.eval_dataset is None:
+        return None  # GRPO has no loss on held-back prompts: its measure is their reward
     evals = [e for e in trainer.state.log_history if "eval_loss" in e]
     if evals and evals[-1].get("step") == trainer.state.global_step:
         return evals[-1]["eval_loss"]

@@ -13,7 +13,7 @@ from typing import Callable
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.prepare import prepare
 from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
-from peftstudio.engine.training import preference, supervised
+from peftstudio.engine.training import grpo, preference, supervised
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,32 @@ def _preference() -> Method:
     )
 
 
+def _reinforcement() -> Method:
+    def build_trainer(config, model, tokenizer, data, arguments, callbacks, segments):
+        return grpo.build_trainer(config, model, tokenizer, data, arguments, callbacks)
+
+    def config_of(data):  # the run's config travels with its data (the phases pass data, not config)
+        return data.config
+
+    return Method(
+        prepare_data=lambda config, tokenizer: grpo.prepare_prompts(config),
+        measure_base=lambda model, tokenizer, data: {
+            "base_eval_loss": None,
+            "base_reward": grpo.held_back_rewards(model, tokenizer, config_of(data), data.validation)},
+        measure_trained=lambda model, tokenizer, data, base: {
+            "base_reward": base.get("base_reward"),
+            "reward": grpo.held_back_rewards(model, tokenizer, config_of(data), data.validation)},
+        sample_repetition=lambda model, tokenizer, data: None,
+        build_trainer=build_trainer,
+        packs_segments=False,
+    )
+
+
 # training_method -> its row (built on first use: each imports its trainer's libraries)
 METHODS: dict[str, Callable[[], Method]] = {
     "sft": _supervised,
     "dpo": _preference, "orpo": _preference, "simpo": _preference, "kto": _preference,
+    "grpo": _reinforcement,
 }
 
 

@@ -1,0 +1,100 @@
+"""GRPO inside our session: prompts only, a checker's reward, TRL's GRPOTrainer behind our Runner's session; the
+run logs its rewards and KL as events, measures held-back reward before and after, and a reward that breaks
+mid-run ends in a plain error with the run's checkpoints kept."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import small_config
+from peftstudio.engine.consent import grant_code
+from peftstudio.engine.runs.events import Status, read_events
+from peftstudio.engine.training.grpo import prepare_prompts, prompt_row
+from peftstudio.engine.training.session import TrainingSession
+
+QUESTIONS = ["Name a colour.", "Say hello.", "What is 2+2?", "Name a fruit.", "Name an animal.", "Name a planet.",
+             "What day comes after Monday?", "Name a country.", "Give a greeting.", "Name a tree.", "Name a drink.",
+             "What is the capital of France?"]
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def prompt_file(tmp_path_factory):
+    return write_jsonl(tmp_path_factory.mktemp("prompts") / "prompts.jsonl", [{"prompt": q} for q in QUESTIONS])
+
+
+def grpo_config(data, **overrides):
+    settings = dict(training_method="grpo", rewards=["length:min=1,max=6"], max_steps=2, batch_size=2,
+                    num_generations=2, max_completion_length=16, validation_split=0.25, save_steps=1,
+                    logging_steps=1)
+    settings.update(overrides)
+    return small_config(data, **settings)
+
+
+@pytest.fixture(scope="module")
+def grpo_run(prompt_file):
+    session = TrainingSession.create(grpo_config(prompt_file))
+    session.run()
+    return session
+
+
+def test_any_dataset_shape_gives_prompts_and_references(tmp_path):
+    config = small_config(tmp_path / "x.jsonl", training_method="grpo", rewards=["exact"])
+    assert prompt_row({"question": "2+2?", "answer": "4"}, 1, config) == \
+        {"prompt": [{"role": "user", "content": "2+2?"}], "reference": "4", "row_number": 1}
+    assert prompt_row({"instruction": "Add", "input": "2 and 2", "output": "4"}, 2, config)["reference"] == "4"
+    assert prompt_row({"prompt": "Say hi"}, 3, config)["reference"] is None
+    assert prompt_row({"unrelated": "x"}, 4, config) is None
+
+
+def test_rewards_that_need_references_refuse_a_file_without_them(prompt_file):
+    from peftstudio.engine.errors import PlainError
+
+    with pytest.raises(PlainError) as error:
+        prepare_prompts(grpo_config(prompt_file, rewards=["exact"]))
+    assert error.value.title == "These rewards need reference answers"
+
+
+@pytest.mark.slow
+def test_a_grpo_run_logs_rewards_and_kl_and_measures_held_back_reward(grpo_run):
+    info = grpo_run.folder.info()
+    assert info["status"] == Status.COMPLETED
+    events = list(read_events(grpo_run.folder.events_file))
+    metrics = [e for e in events if e["type"] == "metrics" and not e.get("heartbeat")]
+    assert metrics and all("reward" in m and "reward_std" in m and "kl" in m for m in metrics)
+    assert all(set(m["rewards"]) == {"length(min=1,max=6)"} for m in metrics)
+    assert all(m["completion_length"] > 0 for m in metrics)
+    summary = info["summary"]
+    for side in ("base_reward", "reward"):
+        assert summary[side]["prompts"] == 3 and 0.0 <= summary[side]["mean_reward"] <= 1.0
+        assert set(summary[side]["by_reward"]) == {"length(min=1,max=6)"}
+    assert grpo_run.folder.adapter.is_dir()
+
+
+@pytest.mark.slow
+def test_a_reward_file_that_breaks_mid_run_is_a_plain_error_and_keeps_the_checkpoint(prompt_file, tmp_path):
+    counter = tmp_path / "calls"
+    reward = tmp_path / "reward.py"
+    reward.write_text(f"""
+from pathlib import Path
+def reward(prompt, completion, **row):
+    calls = Path({str(counter)!r})
+    n = int(calls.read_text()) if calls.exists() else 0
+    calls.write_text(str(n + 1))
+    if n >= 7:  # 3 held-back prompts measured before training and step 1's 4 answers score; step 2 fails
+        raise ValueError("no answer found")
+    return 0.5
+""")
+    grant_code(reward)
+    session = TrainingSession.create(grpo_config(prompt_file, rewards=[], reward_file=str(reward), max_steps=3))
+    session.run()
+    events = list(read_events(session.folder.events_file))
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors and errors[-1]["title"] == "Your reward failed on a row"
+    assert "ValueError: no answer found" in errors[-1]["what"] and "row " in errors[-1]["what"]
+    assert [e for e in events if e["type"] == "checkpoint"]  # step 1 was saved before the failure
