@@ -98,3 +98,33 @@ def reward(prompt, completion, **row):
     assert errors and errors[-1]["title"] == "Your reward failed on a row"
     assert "ValueError: no answer found" in errors[-1]["what"] and "row " in errors[-1]["what"]
     assert [e for e in events if e["type"] == "checkpoint"]  # step 1 was saved before the failure
+
+
+def test_the_preview_warns_when_there_is_nothing_to_learn():
+    from peftstudio.engine.training.reward_preview import preview_warnings
+
+    assert "same reward" in preview_warnings([[0.0, 0.0], [0.0, 0.0]], best=1.0)[0]
+    assert "never varies among the answers to one prompt" in preview_warnings([[0.0, 0.0], [1.0, 1.0]], best=1.0)[0]
+    assert any("already gets the full reward" in w for w in preview_warnings([[1.0, 1.0]], best=1.0))
+    assert preview_warnings([[0.0, 1.0], [0.5, 0.0]], best=1.0) == []
+
+
+@pytest.mark.slow
+def test_peftstudio_rewards_previews_the_base_models_answers(prompt_file):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([str(Path(sys.executable).parent / "peftstudio"), "rewards", str(prompt_file), "--reward",
+                             "length:min=1,max=6", "--reward", "json*0.5", "--prompts", "2", "--generations", "2",
+                             "--max-new-tokens", "12", "--json"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    preview = json.loads(result.stdout)
+    assert preview["rewards"] == ["length(min=1,max=6)", "json"] and preview["weights"] == [1.0, 0.5]
+    assert len(preview["prompts"]) == 2 and all(len(p["answers"]) == 2 for p in preview["prompts"])
+    for answer in (a for p in preview["prompts"] for a in p["answers"]):
+        assert answer["total"] == pytest.approx(answer["rewards"]["length(min=1,max=6)"] + 0.5 * answer["rewards"]["json"])
+    bad = subprocess.run([str(Path(sys.executable).parent / "peftstudio"), "rewards", str(prompt_file), "--reward", "nope",
+                          "--json"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["error"]["title"] == "This reward cannot be used"
+    assert "Traceback" not in bad.stderr
