@@ -104,16 +104,17 @@ class TrainingConfig:
     num_generations: int = declare(4, "Answers per prompt", "int",
         help="For GRPO: how many answers the model writes to each prompt; each is scored against the others. "
              "More gives a clearer signal and costs proportionally more time and memory.",
-        rule="The answers per prompt must be between 2 and 64.", minimum=2, maximum=64, roles=("continued",))
+        rule="The answers per prompt must be between 2 and 64.", minimum=2, maximum=64, roles=("continued",),
+        editable_by="app")  # the wizard's GRPO page will show it (issue 35); the SFT form does not
     max_completion_length: int = declare(64, "Longest answer", "int",
         help="For GRPO: the most tokens an answer may have while training. Time and memory grow with it.",
         rule="The longest answer must be between 8 and 8192 tokens.", minimum=8, maximum=8192, unit="tokens",
-        roles=("continued",))
+        roles=("continued",), editable_by="app")
     kl_beta: float = declare(0.04, "Stay close to the base (KL beta)", "float",
         help="For GRPO: how strongly the model is held near where it started (0 lets it move freely; 0.04 is "
              "the original GRPO's value and keeps it from forgetting).",
         rule="The KL beta must be between 0 and 1.", minimum=0.0, maximum=1.0, decimals=3, step=0.01,
-        roles=("sweep", "continued"))
+        roles=("sweep", "continued"), editable_by="app")
     # Adapter methods (peft and transformers implement them; engine/training/adapter_setup.py wires them in)
     use_dora: bool = declare(False, "DoRA", "bool",
         help="Weight-decomposed LoRA: learns the size and the direction of each change separately. Often closer "
