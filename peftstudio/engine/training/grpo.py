@@ -129,8 +129,19 @@ def build_trainer(config: TrainingConfig, model, tokenizer, data: PromptData, ar
     trainer = _counting(GRPOTrainer)(model=model, reward_funcs=rewards.trl_functions(), args=args,
                                      train_dataset=Dataset.from_list(data.train), processing_class=tokenizer,
                                      callbacks=callbacks)
-    trainer.reward_set = rewards  # closed with the trainer's run (the user's reward process)
+    trainer.add_callback(_ClosesRewards(rewards))
     return trainer
+
+
+def _ClosesRewards(rewards: RewardSet):  # noqa: N802 - builds a TrainerCallback (transformers loads lazily)
+    """Stops the user's reward process when the loop ends (a pause or resume starts it again on first use)."""
+    from transformers import TrainerCallback
+
+    class ClosesRewards(TrainerCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            rewards.close()
+
+    return ClosesRewards()
 
 
 def held_back_rewards(model, tokenizer, config: TrainingConfig, prompts: list[dict], use_adapter: bool = True) -> dict:
