@@ -39,9 +39,15 @@ class QueueController(QObject):
 
         item = self.add(config, title or f"{config.model_name.split('/')[-1]} on {Path(config.dataset_path).name}",
                         annotations)
-        run_in_background(planned_seconds, config, on_done=lambda seconds: (
-            self.queue.set_planned_seconds(item.id, seconds), self.panel.refresh()))
+        run_in_background(planned_seconds, config, on_done=lambda seconds: self._planned(item.id, seconds))
         return item
+
+    def _planned(self, item_id, seconds) -> None:
+        import shiboken6  # the estimate can land after the window closed; a deleted panel has nothing to refresh
+
+        self.queue.set_planned_seconds(item_id, seconds)
+        if shiboken6.isValid(self.panel) and shiboken6.isValid(self.panel.table):
+            self.panel.refresh()
 
     def start(self) -> None:
         from peftstudio.ui.queue_worker import QueueWorker  # lazy: off the start-up path (bench/startup.py)
