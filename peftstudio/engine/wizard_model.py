@@ -177,7 +177,8 @@ class WizardModel:
     def dataset_inspected(self, report, stats) -> None:
         self.state.dataset_report, self.state.dataset_stats = report, stats
         schema = getattr(report, "schema", None)
-        if "training_method" not in self.state.user_edits:  # the data decides the method unless the user did
+        if "training_method" not in self.state.user_edits and not self.learns_from_checker:
+            # the data decides the method unless the user or the use case did
             method = {"preference": "dpo", "kto": "kto"}.get(getattr(schema, "name", ""), "sft")
             self.state.config = replace(self.state.config, training_method=method)
 
@@ -187,6 +188,31 @@ class WizardModel:
 
     def profile_chosen(self, profile_id: str) -> None:
         self.state.profile_id = profile_id
+        if "training_method" in self.state.user_edits:
+            return
+        method = get_profile(profile_id).training_method
+        if method == "grpo" or self.state.config.training_method == "grpo":  # into or out of the checker use case
+            self.state.config = replace(self.state.config, training_method=method)
+            self.state.dataset_report = self.state.dataset_stats = None  # prompts are checked differently
+
+    @property
+    def learns_from_checker(self) -> bool:
+        """The "Teach a skill with a checker" use case (GRPO): prompts and rewards instead of written answers."""
+        return self.state.config.training_method == "grpo"
+
+    def reward_choices(self):
+        """The reward form's rows (every built-in checker; those chosen switched on)."""
+        from peftstudio.engine.rewards import choices_from  # lazy: off the start-up path (bench/startup.py)
+
+        return choices_from(self.state.config.rewards)
+
+    def choose_rewards(self, choices, reward_file: str | None) -> None:
+        """The rewards as the form holds them; a PlainError names a checker whose arguments are wrong."""
+        from peftstudio.engine.rewards import rewards_from  # lazy: off the start-up path (bench/startup.py)
+
+        rewards = rewards_from(choices, with_file=bool(reward_file))
+        self.state.user_edits |= {"rewards", "reward_file"}
+        self.state.config = replace(self.state.config, rewards=rewards, reward_file=reward_file or None)
 
     def set_setting(self, name: str, value) -> None:
         self.state.user_edits.add(name)

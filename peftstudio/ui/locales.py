@@ -146,4 +146,22 @@ STRINGS = {
     "wizard.review.save_preset": "Save as preset...",
     "wizard.review.preset_name": "Preset name:",
     "settings.title": "Settings",
+    "wizard.rewards.title": "How answers are checked",
+    "wizard.rewards.subtitle": "The model writes several answers to each prompt; the checkers you choose score them, "
+                               "and it learns what scores well. Preview the scores before training.",
+    "wizard.rewards.file": "Your own reward file:",
+    "wizard.rewards.file_tip": "A Python file defining reward(prompt, completion, **row) -> float. It runs in its own "
+                               "process with a time limit per answer, only after you allow it.",
+    "wizard.rewards.allow": "Allow this file to run on this computer",
+    "wizard.rewards.allow_needed": "Your reward file runs Python code: tick 'Allow this file to run' first (or "
+                                   "clear the file).",
+    "wizard.rewards.browse": "Browse...",
+    "wizard.rewards.preview": "Preview rewards",
+    "wizard.rewards.preview_tip": "The base model answers 8 of your prompts a few times; each answer is scored by "
+                                  "each checker, so you see whether there is something to learn.",
+    "wizard.rewards.cancel": "Stop",
+    "wizard.rewards.previewing": "Previewing...",
+    "wizard.rewards.previewed": "Mean reward of the base model: {mean:.2f} (the most is {best:g}).",
+    "wizard.rewards.cancelled": "Stopped; the answers scored so far are shown.",
+    "wizard.rewards.busy": "Wait for the preview to finish, or stop it.",
 }

@@ -53,7 +53,7 @@ def test_user_profiles_round_trip(tmp_path):
     path = save_user_profile(profile)
     assert json.loads(path.read_text())["config"]["lora_r"] == 24
     assert get_profile("my-support-bot") == profile
-    assert len(all_profiles()) == 7
+    assert len(all_profiles()) == len(BUILTIN_PROFILES) + 1
 
 
 def test_every_catalog_model_exports_to_gguf_and_has_a_memory_prediction():

@@ -23,6 +23,7 @@ PiSSA/OLoRA   on a GPU no extra memory (the residual replaces the weight). On th
 from __future__ import annotations
 
 from peftstudio.engine.config import REWRITES_BASE
+from peftstudio.engine.planning import grpo_costs
 from peftstudio.engine.planning.facts import ModelFacts
 from peftstudio.engine.planning.memory_model import target_shapes
 
@@ -50,14 +51,31 @@ def method_memory(facts: ModelFacts, config, bytes_per_value: float, tokens: int
     return extra
 
 
-def method_time_factor(config) -> float:
-    """How much longer each step takes than a supervised step with plain LoRA."""
-    return (DORA_TIME if config.use_dora else 1.0) * PREFERENCE_TIME.get(config.training_method, 1.0)
+def method_time_factor(config, prompt_tokens: float = 0.0) -> float:
+    """How much longer each step takes than a supervised step with plain LoRA over the same tokens."""
+    if grpo_costs.is_grpo(config):
+        method = grpo_costs.time_factor(config, prompt_tokens)
+    else:
+        method = PREFERENCE_TIME.get(config.training_method, 1.0)
+    return (DORA_TIME if config.use_dora else 1.0) * method
 
 
 def sequences_per_example(config) -> int:
-    """Chosen and rejected answers are two sequences per example (KTO adds a mismatched one for its KL term)."""
+    """Chosen and rejected answers are two sequences per example (KTO adds a mismatched one for its KL term);
+    GRPO answers each prompt num_generations times."""
+    if grpo_costs.is_grpo(config):
+        return grpo_costs.sequences_per_prompt(config)
     return 1 if config.training_method == "sft" else 2
+
+
+def sequence_length(config) -> int:
+    """Tokens per sequence in a step (a GRPO answer comes after its prompt)."""
+    return grpo_costs.sequence_length(config) if grpo_costs.is_grpo(config) else config.max_seq_length
+
+
+def tokens_per_example(config, tokens_mean: float) -> float:
+    """Tokens trained on per example of the dataset (a GRPO prompt: every one of its answers)."""
+    return grpo_costs.tokens_per_prompt(config, tokens_mean) if grpo_costs.is_grpo(config) else tokens_mean
 
 
 def startup_seconds(facts: ModelFacts, config, flops_per_second: float) -> float:
@@ -81,4 +99,7 @@ def method_notes(config) -> list[str]:
         notes.append("Training all embeddings: a full trainable copy of the embedding and output layers.")
     if config.lora_init == "pissa":
         notes.append("PiSSA: an SVD of every adapted layer before the first step.")
+    if grpo_costs.is_grpo(config):
+        notes.append(f"GRPO: {config.num_generations} answers of up to {config.max_completion_length} tokens per "
+                     "prompt are written and scored each step.")
     return notes

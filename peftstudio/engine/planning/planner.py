@@ -27,8 +27,9 @@ from peftstudio.engine.planning.estimates import (SCALING_EFFICIENCY, TrainingEs
                                                 format_duration)
 from peftstudio.engine.planning.hardware import HardwareProfile
 from peftstudio.engine.planning.memory_model import BYTES, MemoryBreakdown, estimate_memory, weight_bytes
-from peftstudio.engine.planning.method_costs import (method_memory, method_time_factor, sequences_per_example,
-                                                     startup_seconds)
+from peftstudio.engine.planning import grpo_costs
+from peftstudio.engine.planning.method_costs import (method_memory, method_time_factor, sequence_length,
+                                                     sequences_per_example, startup_seconds, tokens_per_example)
 from peftstudio.engine.planning.profiles import preference_defaults
 from peftstudio.engine.planning.facts_reader import ModelFacts
 from peftstudio.engine.planning.profiles import OptimizationProfile
@@ -92,14 +93,15 @@ def _gib(n: float) -> str:
 
 
 def memory_of(facts: ModelFacts, config: TrainingConfig, precision: str, device: str) -> MemoryBreakdown:
-    # preference methods read two sequences (chosen and rejected) per example
+    # preference methods read two sequences (chosen and rejected) per example, GRPO num_generations answers
     memory = estimate_memory(facts, batch_size=config.batch_size * sequences_per_example(config),
-                             seq_len=config.max_seq_length, r=config.lora_r,
+                             seq_len=sequence_length(config), r=config.lora_r,
                              target_modules=config.target_modules, precision=precision,
                              quantization=config.quantization, gradient_checkpointing=config.gradient_checkpointing,
                              device=device, optimizer=config.optimizer, devices=config.num_processes,
                              strategy=config.distributed_strategy)
-    memory.method = method_memory(facts, config, BYTES[precision], config.batch_size * config.max_seq_length, device)
+    memory.method = method_memory(facts, config, BYTES[precision],
+                                  config.batch_size * sequences_per_example(config) * sequence_length(config), device)
     return memory
 
 
@@ -126,6 +128,8 @@ def evaluation_tokens(config, data: DatasetSummary, steps: int, epochs: float) -
     validation = round(data.examples * config.validation_split) if config.validation_split > 0 else 0
     if not validation:
         return 0.0
+    if grpo_costs.is_grpo(config):  # a greedy answer to each held-back prompt, by the base and the tuned model
+        return 2 * min(grpo_costs.HELD_BACK_PROMPTS, validation) * (data.tokens_mean + config.max_completion_length)
     if config.eval_strategy == "steps":
         evaluations = math.ceil(steps / max(1, config.eval_steps))  # the final one lands on the last step
     elif config.eval_strategy == "epoch":
@@ -142,12 +146,13 @@ def estimates_for(facts, hardware, config, data: DatasetSummary, precision, sett
     if config.max_steps:
         epochs = config.max_steps * config.effective_batch_size / train_examples
     memory = memory_of(facts, config, precision, hardware.device)
-    return estimate(facts, hardware, tokens_per_epoch=data.tokens_mean * train_examples, epochs=epochs, steps=steps,
+    tokens_per_epoch = tokens_per_example(config, data.tokens_mean) * train_examples
+    return estimate(facts, hardware, tokens_per_epoch=tokens_per_epoch, epochs=epochs, steps=steps,
                     gradient_checkpointing=config.gradient_checkpointing, peak_memory=memory.total,
                     lora_parameters=memory.lora_parameters, save_total=config.save_total,
                     price_per_kwh=settings.price_per_kwh, carbon_per_kwh=settings.carbon_per_kwh,
                     measured_tokens_per_second=measured, devices=config.num_processes,
-                    strategy=config.distributed_strategy, time_factor=method_time_factor(config),
+                    strategy=config.distributed_strategy, time_factor=method_time_factor(config, data.tokens_mean),
                     startup_seconds=startup_seconds(facts, config, device_flops(hardware)),
                     evaluation_tokens=evaluation_tokens(config, data, steps, epochs))
 
@@ -191,6 +196,9 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     if data.tokens_p95 and recommended_length(data.tokens_p95) > context:
         reasons["max_seq_length"] = context_warning(data.tokens_p95, context, base.rope_scaling)
 
+    if grpo_costs.is_grpo(base):  # before the batch: the answers per prompt and their length set its memory
+        grpo_costs.choose(config, device, reasons)
+
     # 5-6. batch size, checkpointing, accumulation
     target = max(1, p.effective_batch_size)
     config.gradient_checkpointing = False
@@ -206,8 +214,10 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     config.batch_size = max(1, min(batch, math.ceil(target / devices)))
     config.gradient_accumulation = max(1, math.ceil(target / (config.batch_size * devices)))
     per = " per device" if devices > 1 else ""
-    reasons["batch_size"] = (f"{config.batch_size} sequences of {config.max_seq_length} tokens{per} fit in "
-                             f"{_gib(budget)} (85% of free {'GPU memory' if device == 'cuda' else 'memory'}).")
+    what = (f"{config.batch_size} prompts x {config.num_generations} answers of {sequence_length(config)} tokens"
+            if grpo_costs.is_grpo(config) else f"{config.batch_size} sequences of {config.max_seq_length} tokens")
+    reasons["batch_size"] = (f"{what}{per} fit in {_gib(budget)} (85% of free "
+                             f"{'GPU memory' if device == 'cuda' else 'memory'}).")
     on_devices = f" x {devices} devices" if devices > 1 else ""
     reasons["gradient_accumulation"] = (f"{config.gradient_accumulation} x {config.batch_size}{on_devices} = "
                                         f"{config.effective_batch_size} examples per update, the profile's target.")
@@ -224,7 +234,7 @@ def plan(facts: ModelFacts, hardware: HardwareProfile, data: DatasetSummary, pro
     config.learning_rate = float(f"{min(1e-3, max(1e-5, lr)):.2e}")
     reasons["learning_rate"] = (f"{p.learning_rate:g} for 16 examples per update, scaled to "
                                 f"{config.effective_batch_size}: {config.learning_rate:g}.")
-    if base.training_method != "sft":  # preference runs start from the method's and the use case's defaults
+    if base.training_method not in ("sft", "grpo"):  # preference runs start from the method's and use case's defaults
         defaults = preference_defaults(base.training_method, profile.id)
         config.learning_rate, config.preference_beta = defaults.learning_rate, defaults.beta
         reasons["learning_rate"] = (f"{defaults.learning_rate:g}: the usual LoRA learning rate for "

@@ -1,6 +1,7 @@
 """Use-case profiles: plain-language starting points that set every technical parameter.
 
-Six built-in profiles (the seed's), and user profiles saved as JSON in the data folder.
+Seven built-in profiles (the seed's six, and "Teach a skill with a checker", which trains with GRPO), and user
+profiles saved as JSON in the data folder.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class OptimizationProfile:
     system_prompt: str | None = None
     temperature: float = 0.7  # suggested for the playground
     builtin: bool = True
+    training_method: str = "sft"  # grpo: the use case learns from a checker's scores, not written answers
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,6 +102,15 @@ BUILTIN_PROFILES: list[OptimizationProfile] = [
         ProfileConfig(16, 32, 0.05, ALL, 2e-4, 2, 0.03, 1024), ProfileRequirements(4 * GB, 1000),
         ["Explain this term from our field in plain words: ...", "What are the main steps of our process for ...?",
          "Summarize our guidelines on ..."], temperature=0.5),
+    # GRPO moves a LoRA adapter with small steps (the peers' GRPO recipes use 5e-6..5e-5): 4e-5 at the planner's
+    # reference of 16 per update is 2e-5 at this profile's 4 prompts (each answered num_generations times, so an
+    # update already scores 16-32 answers); one pass over the prompts
+    OptimizationProfile(
+        "skill-checker", "Teach a skill with a checker", "No written answers needed: the model tries, a checker "
+        "scores each try (valid JSON, the right number, under 40 words), and it learns what passes.", "skill",
+        "check", ProfileConfig(16, 32, 0.0, ALL, 4e-5, 1, 0.05, 512, effective_batch_size=4), ProfileRequirements(4 * GB, 200),
+        ["Reply in JSON with the keys name and age: Anna is 31.", "What is 17 * 3? Answer with the number.",
+         "Describe the sea in under 20 words."], temperature=0.7, training_method="grpo"),
 ]
 
 

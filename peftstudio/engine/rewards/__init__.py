@@ -11,4 +11,5 @@ __all__, __getattr__ = lazy(__name__, {
     "spec": ["RewardSpec", "parse_reward", "format_reward", "USER_FILE"],
     "scoring": ["RewardSet", "as_text", "REFERENCE", "ROW", "no_rewards"],
     "user_file": ["UserReward", "TIME_LIMIT_S"],
+    "choices": ["RewardChoice", "choices_from", "rewards_from", "example_arguments"],
 })

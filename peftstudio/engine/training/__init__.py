@@ -11,6 +11,7 @@ __all__, __getattr__ = lazy(__name__, {
     "preference": ["TRAINERS", "prepare_preferences"],
     "grpo": ["prepare_prompts", "prompt_row", "reward_summary", "held_back_rewards"],
     "reward_preview": ["preview_rewards", "preview_warnings"],
+    "prompt_check": ["prompt_report"],
     "run_queue": ["RunQueue", "QueueItem", "WAITING", "RUNNING", "DONE", "FAILED", "STOPPED", "PRUNED", "SKIPPED"],
     "queue_runner": ["QueueRunner", "queue_running_elsewhere"],
     "sweep_space": ["parse_vary", "Dimension", "SWEEPABLE", "ALIASES"],

@@ -15,11 +15,11 @@ from peftstudio.engine.data.formats import read_rows
 from peftstudio.engine.data.prepare import split_indices
 from peftstudio.engine.data.schema import PROMPT_ALIASES, RESPONSE_ALIASES, guess_schema, normalize_row
 from peftstudio.engine.errors import PlainError
+from peftstudio.engine.planning.grpo_costs import HELD_BACK_PROMPTS  # the planner counts their time
 from peftstudio.engine.rewards import REFERENCE, ROW, RewardSet
 
 REFERENCE_ALIASES = ("reference", "solution", "answer", "expected", "ground_truth", "target") + RESPONSE_ALIASES
 PASS_SCORE = 0.999  # a completion "passes" when every reward with weight scores (almost) fully
-HELD_BACK_PROMPTS = 16  # at most this many held-back prompts are measured (a greedy answer each)
 
 
 @dataclass

@@ -31,20 +31,29 @@ def preview_warnings(totals_by_prompt: list[list[float]], best: float) -> list[s
     return warnings
 
 
-def preview_rewards(config: TrainingConfig, prompts: int = 8, generations: int = 4, max_new_tokens: int = 64) -> dict:
+def preview_rewards(config: TrainingConfig, prompts: int = 8, generations: int = 4, max_new_tokens: int = 64,
+                    progress=None, cancelled=lambda: False) -> dict:
+    """`progress(message)` hears which prompt is being answered; `cancelled()` true stops after the current
+    prompt, and what was scored so far is returned ("cancelled": True)."""
     import torch  # lazy: the preview is the only part that needs the model
+
+    say = progress or (lambda message: None)
 
     rewards = RewardSet.from_config(config)
     rows = [p for p in (prompt_row(r, i + 1, config) for i, r in enumerate(read_rows(config.dataset_path)))
             if p is not None]
     chosen = random.Random(config.seed).sample(rows, min(prompts, len(rows)))
+    say("Loading the model...")
     folder = trainable_folder(resolve_model(config.model_path or config.model_name))
     tokenizer = load_tokenizer(folder, allowed_remote_code(config))
     model = load_causal_lm(folder, trust_remote_code=allowed_remote_code(config)).eval()
     torch.manual_seed(config.seed)
     results, groups = [], []
     try:
-        for row in chosen:
+        for number, row in enumerate(chosen, 1):
+            if cancelled():
+                break
+            say(f"Answering prompt {number} of {len(chosen)} ({generations} answers each)...")
             text = tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
             inputs = tokenizer(text, return_tensors="pt")
             with torch.no_grad():
@@ -63,4 +72,4 @@ def preview_rewards(config: TrainingConfig, prompts: int = 8, generations: int =
     flat = [t for g in groups for t in g]
     return {"rewards": rewards.labels, "weights": rewards.weights, "prompts": results,
             "mean_reward": sum(flat) / len(flat) if flat else 0.0,
-            "warnings": preview_warnings(groups, best)}
+            "warnings": preview_warnings(groups, best), "cancelled": len(groups) < len(chosen)}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -44,6 +44,16 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
     thinking_data = any(item["example"] is not None and has_thinking(item["example"]) for item in preview)
     return {"path": path, "report": found.report, "preview": preview, "stats": found.stats if readable else None,
             "thinking": thinking_data}
+
+
+def inspect_prompts(path: str, config, progress=lambda message: None) -> dict:
+    """The same, for the checker use case (GRPO): a file of prompts, reference answers optional."""
+    from peftstudio.engine.training import prompt_report  # lazy: off the start-up path (bench/startup.py)
+
+    progress(STRINGS["wizard.dataset.checking"])
+    preview: list[dict] = []
+    report = prompt_report(path, replace(config, dataset_path=path), preview)
+    return {"path": path, "report": report, "preview": preview, "stats": None, "thinking": False}
 
 
 def _side_text(value) -> str:
@@ -188,9 +198,14 @@ class DatasetPage(QWizardPage):
         self.table.setRowCount(0)
         self.fix_button.setVisible(False)
         config = self.wiz.state.config
+        if self.wiz.model.learns_from_checker:
+            self._task = run_in_background(inspect_prompts, path, config, on_done=self._show, on_error=self._failed,
+                                           on_progress=self._progress)
+            return
         self._task = run_in_background(inspect_dataset, path, self.wiz.model.tokenizer_for_current_model,
                                        config.max_seq_length, config.column_mapping or None,
-                                       thinking=config.thinking, on_done=self._show, on_error=self._failed, on_progress=self._progress)
+                                       thinking=config.thinking, on_done=self._show, on_error=self._failed,
+                                       on_progress=self._progress)
 
     def _progress(self, message: str) -> None:
         if self.busy:
@@ -211,9 +226,10 @@ class DatasetPage(QWizardPage):
             self.summary.setText(html.escape(STRINGS["wizard.dataset.unreadable"].format(reason=fmt.reason)))
         else:
             schema = report.schema.name if report.schema else "unknown"
+            usable = "prompts" if schema == "prompts" else "usable examples"
             text = (f"<b>{html.escape(Path(report.path).name)}</b>: {fmt.format.upper()} ({fmt.encoding}), "
                     f"{html.escape(schema)} format, "
-                    f"{report.rows_usable} usable examples of {report.rows_total}; "
+                    f"{report.rows_usable} {usable} of {report.rows_total}; "
                     f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}.")
             if stats is not None and stats.examples:
                 text += (f"<br>Tokens per example: median {stats.tokens_p50}, 95% under {stats.tokens_p95}, "
@@ -257,7 +273,8 @@ class DatasetPage(QWizardPage):
         kind = getattr(schema, "name", "")
         # preference files side by side: the better and the worse answer (or the judged answer and its label)
         headers = {"preference": ["Row", "Prompt", "Chosen", "Rejected"],
-                   "kto": ["Row", "Prompt", "Answer", "Judged"]}.get(kind, ["Row", "Prompt", "Response"])
+                   "kto": ["Row", "Prompt", "Answer", "Judged"],
+                   "prompts": ["Row", "Prompt", "Reference answer"]}.get(kind, ["Row", "Prompt", "Response"])
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
         self.table.horizontalHeaderItem(0).setToolTip(STRINGS["wizard.dataset.row_tip"])
@@ -316,6 +333,11 @@ class DatasetPage(QWizardPage):
             return
         self.repair_note.setText(repair_summary(repaired))
         self.set_dataset(str(target), keep_repair_note=True)
+
+    def initializePage(self) -> None:  # noqa: N802 - a new use case may check the same file differently
+        state = self.wiz.state
+        if state.dataset_path and state.dataset_report is None and not self.busy:
+            self.set_dataset(state.dataset_path)
 
     # ---- leaving the page ---------------------------------------------------------------
     def validatePage(self) -> bool:  # noqa: N802

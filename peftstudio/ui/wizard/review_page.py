@@ -76,6 +76,12 @@ class ReviewPage(QWizardPage):
             ("Memory", f"about {e.peak_memory / 2**30:.1f} GB at peak"),
             ("Energy", f"{energy_text(e, self.wiz.model.settings.price_per_kwh)}, {e.carbon_kg * 1000:.0f} g CO₂"),
         ]
+        if self.wiz.model.learns_from_checker:  # GRPO: what scores the answers, and how many it writes
+            rows[4:4] = [("Rewards", ", ".join(c.rewards) + (f" (your file {Path(c.reward_file).name})"
+                                                             if c.reward_file else "")),
+                         ("Answers", f"{c.num_generations} per prompt, up to {c.max_completion_length} tokens, "
+                                     f"KL beta {c.kl_beta:g}")]
+            rows[1] = ("Dataset", f"{Path(state.dataset_path).name} ({report.rows_usable if report else '?'} prompts)")
         table = "".join(f"<tr><td style='padding-right:12px;color:#555'>{k}</td><td>{escape(str(v))}</td></tr>"
                         for k, v in rows)  # values name the user's model and dataset files
         note = f"<p style='color:#b00020'>{escape(plan.explanation)}</p>" if plan is not None and plan.explanation \

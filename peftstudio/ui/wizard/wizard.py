@@ -1,4 +1,5 @@
-"""The Training Wizard: five pages bound to one engine WizardModel; Back never loses anything.
+"""The Training Wizard: five pages bound to one engine WizardModel (six for the checker use case, whose rewards
+page comes after the model); Back never loses anything.
 
 All decisions (re-planning, what the user edited, the data summary, presets, which models fit) live in
 `engine/wizard_model.py`, testable without Qt; the pages show the model and report the user's choices.
@@ -17,6 +18,7 @@ from peftstudio.ui.wizard.config_page import ConfigPage
 from peftstudio.ui.wizard.dataset_page import DatasetPage
 from peftstudio.ui.wizard.model_page import ModelPage
 from peftstudio.ui.wizard.review_page import ReviewPage
+from peftstudio.ui.wizard.rewards_page import RewardsPage
 from peftstudio.ui.wizard.use_case_page import UseCasePage
 
 
@@ -35,8 +37,9 @@ class TrainingWizard(QWizard):
         self.model = WizardModel(hardware, settings)
         self.use_case_page, self.dataset_page = UseCasePage(self), DatasetPage(self)
         self.model_page, self.config_page, self.review_page = ModelPage(self), ConfigPage(self), ReviewPage(self)
-        for page in (self.use_case_page, self.dataset_page, self.model_page, self.config_page, self.review_page):
-            self.addPage(page)
+        self.rewards_page = RewardsPage(self)
+        self.page_ids = {page: self.addPage(page) for page in (self.use_case_page, self.dataset_page, self.model_page,
+                                                               self.rewards_page, self.config_page, self.review_page)}
         # "Add to queue" beside Launch, on the last page: the run waits its turn (e.g. overnight)
         self.setButtonText(QWizard.CustomButton1, STRINGS["wizard.add_to_queue"])
         self.setOption(QWizard.HaveCustomButton1, True)
@@ -44,6 +47,12 @@ class TrainingWizard(QWizard):
         self.button(QWizard.CustomButton1).clicked.connect(lambda: self.add_to_queue())
         self.currentIdChanged.connect(
             lambda _: self.button(QWizard.CustomButton1).setVisible(self.currentPage() is self.review_page))
+
+    def nextId(self) -> int:  # noqa: N802 - Qt naming; the rewards page only for the checker use case (GRPO)
+        following = super().nextId()
+        if following == self.page_ids[self.rewards_page] and not self.model.learns_from_checker:
+            return self.page_ids[self.config_page]
+        return following
 
     @property
     def state(self):
