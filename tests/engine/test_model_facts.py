@@ -6,7 +6,8 @@ from peftstudio.engine.planning.catalog import CATALOG, catalog_entry, smaller_m
 from peftstudio.engine.planning.memory_model import lora_parameters
 from peftstudio.engine.planning.facts_reader import facts_from_folder, facts_from_gguf, model_facts
 from peftstudio.engine.models import DEMO_MODEL_ID, demo_gguf_path
-from peftstudio.engine.planning.profiles import OptimizationProfile, all_profiles, get_builtin, get_profile, save_user_profile
+from peftstudio.engine.planning.profiles import (BUILTIN_PROFILES, OptimizationProfile, all_profiles, get_builtin,
+                                                 get_profile, save_user_profile)
 
 
 def test_facts_agree_across_gguf_safetensors_and_catalog(demo_folder):
