@@ -11,12 +11,12 @@ from peftstudio.cli import print_error, quiet_libraries, read_config_argument
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant, grant_code
-from peftstudio.engine.data import detect_schema, read_rows
+from peftstudio.engine.data import detect_schema, prepare_prompts, read_rows
 from peftstudio.engine.errors import PlainError, disk_full
 from peftstudio.engine.models import resolve_model
 from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
 from peftstudio.engine.runs import RunFolder, Status, is_main
-from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command, prepare_prompts
+from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command
 
 MIN_FREE_BYTES = 512 * 2**20  # adapter + a few checkpoints of a LoRA run, with room to spare
 

@@ -74,6 +74,14 @@ class RunSeries:
     preference_steps: list[int] = field(default_factory=list)
     reward_margin: list[float] = field(default_factory=list)
     preference_accuracy: list[float] = field(default_factory=list)
+    # GRPO runs: the mean reward and its spread within groups, each reward's mean, the KL from the base, the
+    # mean answer length
+    reward_steps: list[int] = field(default_factory=list)
+    reward: list[float] = field(default_factory=list)
+    reward_std: list[float] = field(default_factory=list)
+    kl: list[float] = field(default_factory=list)
+    completion_length: list[float] = field(default_factory=list)
+    by_reward: dict[str, list[float]] = field(default_factory=dict)
     status: str = "created"
     last_metrics: dict = field(default_factory=dict)
     paused_at: dict | None = None
@@ -99,6 +107,8 @@ class RunSeries:
                 self.preference_steps.append(event["step"])
                 self.reward_margin.append(event["reward_margin"])
                 self.preference_accuracy.append(event.get("preference_accuracy") or 0.0)
+            if event.get("reward") is not None:
+                self._add_reward(event)
         elif kind == "eval":
             self.eval_steps.append(event["step"])
             self.eval_loss.append(event["eval_loss"])
@@ -110,6 +120,16 @@ class RunSeries:
             self.paused_at = paused_info(event, self.last_metrics) if self.status == "paused" else None
 
 
+    def _add_reward(self, event: dict) -> None:
+        self.reward_steps.append(event["step"])
+        self.reward.append(event["reward"])
+        self.reward_std.append(event.get("reward_std") or 0.0)
+        self.kl.append(event.get("kl") or 0.0)
+        self.completion_length.append(event.get("completion_length") or 0.0)
+        for label, value in (event.get("rewards") or {}).items():
+            # a reward first logged later is padded, so every curve lines up with reward_steps
+            self.by_reward.setdefault(label, [float("nan")] * (len(self.reward_steps) - 1)).append(value)
+
     def _truncate(self, step: int) -> None:
         keep = sum(1 for s in self.steps if s <= step)
         for name in ("steps", "loss", "learning_rate", "tokens_per_second", "steps_per_second"):
@@ -117,6 +137,10 @@ class RunSeries:
         keep_pref = sum(1 for s in self.preference_steps if s <= step)
         for name in ("preference_steps", "reward_margin", "preference_accuracy"):
             setattr(self, name, getattr(self, name)[:keep_pref])
+        keep_reward = sum(1 for s in self.reward_steps if s <= step)
+        for name in ("reward_steps", "reward", "reward_std", "kl", "completion_length"):
+            setattr(self, name, getattr(self, name)[:keep_reward])
+        self.by_reward = {label: values[:keep_reward] for label, values in self.by_reward.items()}
         keep_eval = sum(1 for s in self.eval_steps if s <= step)
         self.eval_steps, self.eval_loss = self.eval_steps[:keep_eval], self.eval_loss[:keep_eval]
 

@@ -34,30 +34,14 @@ from peftstudio.engine.monitoring import (
 from peftstudio.engine.planning import format_duration
 from peftstudio.engine.runs import read_run_info, run_events
 from peftstudio.ui.notifications import Notifier
+from peftstudio.ui.plots import curve, plot_widget
 from peftstudio.ui.progress_ring import ProgressRing
+from peftstudio.ui.reward_plots import RewardPlots
 from peftstudio.ui.scorecard_panel import ScorecardPanel
 from peftstudio.ui.sweep_note import SweepNote
 from peftstudio.ui.toast import Toast
 
 ZONE_COLORS = {"good": (40, 160, 80, 40), "acceptable": (230, 180, 30, 40), "problematic": (210, 50, 50, 40)}
-
-
-def _plot(title: str, left: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w", title=title)
-    plot.setLabel("left", left)
-    plot.setLabel("bottom", "step")
-    plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.setMinimumHeight(150)
-    for side in ("left", "bottom"):  # "steps/s (x0.001)" reads as a different unit: show plain numbers
-        plot.getAxis(side).enableAutoSIPrefix(False)
-    return plot
-
-
-def _curve(plot: pg.PlotWidget, color: str, name: str | None = None):
-    item = plot.plot(pen=pg.mkPen(color, width=2), name=name)
-    item.setDownsampling(auto=True, method="peak")  # smooth with 100,000 points
-    item.setClipToView(True)
-    return item
 
 
 def per_gpu_text(event: dict) -> str:
@@ -129,29 +113,32 @@ class DashboardWidget(QWidget):
         self.scores = ScorecardPanel(self.outcome)
         layout.addWidget(self.scores)
         grid = QGridLayout()
-        self.loss_plot = _plot("Loss", "loss")
+        self.loss_plot = plot_widget("Loss", "loss")
         # top right, on a light backing: the loss falls from the top left, so the legend covers nothing there
         self.loss_plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
-        self.loss_curve = _curve(self.loss_plot, "#2a6fdb", "train")
+        self.loss_curve = curve(self.loss_plot, "#2a6fdb", "train")
         self.eval_curve = self.loss_plot.plot(pen=None, symbol="o", symbolBrush="#d2691e", name="validation")
-        self.lr_plot = _plot("Learning rate", "lr")
-        self.lr_curve = _curve(self.lr_plot, "#7b3fb5")
-        self.speed_plot = _plot("Throughput", "tokens/s")
-        self.speed_curve = _curve(self.speed_plot, "#1b7f3b")
-        self.steps_plot = _plot("Steps per second", "steps/s")
-        self.steps_curve = _curve(self.steps_plot, "#555555")
+        self.lr_plot = plot_widget("Learning rate", "lr")
+        self.lr_curve = curve(self.lr_plot, "#7b3fb5")
+        self.speed_plot = plot_widget("Throughput", "tokens/s")
+        self.speed_curve = curve(self.speed_plot, "#1b7f3b")
+        self.steps_plot = plot_widget("Steps per second", "steps/s")
+        self.steps_curve = curve(self.steps_plot, "#555555")
         grid.addWidget(self.loss_plot, 0, 0, 1, 3)
         grid.addWidget(self.lr_plot, 1, 0)
         grid.addWidget(self.speed_plot, 1, 1)
         grid.addWidget(self.steps_plot, 1, 2)
         # preference runs only: the reward margin (chosen minus rejected) and the share of pairs the chosen wins
-        self.preference_plot = _plot("Preferences", "margin / share")
+        self.preference_plot = plot_widget("Preferences", "margin / share")
         self.preference_plot.setObjectName("dashboard.preferences")
         self.preference_plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 200))
-        self.margin_curve = _curve(self.preference_plot, "#c2185b", "reward margin")
-        self.accuracy_curve = _curve(self.preference_plot, "#00838f", "preference accuracy")
+        self.margin_curve = curve(self.preference_plot, "#c2185b", "reward margin")
+        self.accuracy_curve = curve(self.preference_plot, "#00838f", "preference accuracy")
         self.preference_plot.setVisible(False)
         grid.addWidget(self.preference_plot, 2, 0, 1, 3)
+        self.reward_plots = RewardPlots()  # GRPO runs only: reward, KL, answer length
+        self.reward_plots.setVisible(False)
+        grid.addWidget(self.reward_plots, 3, 0, 1, 3)
         layout.addLayout(grid, 1)
         meters = QHBoxLayout()
         self.meters: dict[str, QProgressBar] = {}
@@ -216,6 +203,9 @@ class DashboardWidget(QWidget):
                 self.preference_plot.setVisible(True)
                 self.margin_curve.setData(s.preference_steps, s.reward_margin)
                 self.accuracy_curve.setData(s.preference_steps, s.preference_accuracy)
+            if s.reward_steps:
+                self.reward_plots.setVisible(True)
+                self.reward_plots.show_series(s)
             self._draw_zones()
         step, max_steps = event.get("step") or 0, event.get("max_steps") or 0
         if max_steps:

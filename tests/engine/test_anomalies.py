@@ -178,3 +178,50 @@ def test_any_error_is_plain_with_actions_and_a_help_link(tmp_path_factory, exc):
 def test_plain_errors_refuse_the_wrong_number_of_actions():
     with pytest.raises(ValueError):
         PlainError("t", "w", "y", ["a", "b", "c", "d"])
+
+
+# ---- GRPO runs: reward collapse, KL blow-up, no learning signal ----------------------------------------------
+def grpo_metrics(step, reward, kl=0.01, zero_spread=0.0, loss=0.0):
+    return {"step": step, "time": float(step), "loss": loss, "reward": reward, "reward_std": 0.2, "kl": kl,
+            "reward_zero_spread": zero_spread}
+
+
+def kinds(detector, events):
+    return [a.anomaly_type for e in events for a in detector.observe_metrics(e)]
+
+
+def test_a_reward_that_falls_far_below_its_best_is_a_collapse_once():
+    rising = [0.1, 0.3, 0.6, 0.7, 0.8, 0.75]
+    falling = [0.3, 0.1, 0.05, 0.05]
+    detector = AnomalyDetector()
+    found = kinds(detector, [grpo_metrics(i + 1, r) for i, r in enumerate(rising + falling)])
+    assert found == ["reward_collapse"]
+    config = TrainingConfig(training_method="grpo", learning_rate=2e-5)
+    new, factor, said = recovery_plan("reward_collapse", config)
+    assert new.learning_rate == 1e-5 and factor == 0.5 and "halved" in said
+
+
+def test_noisy_rewards_and_a_grpo_loss_near_zero_raise_nothing():
+    noisy = [0.4, 0.55, 0.35, 0.5, 0.3, 0.45, 0.38, 0.52]
+    losses = [0.0001, -0.02, 0.03, -0.001, 0.04, 0.0, 0.05, -0.03]  # a policy objective, not a fit to data
+    detector = AnomalyDetector()
+    assert kinds(detector, [grpo_metrics(i + 1, r, loss=l) for i, (r, l) in enumerate(zip(noisy, losses))]) == []
+    assert kinds(detector, [grpo_metrics(9, 0.4, loss=float("nan"))]) == ["loss_divergence"]
+
+
+def test_a_kl_jump_far_above_its_usual_is_a_blowup_and_recovery_holds_the_model_nearer():
+    detector = AnomalyDetector()
+    found = kinds(detector, [grpo_metrics(i + 1, 0.5, kl=k) for i, k in enumerate([0.01, 0.02, 0.015, 0.03, 2.5])])
+    assert found == ["kl_blowup"]
+    new, _, said = recovery_plan("kl_blowup", TrainingConfig(training_method="grpo", kl_beta=0.04))
+    assert new.kl_beta == 0.08 and "KL beta" in said
+    small = AnomalyDetector()  # a rise that is large in ratio but small in nats is not a blow-up
+    assert kinds(small, [grpo_metrics(i + 1, 0.5, kl=k) for i, k in enumerate([0.001, 0.001, 0.001, 0.05])]) == []
+
+
+def test_steps_where_every_answer_scores_the_same_are_said_once():
+    detector = AnomalyDetector()
+    found = kinds(detector, [grpo_metrics(i + 1, 0.0, zero_spread=1.0) for i in range(9)])
+    assert found == ["no_learning_signal"]
+    anomaly = make_anomaly("no_learning_signal", 5, 5.0)
+    assert not anomaly.auto_recoverable and len(anomaly.actions) == 2

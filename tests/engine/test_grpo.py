@@ -10,12 +10,16 @@ import pytest
 from helpers import small_config
 from peftstudio.engine.consent import grant_code
 from peftstudio.engine.runs.events import Status, read_events
-from peftstudio.engine.training.grpo import prepare_prompts, prompt_row
+from peftstudio.engine.data import prepare_prompts, prompt_row
 from peftstudio.engine.training.session import TrainingSession
 
 QUESTIONS = ["Name a colour.", "Say hello.", "What is 2+2?", "Name a fruit.", "Name an animal.", "Name a planet.",
              "What day comes after Monday?", "Name a country.", "Give a greeting.", "Name a tree.", "Name a drink.",
              "What is the capital of France?"]
+
+
+TWO_REWARDS = ["length:min=1,max=6", "format*0.5"]
+LABELS = {"length(min=1,max=6)", "format"}
 
 
 def write_jsonl(path, rows):
@@ -38,7 +42,7 @@ def grpo_config(data, **overrides):
 
 @pytest.fixture(scope="module")
 def grpo_run(prompt_file):
-    session = TrainingSession.create(grpo_config(prompt_file))
+    session = TrainingSession.create(grpo_config(prompt_file, rewards=TWO_REWARDS))
     session.run()
     return session
 
@@ -67,13 +71,34 @@ def test_a_grpo_run_logs_rewards_and_kl_and_measures_held_back_reward(grpo_run):
     events = list(read_events(grpo_run.folder.events_file))
     metrics = [e for e in events if e["type"] == "metrics" and not e.get("heartbeat")]
     assert metrics and all("reward" in m and "reward_std" in m and "kl" in m for m in metrics)
-    assert all(set(m["rewards"]) == {"length(min=1,max=6)"} for m in metrics)
+    assert all(set(m["rewards"]) == LABELS for m in metrics)
     assert all(m["completion_length"] > 0 for m in metrics)
+    assert not [e for e in events if e["type"] == "anomaly"]  # a healthy run: no false alarm on a loss near 0
     summary = info["summary"]
     for side in ("base_reward", "reward"):
-        assert summary[side]["prompts"] == 3 and 0.0 <= summary[side]["mean_reward"] <= 1.0
-        assert set(summary[side]["by_reward"]) == {"length(min=1,max=6)"}
+        assert summary[side]["prompts"] == 3 and 0.0 <= summary[side]["mean_reward"] <= 1.5
+        assert set(summary[side]["by_reward"]) == LABELS
     assert grpo_run.folder.adapter.is_dir()
+
+
+@pytest.mark.slow
+def test_the_dashboard_draws_reward_spread_each_reward_kl_and_answer_length(grpo_run, qtbot):
+    from peftstudio.ui.dashboard import DashboardWidget
+
+    dashboard = DashboardWidget()
+    qtbot.addWidget(dashboard)
+    dashboard.load_run(grpo_run.folder.path)
+    plots = dashboard.reward_plots
+    assert not plots.isHidden()
+    metrics = [e for e in read_events(grpo_run.folder.events_file) if e["type"] == "metrics" and "reward" in e]
+    steps, rewards = plots.reward_curve.getData()
+    assert list(steps) == [m["step"] for m in metrics] and list(rewards) == [m["reward"] for m in metrics]
+    upper = plots.upper.getData()[1]
+    assert list(upper) == [m["reward"] + m["reward_std"] for m in metrics]
+    assert set(plots.by_reward) == LABELS
+    assert list(plots.kl_curve.getData()[1]) == [m["kl"] for m in metrics]
+    assert list(plots.length_curve.getData()[1]) == [m["completion_length"] for m in metrics]
+    assert dashboard.preference_plot.isHidden()
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ __all__, __getattr__ = lazy(__name__, {
     "stats": ["DatasetStats", "TokenCounter", "recommended_length"],
     "repair": ["repair_file", "RepairReport"],
     "formats": ["read_rows"],
+    "prompts": ["prepare_prompts", "prompt_row", "prompt_report", "PromptData"],
     "tokenize": ["loss_pieces", "has_thinking", "THINKING_MODES"],
     "prepare": ["prepare", "PreparedData"],
     "schema": ["Schema", "guess_schema", "detect_schema", "normalize_row"],

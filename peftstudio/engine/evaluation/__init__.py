@@ -6,5 +6,6 @@ __all__, __getattr__ = lazy(__name__, {
     "metrics": ["METRICS", "metrics_for"],
     "judge": ["judge_from", "judge_pairs", "wilson"],
     "batched": ["generate_answers"],
+    "held_back_rewards": ["held_back_rewards", "reward_summary"],
     "general_skills": ["load_items"],
 })

@@ -4,6 +4,8 @@
 
 1. Task: the run's held-back examples (never trained on), answered by the base model (adapter switched
    off) and the fine-tuned one in batches, scored with the use case's metric (`metrics.PROFILE_METRICS`).
+   A GRPO run has prompts, not written answers: its held-back prompts are scored by the run's own rewards
+   instead (the `reward` section: mean per reward, weighted mean and pass rate, base and tuned).
 2. General skills: the bundled forgetting check, answered by both; the change against the base and the
    groups that regressed.
 3. Judge (optional): pairwise base vs fine-tuned on the task prompts, both orders (`judge.judge_pairs`).
@@ -21,6 +23,7 @@ from peftstudio.engine.data.prepare import normalized_examples, split_indices
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.evaluation import general_skills
 from peftstudio.engine.evaluation.batched import generate_answers
+from peftstudio.engine.evaluation.held_back_rewards import reward_card
 from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
 from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
 from peftstudio.engine.history.versions import record_scorecard
@@ -68,7 +71,17 @@ def suggestions(card: dict) -> list[str]:
     if skills and skills.get("regressed"):
         tips.append(f"It got worse at {', '.join(skills['regressed'])}: lower the learning rate or the epochs, or "
                     "mix some general examples into your data.")
-    if not task.get("examples"):
+    reward = card.get("reward")
+    if reward and reward.get("base"):
+        if reward["tuned"]["mean_reward"] <= reward["base"]["mean_reward"]:
+            tips.append("The mean reward did not rise on held-back prompts: train for more steps, use more answers "
+                        "per prompt, or a checker with partial credit (preview the rewards first).")
+        elif reward["tuned"]["pass_rate"] < 0.5:
+            tips.append("Better, but fewer than half of the answers pass every checker: train for more steps.")
+    elif reward is not None:
+        tips.append("There were no held-back prompts to score: set a held-back share above 0 so the reward can be "
+                    "measured.")
+    if not task.get("examples") and reward is None:
         tips.append("There were no held-back examples to score: set a held-back share above 0 so the task can be "
                     "measured.")
     return tips or ["Better at your task and nothing forgotten: try it in the playground, then export it."]
@@ -90,11 +103,16 @@ def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size
     model, tokenizer = chat.model, chat.tokenizer
     profile_id = chat.info.get("profile_id")
     names = metrics_for(profile_id)
-    prompts, references = held_back(run_dir, limit)
+    config = RunFolder(run_dir).config()
+    grpo = config.training_method == "grpo"
+    prompts, references = held_back(run_dir, limit) if not grpo else ([], [])
     card: dict = {"profile_id": profile_id, "run": run_dir.name}
 
     def stage(low: float, high: float, what: str):
         return lambda done, total: say(low + (high - low) * done / max(total, 1), f"{what} {done}/{total}")
+
+    if grpo:
+        card["reward"] = reward_card(model, tokenizer, config, stage, cancel)
 
     task: dict = {"metric": names[0], "label": METRICS[names[0]].label, "examples": len(prompts),
                   "higher_is_better": METRICS[names[0]].higher_is_better}
@@ -146,7 +164,13 @@ def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size
 def headline(card: dict) -> list[str]:
     """The scorecard in a few lines a user reads (the dashboard, Versions, the model card, the CLI)."""
     lines = []
-    task = card.get("task") or {}
+    task, reward = card.get("task") or {}, card.get("reward") or {}
+    if reward.get("base"):
+        base, tuned = reward["base"], reward["tuned"]
+        arrow = "better" if tuned["mean_reward"] > base["mean_reward"] else "not better"
+        lines.append(f"Reward ({', '.join(reward['rewards'])}, {reward['prompts']} held-back prompts): "
+                     f"{tuned['mean_reward']:.3g} vs base {base['mean_reward']:.3g} of {reward['best']:g} - {arrow}; "
+                     f"{tuned['pass_rate']:.0%} pass (base {base['pass_rate']:.0%})")
     if task.get("base") is not None:
         arrow = "better" if (task["tuned"] > task["base"]) == task.get("higher_is_better", True) else "not better"
         lines.append(f"Your task ({task['label']}, {task['examples']} held-back examples): "
@@ -175,6 +199,9 @@ def save_scorecard(run_dir: Path, card: dict) -> None:
 def summary_metrics(card: dict) -> dict:
     """The numbers Versions and Compare show, flat."""
     task, skills, judged = card.get("task") or {}, card.get("general_skills") or {}, card.get("judge") or {}
+    reward = card.get("reward") or {}
+    if reward.get("base"):  # a GRPO run's task is its reward
+        task = {"metric": "reward", "tuned": reward["tuned"]["mean_reward"], "base": reward["base"]["mean_reward"]}
     return {"task_metric": task.get("metric"), "task_tuned": task.get("tuned"), "task_base": task.get("base"),
             "task_higher_is_better": task.get("higher_is_better", True),
             "skills_change_percent": skills.get("change_percent"), "skills_regressed": skills.get("regressed", []),

@@ -12,6 +12,8 @@ from typing import Callable
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.prepare import prepare
+from peftstudio.engine.data.prompts import prepare_prompts
+from peftstudio.engine.evaluation.held_back_rewards import held_back_rewards
 from peftstudio.engine.evaluation.preference_accuracy import preference_accuracy
 from peftstudio.engine.training import grpo, preference, supervised
 
@@ -67,13 +69,13 @@ def _reinforcement() -> Method:
         return data.config
 
     return Method(
-        prepare_data=lambda config, tokenizer: grpo.prepare_prompts(config),
+        prepare_data=lambda config, tokenizer: prepare_prompts(config),
         measure_base=lambda model, tokenizer, data: {
             "base_eval_loss": None,
-            "base_reward": grpo.held_back_rewards(model, tokenizer, config_of(data), data.validation)},
+            "base_reward": held_back_rewards(model, tokenizer, config_of(data), data.validation)},
         measure_trained=lambda model, tokenizer, data, base: {
             "base_reward": base.get("base_reward"),
-            "reward": grpo.held_back_rewards(model, tokenizer, config_of(data), data.validation)},
+            "reward": held_back_rewards(model, tokenizer, config_of(data), data.validation)},
         sample_repetition=lambda model, tokenizer, data: None,
         build_trainer=build_trainer,
         packs_segments=False,

@@ -10,7 +10,7 @@ from peftstudio.engine.consent import allowed_remote_code
 from peftstudio.engine.data.formats import read_rows
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.rewards import RewardSet
-from peftstudio.engine.training.grpo import prompt_row
+from peftstudio.engine.data.prompts import prompt_row
 
 SAME = 1e-9
 

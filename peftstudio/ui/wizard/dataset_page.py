@@ -48,7 +48,7 @@ def inspect_dataset(path: str, tokenizer_loader, max_seq_length: int, mapping: d
 
 def inspect_prompts(path: str, config, progress=lambda message: None) -> dict:
     """The same, for the checker use case (GRPO): a file of prompts, reference answers optional."""
-    from peftstudio.engine.training import prompt_report  # lazy: off the start-up path (bench/startup.py)
+    from peftstudio.engine.data import prompt_report  # lazy: off the start-up path (bench/startup.py)
 
     progress(STRINGS["wizard.dataset.checking"])
     preview: list[dict] = []
