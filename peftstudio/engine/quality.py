@@ -7,6 +7,10 @@ Parts (they add up to 100):
     overfitting   20  full marks when the last validation loss is within 5% of the best one
     generation    20  a greedy answer to a validation prompt: 20 x (1 - share of repeated 3-grams)
 
+A GRPO run has no held-back loss: its score comes from the reward on held-back prompts instead (see
+reward_quality_report): improvement 50 (share of the headroom above the base model's reward closed, full marks
+at 30%), level 30 (tuned reward of the best possible), pass rate 20.
+
 Too little data caps it: with fewer training examples than half of what the use case recommends, the
 score is at most 60 and the first suggestion says so (a small set teaches the format quickly, so the
 losses look good while the assistant still invents facts).
@@ -75,6 +79,45 @@ def quality_report(base_eval_loss: float | None, eval_losses: list[float], repet
     return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
             "base_eval_loss": base_eval_loss, "final_eval_loss": final, "repetition_rate": repetition,
             "train_examples": train_examples, "recommended_examples": recommended_examples,
+            "verdict": verdict(score, too_few)}
+
+
+def reward_quality_report(base: dict | None, tuned: dict | None, best: float, train_prompts: int | None = None,
+                          recommended_examples: int | None = None) -> dict:
+    """The score of a run taught by a checker: how far its held-back reward rose, how high it is, how often all
+    rewards are met (`base`/`tuned` are held_back_rewards summaries; `best` the sum of the reward weights)."""
+    parts, suggestions = {}, []
+    too_few = bool(train_prompts is not None and recommended_examples and train_prompts < recommended_examples / 2)
+    if too_few:
+        suggestions.append(f"Only {train_prompts} training prompts, and this use case works best with "
+                           f"{recommended_examples} or more: the skill may not carry over to new prompts.")
+    if not base or not tuned or best <= 0:
+        suggestions.append("Keep some prompts back (held-back share above 0) so the reward can be measured on "
+                           "prompts the model never trained on.")
+        score = 0.0
+        return {"score": score, "parts": {}, "suggestions": suggestions, "base_reward": None, "reward": None,
+                "train_examples": train_prompts, "recommended_examples": recommended_examples,
+                "verdict": verdict(score, too_few)}
+    headroom = max(best - base["mean_reward"], 1e-9)
+    closed = (tuned["mean_reward"] - base["mean_reward"]) / headroom
+    parts["improvement"] = 50 * min(1.0, max(0.0, closed / 0.3))
+    parts["level"] = 30 * min(1.0, max(0.0, tuned["mean_reward"] / best))
+    parts["pass_rate"] = 20 * tuned["pass_rate"]
+    if closed <= 0:
+        suggestions.append("The reward did not rise on held-back prompts: train for more steps, give each prompt "
+                           "more answers, or use a checker with partial credit (preview the rewards first).")
+    elif tuned["pass_rate"] < 0.5:
+        suggestions.append("The reward rose, but most held-back answers still miss a checker: train longer or "
+                           "lower the bar with partial credit, then raise it in a second run.")
+    if not suggestions:
+        suggestions.append("Looks healthy. Try it in the playground with prompts of your own, and check that the "
+                           "answers are still good in ways the checker does not measure.")
+    score = round(sum(parts.values()), 1)
+    if too_few:
+        score = min(score, SMALL_DATA_CAP)
+    return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
+            "base_reward": base["mean_reward"], "reward": tuned["mean_reward"], "best_reward": best,
+            "train_examples": train_prompts, "recommended_examples": recommended_examples,
             "verdict": verdict(score, too_few)}
 
 

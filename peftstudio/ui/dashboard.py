@@ -315,9 +315,12 @@ class DashboardWidget(QWidget):
         """The finished run in words: steps, time, loss, the quality score and what to do next."""
         first, final = event.get("first_loss"), event.get("final_loss")
         quality = event.get("quality") or {}
+        rewarded = quality.get("reward") is not None  # a GRPO run: its loss is a policy objective, its measure a reward
+        change = (f" · held-back reward {quality['base_reward']:.2f} → {quality['reward']:.2f} of "
+                  f"{quality['best_reward']:g}" if rewarded else
+                  f" · loss {first:.3f} → {final:.3f}" if first is not None and final is not None else "")
         lines = [f"<b>Finished</b>: {event.get('steps', '?')} steps in "
-                 f"{format_duration(event.get('duration_seconds') or 0)}"
-                 + (f" · loss {first:.3f} → {final:.3f}" if first is not None and final is not None else "")
+                 f"{format_duration(event.get('duration_seconds') or 0)}" + change
                  + (f" · {escape(str(event['version']))}" if event.get("version") else "")]
         if quality:
             lines.append(f"<b>Quality: {quality.get('score', 0):.0f}/100 ({escape(quality.get('verdict', ''))})</b>")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from helpers import small_config
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError, from_exception
-from peftstudio.engine.quality import quality_report
+from peftstudio.engine.quality import quality_report, reward_quality_report
 from peftstudio.engine.training.anomalies import EXPLANATIONS, AnomalyDetector, make_anomaly, recovery_plan
 from peftstudio.engine.runs.events import Status, read_events
 from peftstudio.engine.training.loss_trainer import LossTokenTrainer
@@ -149,6 +149,27 @@ def test_every_completed_run_gets_a_score_and_suggestions(base, evals, repetitio
     report = quality_report(base, evals, repetition)
     assert 0 <= report["score"] <= 100 and report["suggestions"]
     assert all(len(s) > 30 for s in report["suggestions"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0.5, 3))
+def test_a_run_taught_by_a_checker_is_scored_by_its_held_back_reward(base, tuned, passed, best):
+    report = reward_quality_report({"mean_reward": base * best, "pass_rate": 0.0},
+                                   {"mean_reward": tuned * best, "pass_rate": passed}, best)
+    assert 0 <= report["score"] <= 100 and report["suggestions"]
+    assert set(report["parts"]) == {"improvement", "level", "pass_rate"}
+    rose = tuned * best > base * best
+    assert (report["parts"]["improvement"] == 0) == (not rose)
+    if not rose:
+        assert "did not rise" in report["suggestions"][0]
+    lower = reward_quality_report({"mean_reward": base * best, "pass_rate": 0.0},
+                                  {"mean_reward": min(tuned, base) * best, "pass_rate": passed}, best)
+    assert lower["score"] <= report["score"]  # a lower tuned reward never scores higher
+
+
+def test_a_checker_run_without_held_back_prompts_says_how_to_measure_it():
+    report = reward_quality_report({}, {}, 1.0)
+    assert report["score"] == 0 and "held-back share" in report["suggestions"][0]
 
 
 EXCEPTIONS = [ValueError("bad value at /usr/lib/python3/site-packages/x.py line 3"), KeyError("input_ids"),

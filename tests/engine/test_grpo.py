@@ -78,6 +78,9 @@ def test_a_grpo_run_logs_rewards_and_kl_and_measures_held_back_reward(grpo_run):
     for side in ("base_reward", "reward"):
         assert summary[side]["prompts"] == 3 and 0.0 <= summary[side]["mean_reward"] <= 1.5
         assert set(summary[side]["by_reward"]) == LABELS
+    quality = summary["quality"]  # judged by its reward, not by a held-back loss it does not have
+    assert set(quality["parts"]) == {"improvement", "level", "pass_rate"} and quality["best_reward"] == 1.5
+    assert quality["reward"] == summary["reward"]["mean_reward"]
     assert grpo_run.folder.adapter.is_dir()
 
 
@@ -90,7 +93,8 @@ def test_the_dashboard_draws_reward_spread_each_reward_kl_and_answer_length(grpo
     dashboard.load_run(grpo_run.folder.path)
     plots = dashboard.reward_plots
     assert not plots.isHidden()
-    metrics = [e for e in read_events(grpo_run.folder.events_file) if e["type"] == "metrics" and "reward" in e]
+    metrics = [e for e in read_events(grpo_run.folder.events_file)
+               if e["type"] == "metrics" and "reward" in e and not e.get("heartbeat")]
     steps, rewards = plots.reward_curve.getData()
     assert list(steps) == [m["step"] for m in metrics] and list(rewards) == [m["reward"] for m in metrics]
     upper = plots.upper.getData()[1]
@@ -153,3 +157,25 @@ def test_peftstudio_rewards_previews_the_base_models_answers(prompt_file):
                           "--json"], capture_output=True, text=True, timeout=600)
     assert bad.returncode == 1 and json.loads(bad.stdout)["error"]["title"] == "This reward cannot be used"
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_eval_of_a_grpo_run_scores_held_back_rewards_base_and_tuned(grpo_run):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "peftstudio", "eval", str(grpo_run.folder.path), "--no-skills",
+                           "--json"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    card = json.loads(done.stdout)
+    reward = card["reward"]
+    assert set(reward["rewards"]) == LABELS and reward["prompts"] == 3 and reward["best"] == 1.5
+    for side in ("base", "tuned"):
+        assert set(reward[side]["by_reward"]) == LABELS and 0.0 <= reward[side]["pass_rate"] <= 1.0
+        totals = reward[side]["totals"]
+        assert len(totals) == 3 and reward[side]["mean_reward"] == pytest.approx(sum(totals) / 3)
+    # the base side is the same greedy measure the run took before training, on the same prompts
+    assert reward["base"]["mean_reward"] == pytest.approx(grpo_run.folder.info()["summary"]["base_reward"]["mean_reward"])
+    assert [s["base_reward"] for s in reward["samples"]] == reward["base"]["totals"]
+    stored = grpo_run.folder.info()["scorecard"]
+    assert stored["reward"]["tuned"]["mean_reward"] == reward["tuned"]["mean_reward"]

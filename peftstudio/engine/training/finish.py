@@ -9,7 +9,8 @@ import time
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.history.store import default_store as store
 from peftstudio.engine.history.versions import create_version
-from peftstudio.engine.quality import quality_report
+from peftstudio.engine.quality import quality_report, reward_quality_report
+from peftstudio.engine.rewards import RewardSet
 from peftstudio.engine.runs.events import read_events
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.training.adapter_setup import save_adapter
@@ -42,15 +43,22 @@ def summarize(trainer, method: Method, prepared: Prepared, folder: RunFolder, fi
     """The run's summary for run.json, its last status event and the version record."""
     model, tokenizer, data = prepared.model, prepared.tokenizer, prepared.data
     eval_losses = [e["eval_loss"] for e in read_events(folder.events_file) if e["type"] == "eval"]
-    quality = quality_report(prepared.base.get("base_eval_loss"), eval_losses,
-                             method.sample_repetition(model, tokenizer, data), len(data.train), recommended_examples)
+    measured = method.measure_trained(model, tokenizer, data, prepared.base)
+    if "reward" in measured:  # taught by a checker: judged by its held-back reward, not a loss
+        quality = reward_quality_report(measured["base_reward"], measured["reward"],
+                                        sum(RewardSet.from_config(data.config).weights), len(data.train),
+                                        recommended_examples)
+    else:
+        quality = quality_report(prepared.base.get("base_eval_loss"), eval_losses,
+                                 method.sample_repetition(model, tokenizer, data), len(data.train),
+                                 recommended_examples)
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     return {
         "steps": trainer.state.global_step, "epochs": trainer.state.epoch,
         "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
         "final_eval_loss": final_eval, "train_tokens": trainer.loss_tokens_seen,
         "duration_seconds": time.time() - started_at, "adapter": str(folder.adapter),
-        "quality": quality, **method.measure_trained(model, tokenizer, data, prepared.base),
+        "quality": quality, **measured,
     }
 
 
