@@ -132,7 +132,9 @@ class AnomalyDetector:
             if math.isfinite(loss):
                 self.losses.append(loss)
         norm = m.get("grad_norm")
-        if norm is not None and math.isfinite(norm):
+        # a zero update is a step with nothing to learn (a GRPO step whose answers all scored alike), not a size
+        # to compare with: counted, the first real update after a few of them would look like an explosion
+        if norm is not None and math.isfinite(norm) and norm > 0:
             if len(self.grad_norms) >= 3 and norm > 10 * statistics.median(self.grad_norms):
                 found.append(make_anomaly("gradient_explosion", step, now, f"update size {norm:.3g}, usually "
                                           f"{statistics.median(self.grad_norms):.3g}"))
