@@ -250,7 +250,8 @@ def test_steps_where_every_answer_scores_the_same_are_said_once():
 
 def test_steps_with_nothing_to_learn_do_not_make_the_first_real_update_an_explosion():
     detector = AnomalyDetector()  # a GRPO run: all answers to the first prompts scored alike, so no update at all
-    quiet = [grpo_metrics(i + 1, 0.0) | {"grad_norm": 0.0} for i in range(4)]
+    quiet = [grpo_metrics(i + 1, 0.0, zero_spread=1.0) | {"grad_norm": n} for i, n in enumerate([0.0, 5e-4, 3e-4])]
+    quiet.append(grpo_metrics(4, 0.0) | {"grad_norm": 0.0})
     assert kinds(detector, quiet + [grpo_metrics(5, 0.2) | {"grad_norm": 0.52}]) == []
     later = [grpo_metrics(6 + i, 0.3) | {"grad_norm": n} for i, n in enumerate([0.4, 0.6, 0.0, 9.0])]
     assert kinds(detector, later) == ["gradient_explosion"]  # a real jump against the real updates is still one

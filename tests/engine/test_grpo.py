@@ -18,8 +18,17 @@ QUESTIONS = ["Name a colour.", "Say hello.", "What is 2+2?", "Name a fruit.", "N
              "What is the capital of France?"]
 
 
-TWO_REWARDS = ["length:min=1,max=6", "format*0.5"]
-LABELS = {"length(min=1,max=6)", "format"}
+# The skill: answer in at most 10 words. The demo model rarely does (it writes sentences), but sometimes does,
+# so GRPO has answers to prefer; a format reward it never meets rides along, to check rewards are kept apart.
+# Measured (held-back length reward, base -> tuned, this fixture's settings): seed 42 0.25 -> 0.55, seed 7
+# 0.04 -> 0.65; with a 1-5 word window the signal was too sparse to rise reliably (seed 42: 0.12 -> 0.10).
+THINGS = ["a colour", "a fruit", "an animal", "a planet", "a country", "a tree", "a drink", "a city", "a flower",
+          "a river", "a sport", "a metal", "a bird", "a fish", "an insect", "a vegetable", "a language", "a game",
+          "a tool", "an instrument"]
+SKILL_PROMPTS = [f"{verb} {thing}." for thing in THINGS for verb in ("Name", "Tell me")]
+TWO_REWARDS = ["length:min=1,max=10", "format*0.5"]
+LABELS = {"length(min=1,max=10)", "format"}
+HELD_BACK = 10  # a quarter of the 40 prompts
 
 
 def write_jsonl(path, rows):
@@ -41,8 +50,11 @@ def grpo_config(data, **overrides):
 
 
 @pytest.fixture(scope="module")
-def grpo_run(prompt_file):
-    session = TrainingSession.create(grpo_config(prompt_file, rewards=TWO_REWARDS))
+def grpo_run(tmp_path_factory):
+    """One run shared by the module: 16 steps of 2 prompts x 4 answers (about 2.5 minutes on 2 CPU cores)."""
+    prompts = write_jsonl(tmp_path_factory.mktemp("skill") / "skill.jsonl", [{"prompt": q} for q in SKILL_PROMPTS])
+    session = TrainingSession.create(grpo_config(prompts, rewards=TWO_REWARDS, max_steps=16, num_generations=4,
+                                                 max_completion_length=24, learning_rate=5e-4, save_steps=8))
     session.run()
     return session
 
@@ -76,12 +88,22 @@ def test_a_grpo_run_logs_rewards_and_kl_and_measures_held_back_reward(grpo_run):
     assert not [e for e in events if e["type"] == "anomaly"]  # a healthy run: no false alarm on a loss near 0
     summary = info["summary"]
     for side in ("base_reward", "reward"):
-        assert summary[side]["prompts"] == 3 and 0.0 <= summary[side]["mean_reward"] <= 1.5
+        assert summary[side]["prompts"] == HELD_BACK and 0.0 <= summary[side]["mean_reward"] <= 1.5
         assert set(summary[side]["by_reward"]) == LABELS
     quality = summary["quality"]  # judged by its reward, not by a held-back loss it does not have
     assert set(quality["parts"]) == {"improvement", "level", "pass_rate"} and quality["best_reward"] == 1.5
     assert quality["reward"] == summary["reward"]["mean_reward"]
     assert grpo_run.folder.adapter.is_dir()
+
+
+@pytest.mark.slow
+def test_grpo_teaches_the_skill_its_checker_rewards(grpo_run):
+    summary = grpo_run.folder.info()["summary"]
+    base, tuned = summary["base_reward"], summary["reward"]
+    # held-back prompts, greedy answers: the length reward rose by a fifth of its full marks or more
+    assert tuned["by_reward"]["length(min=1,max=10)"] >= base["by_reward"]["length(min=1,max=10)"] + 0.2
+    assert tuned["pass_rate"] == 0.0 == base["pass_rate"]  # nothing passes both: the format reward is never met
+    assert tuned["by_reward"]["format"] == 0.0
 
 
 @pytest.mark.slow
@@ -169,13 +191,13 @@ def test_eval_of_a_grpo_run_scores_held_back_rewards_base_and_tuned(grpo_run):
     assert done.returncode == 0, done.stderr[-2000:]
     card = json.loads(done.stdout)
     reward = card["reward"]
-    assert set(reward["rewards"]) == LABELS and reward["prompts"] == 3 and reward["best"] == 1.5
+    assert set(reward["rewards"]) == LABELS and reward["prompts"] == HELD_BACK and reward["best"] == 1.5
     for side in ("base", "tuned"):
         assert set(reward[side]["by_reward"]) == LABELS and 0.0 <= reward[side]["pass_rate"] <= 1.0
         totals = reward[side]["totals"]
-        assert len(totals) == 3 and reward[side]["mean_reward"] == pytest.approx(sum(totals) / 3)
+        assert len(totals) == HELD_BACK and reward[side]["mean_reward"] == pytest.approx(sum(totals) / HELD_BACK)
     # the base side is the same greedy measure the run took before training, on the same prompts
     assert reward["base"]["mean_reward"] == pytest.approx(grpo_run.folder.info()["summary"]["base_reward"]["mean_reward"])
-    assert [s["base_reward"] for s in reward["samples"]] == reward["base"]["totals"]
+    assert [s["base_reward"] for s in reward["samples"]] == reward["base"]["totals"][:5]
     stored = grpo_run.folder.info()["scorecard"]
     assert stored["reward"]["tuned"]["mean_reward"] == reward["tuned"]["mean_reward"]

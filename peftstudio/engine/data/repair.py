@@ -2,7 +2,9 @@
 
 Repairs: drop malformed lines, rows missing a required field or reply, exact and near duplicates;
 strip whitespace, control characters and broken surrogates; undo mojibake; remove a trailing
-unanswered user turn; write UTF-8 JSONL in the detected schema with its canonical field names.
+unanswered user turn; a tool result that answers no call, a result with the wrong call id (when one call
+waits); rows whose calls are wrong in ways only the user can correct are dropped and named; write UTF-8 JSONL
+in the detected schema with its canonical field names (rows with tools: the OpenAI layout).
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peftstudio.engine.data import checks
+from peftstudio.engine.data import checks, tool_calls
 from peftstudio.engine.data.dataset_file import DatasetFile
 from peftstudio.engine.data.reader import BadLine
 from peftstudio.engine.data.schema import normalize_row
+from peftstudio.engine.data.validate import example_text
 from peftstudio.engine.errors import PlainError
 
 MAX_LISTED_CHANGES = 500
@@ -57,20 +60,47 @@ def _clean_example(example: dict, report: RepairReport, line: int) -> dict | Non
         content = clean_text(m["content"])
         if content != m["content"]:
             report.note(line, "cleaned_text", f"cleaned the {m['role']} turn")
-        if content:
-            messages.append({"role": m["role"], "content": content})
+        if content or m.get("tool_calls") or m["role"] == "tool":  # a call turn may have no words; a result may be ""
+            messages.append(dict(m, content=content))
     while messages and messages[-1]["role"] == "user":
         messages.pop()
         report.note(line, "removed_unanswered_turn", "removed a last user turn that had no reply")
     if not any(m["role"] == "assistant" for m in messages):
         return None
-    return {"messages": messages}
+    example = dict(example, messages=messages)
+    if tool_calls.has_tools(example):
+        example, done = tool_calls.repair_tool_turns(example)
+        for detail in done:
+            report.note(line, "fixed_tool_turn", detail)
+        problems = [p for p in tool_calls.tool_problems(example, line) if p[1] == "error"]
+        if problems:  # arguments that are not JSON, an undeclared function: only the user knows the right call
+            report.note(line, "dropped_bad_tool_call", problems[0][2])
+            return None
+    return example
+
+
+def _openai_layout(example: dict) -> dict:
+    """A conversation with tools written back in the OpenAI layout (the one every trainer reads)."""
+    messages = []
+    for m in example["messages"]:
+        if m.get("tool_calls"):
+            messages.append({"role": "assistant", "content": m["content"], "tool_calls": [
+                {"id": c["id"], "type": "function",
+                 "function": {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)}}
+                for c in m["tool_calls"]]})
+        elif m["role"] == "tool":
+            messages.append({k: m[k] for k in ("role", "content", "tool_call_id", "name") if k in m})
+        else:
+            messages.append({"role": m["role"], "content": m["content"]})
+    return {"tools": example.get("tools") or [], "messages": messages}
 
 
 def _canonical(example: dict, schema_name: str) -> dict:
     """The example written back in the detected schema's own field names."""
     if "text" in example:
         return {"text": example["text"]}
+    if tool_calls.has_tools(example):
+        return _openai_layout(example)
     messages = example["messages"]
     simple = len(messages) == 2 and [m["role"] for m in messages] == ["user", "assistant"]
     if schema_name == "alpaca" and simple:
@@ -161,7 +191,7 @@ def _repair_one(item, schema, report: RepairReport, handle, exact: set, near: se
         report.note(item.line, "dropped_empty", "no prompt or no reply to learn from")
         return
     key = json.dumps(example, sort_keys=True)
-    text = "\n".join(m["content"] for m in example["messages"]) if "messages" in example else example["text"]
+    text = example_text(example)
     near_key = checks.near_duplicate_key(text)
     if hash(key) in exact:
         report.note(item.line, "dropped_duplicate", "an exact repeat of an earlier row")

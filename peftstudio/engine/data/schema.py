@@ -5,8 +5,10 @@ or {"text": ...} for plain text (continued pre-training, loss on every token).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+from peftstudio.engine.data import tool_calls
 from peftstudio.engine.data.preference import PREFERENCE_SCHEMAS, is_preference, preference_example, sft_view
 from peftstudio.engine.errors import PlainError
 
@@ -108,13 +110,15 @@ def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -
     if schema.name == "text":
         text = _text(row.get(schema.mapping.get("text", "text"))).strip()
         return {"text": text} if text else None
+    tools: list[dict] = []
     if schema.name == "openai":
-        messages = [{"role": _text(m.get("role")), "content": _with_reasoning(m)}
-                    for m in (row.get("messages") or []) if isinstance(m, dict)]
+        messages = [_openai_message(m, turn) for turn, m in enumerate(row.get("messages") or [])
+                    if isinstance(m, dict)]
+        tools = tool_calls.read_tools(row.get("tools"))
     elif schema.name == "sharegpt":
-        messages = [{"role": SHAREGPT_ROLES.get(_text(m.get("from")).lower(), "user"),
-                     "content": _text(m.get("value"))}
-                    for m in (row.get("conversations") or []) if isinstance(m, dict)]
+        messages = [_sharegpt_message(m, turn) for turn, m in enumerate(row.get("conversations") or [])
+                    if isinstance(m, dict)]
+        tools = tool_calls.read_tools(row.get("tools"))
     else:
         if schema.name == "alpaca":
             instruction, extra = _text(row.get("instruction")).strip(), _text(row.get("input")).strip()
@@ -127,10 +131,42 @@ def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -
         else:
             prompt, response = _text(row.get(schema.mapping["prompt"])), _text(row.get(schema.mapping["response"]))
         messages = [{"role": "user", "content": prompt.strip()}, {"role": "assistant", "content": response.strip()}]
+    if schema.name in ("openai", "sharegpt"):
+        messages, tools = tool_calls.from_hermes_text(messages, tools)
+        messages = tool_calls.link_results(messages)
     if system_prompt and not any(m["role"] == "system" for m in messages):
         messages.insert(0, {"role": "system", "content": system_prompt})
-    if not any(m["role"] == "assistant" and m["content"].strip() for m in messages):
+    if not any(m["role"] == "assistant" and (m["content"].strip() or m.get("tool_calls")) for m in messages):
         return None
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
         return None
-    return {"messages": messages}
+    return {"messages": messages, "tools": tools} if tools else {"messages": messages}
+
+
+def _openai_message(m: dict, turn: int) -> dict:
+    message = {"role": _text(m.get("role")), "content": _with_reasoning(m)}
+    if message["role"] == "assistant" and isinstance(m.get("tool_calls"), list) and m["tool_calls"]:
+        message["tool_calls"] = [tool_calls.openai_call(c, i, turn) for i, c in enumerate(m["tool_calls"])
+                                 if isinstance(c, dict)]
+    elif message["role"] in ("tool", "function"):  # "function": the older OpenAI name of the same turn
+        message["role"] = "tool"
+        message.update({k: _text(m[k]) for k in ("tool_call_id", "name") if m.get(k)})
+    return message
+
+
+def _sharegpt_message(m: dict, turn: int) -> dict:
+    speaker, value = _text(m.get("from")).lower(), _text(m.get("value"))
+    if speaker == "function_call":  # the web-UI peer's call turn: {"name", "arguments"} as JSON
+        try:
+            body = json.loads(value)
+        except ValueError:
+            body = None
+        calls = body if isinstance(body, list) else [body]
+        if not all(isinstance(c, dict) for c in calls):
+            return {"role": "assistant", "content": "",
+                    "tool_calls": [{"id": f"call_{turn}_0", "name": "", "arguments": tool_calls.NotJSON(value)}]}
+        return {"role": "assistant", "content": "",
+                "tool_calls": [tool_calls.openai_call(c, i, turn) for i, c in enumerate(calls)]}
+    if speaker in ("observation", "tool"):
+        return {"role": "tool", "content": value}
+    return {"role": SHAREGPT_ROLES.get(speaker, "user"), "content": value}

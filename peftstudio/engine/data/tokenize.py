@@ -7,10 +7,15 @@ including it. One batched fast-tokenizer call with offsets then marks which toke
 Thinking blocks (`<think>...</think>` before an answer, as Qwen3 and other reasoning models write them) follow
 the run's `thinking` setting: "target" learns them with the answer, "context" keeps them in the text without
 loss, "remove" takes them out of the conversation (an empty block a template writes itself carries no loss).
+
+Conversations with tools are rendered by data/tool_render.py (the template's own `tools=`, or the documented
+fallback): the assistant's calls carry loss like its words; tool results and the tool list never do.
 """
 from __future__ import annotations
 
 import re
+
+from peftstudio.engine.data.tool_render import template_inputs
 
 IGNORE_INDEX = -100
 THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
@@ -44,27 +49,30 @@ def loss_spans(tokenizer, example: dict, thinking: str = "target") -> tuple[str,
     if "text" in example:
         return example["text"] + (tokenizer.eos_token or ""), None
     messages = without_thinking(example["messages"]) if thinking == "remove" else example["messages"]
-    text, spans = render_with_spans(tokenizer, messages)
+    messages, extra = template_inputs(tokenizer, dict(example, messages=messages))  # tools: data/tool_render.py
+    text, spans = render_with_spans(tokenizer, messages, **extra)
     if thinking != "target":
         spans = _subtract(spans, [m.span() for m in THINK_BLOCK.finditer(text)])
     return text, spans
 
 
-def render_with_spans(tokenizer, messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
-    """The conversation as the model sees it, and the character spans of assistant turns."""
-    full = tokenizer.apply_chat_template(messages, tokenize=False)
+def render_with_spans(tokenizer, messages: list[dict], **extra) -> tuple[str, list[tuple[int, int]]]:
+    """The conversation as the model sees it, and the character spans of assistant turns (`extra`: keywords for
+    the template, such as `tools`)."""
+    full = tokenizer.apply_chat_template(messages, tokenize=False, **extra)
     spans = []
     search_from = 0
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        before = tokenizer.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True) if i else ""
-        through = tokenizer.apply_chat_template(messages[: i + 1], tokenize=False)
+        before = tokenizer.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True,
+                                               **extra) if i else ""
+        through = tokenizer.apply_chat_template(messages[: i + 1], tokenize=False, **extra)
         if full.startswith(through) and through.startswith(before):
             spans.append((len(before), len(through)))
         else:  # templates that rewrite earlier turns (Qwen3 drops old thinking): locate the reply text itself
-            reply = message["content"]
-            start = full.find(reply, search_from)
+            reply = message["content"] or ""
+            start = full.find(reply, search_from) if reply else -1
             if start < 0:
                 reply = THINK_BLOCK.sub("", reply).lstrip()
                 start = full.find(reply, search_from) if reply else -1
@@ -130,4 +138,5 @@ def model_text(example: dict, tokenizer) -> str:
     """Exactly what the model reads for an example: the chat template's output, or the text and end of text."""
     if "text" in example:
         return example["text"] + (tokenizer.eos_token or "")
-    return tokenizer.apply_chat_template(example["messages"], tokenize=False)
+    messages, extra = template_inputs(tokenizer, example)
+    return tokenizer.apply_chat_template(messages, tokenize=False, **extra)

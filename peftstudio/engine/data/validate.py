@@ -6,11 +6,12 @@ Memory stays flat: rows are not kept, only 8-byte hashes for duplicate detection
 """
 from __future__ import annotations
 
+import json
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-from peftstudio.engine.data import checks
+from peftstudio.engine.data import checks, tool_calls, tool_render
 from peftstudio.engine.data.detect import FormatInfo
 from peftstudio.engine.data.preference import LENGTH_BIAS, length_bias, preference_example, preference_problems
 from peftstudio.engine.data.reader import BadLine, Row
@@ -182,13 +183,15 @@ def _preview_item(row: Row, example: dict, tokenizer) -> dict:
 def exact_key(example: dict) -> int:
     if "text" in example:
         return hash(example["text"])
-    return hash(tuple((m["role"], m["content"]) for m in example["messages"]))
+    return hash(tuple((m["role"], m["content"], json.dumps(m.get("tool_calls"), sort_keys=True, default=str))
+                      for m in example["messages"]))
 
 
 def example_text(example: dict) -> str:
     if "text" in example:
         return example["text"]
-    return "\n".join(m["content"] for m in example["messages"])
+    return "\n".join(m["content"] + "".join(tool_render.call_text(c) for c in m.get("tool_calls") or ())
+                     for m in example["messages"])
 
 
 def _sentence(message: str) -> str:
@@ -245,6 +248,12 @@ def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str |
         return None
     if "messages" in example:
         _check_roles(issue, example["messages"], line)
+        if tool_calls.has_tools(example):
+            problems = tool_calls.tool_problems(example, line)
+            for code, level, message, suggestion, fixable in problems:
+                issue.add(code, "messages", line, level, message, suggestion, fixable)
+            if any(level == "error" for _, level, _, _, _ in problems):
+                return None
     texts = ([(schema.required_fields[0], example["text"])] if "text" in example else
              [(_field_label(schema, index, message), message["content"])
               for index, message in enumerate(example["messages"])])
@@ -281,7 +290,7 @@ def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
         issue.add("unanswered_turn", "messages", line, "warning",
                   f"Row {line}: the last user message has no reply.",
                   "Add the reply, or let 'Fix automatically' remove the unanswered turn.", True)
-    unknown = sorted({m["role"] for m in messages} - {"system", "user", "assistant"})
+    unknown = sorted({m["role"] for m in messages} - {"system", "user", "assistant", "tool"})
     if unknown:
         issue.add("unknown_role", "messages", line, "warning", f"Row {line}: unknown role(s) {', '.join(unknown)}.",
                   "Use system, user and assistant (or human/gpt in ShareGPT files).")

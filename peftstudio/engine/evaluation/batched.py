@@ -6,21 +6,29 @@ import contextlib
 import threading
 from typing import Callable
 
+from peftstudio.engine.data.tool_render import template_inputs
+
 Progress = Callable[[int, int], None]
 
 
-def prompt_texts(tokenizer, conversations: list[list[dict]]) -> list[str]:
-    return [tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            for messages in conversations]
+def prompt_texts(tokenizer, conversations: list[list[dict]], tools: list[list[dict] | None] | None = None) -> list[str]:
+    """Each conversation as the model reads it before answering; with `tools` (a list per conversation), the
+    tools rendered the way training rendered them (data/tool_render.py)."""
+    texts = []
+    for index, messages in enumerate(conversations):
+        example = {"messages": messages, **({"tools": tools[index]} if tools and tools[index] else {})}
+        messages, extra = template_inputs(tokenizer, example)
+        texts.append(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra))
+    return texts
 
 
 def generate_answers(model, tokenizer, conversations: list[list[dict]], *, max_new_tokens: int = 64,
                      batch_size: int = 8, use_adapter: bool = True, progress: Progress | None = None,
-                     cancel: threading.Event | None = None) -> list[str]:
+                     cancel: threading.Event | None = None, tools: list[list[dict] | None] | None = None) -> list[str]:
     """Greedy replies in the input order. Prompts are sorted by length so a batch pads little."""
     import torch
 
-    texts = prompt_texts(tokenizer, conversations)
+    texts = prompt_texts(tokenizer, conversations, tools)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     answers: list[str] = [""] * len(texts)
     saved_side = tokenizer.padding_side

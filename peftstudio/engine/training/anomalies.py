@@ -132,9 +132,11 @@ class AnomalyDetector:
             if math.isfinite(loss):
                 self.losses.append(loss)
         norm = m.get("grad_norm")
-        # a zero update is a step with nothing to learn (a GRPO step whose answers all scored alike), not a size
-        # to compare with: counted, the first real update after a few of them would look like an explosion
-        if norm is not None and math.isfinite(norm) and norm > 0:
+        # a GRPO step whose answers all scored alike within each prompt has nothing to learn: its update is the KL
+        # term's alone (near 0), not a size to compare with; counted, the next real update would look like an
+        # explosion. Such steps (and any zero update) are left out of the history.
+        flat = grpo and (m.get("reward_zero_spread") or 0.0) >= 1.0
+        if norm is not None and math.isfinite(norm) and norm > 0 and not flat:
             if len(self.grad_norms) >= 3 and norm > 10 * statistics.median(self.grad_norms):
                 found.append(make_anomaly("gradient_explosion", step, now, f"update size {norm:.3g}, usually "
                                           f"{statistics.median(self.grad_norms):.3g}"))
