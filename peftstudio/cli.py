@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("run", help="run folder or id, or an exported .gguf file")
     chat.add_argument("--prompt", help="one prompt (without it: one prompt per line from standard input)")
     chat.add_argument("--compare-base", action="store_true", help="also answer with the base model, with scores")
+    chat.add_argument("--tools", metavar="TOOLS.json",
+                      help="offer these tools (a JSON list of functions); the answer's calls come back parsed")
     chat.add_argument("--json", action="store_true")
     for spec in sampling_settings():  # --temperature, --top-p, ..., --system-prompt: the playground's settings
         default = getattr(Sampling(), spec.name)

@@ -1,4 +1,4 @@
-"""`peftstudio chat RUN|FILE.gguf [--prompt TEXT] [--compare-base] [--json]`: talk to a fine-tuned run, or to
+"""`peftstudio chat RUN|FILE.gguf [--prompt TEXT] [--compare-base] [--tools TOOLS.json] [--json]`: talk to a fine-tuned run, or to
 an exported GGUF file through llama.cpp (what Ollama and LM Studio will answer)."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
+from peftstudio.engine.data.tool_calls import calls_in_text, read_tools
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.inference import ChatModel
 from peftstudio.engine.sampling import Sampling, cli_flag, sampling_settings
@@ -25,6 +26,30 @@ def sampling_of(args) -> Sampling:
     return replace(Sampling(), **{spec.name: getattr(args, spec.name) for spec in sampling_settings()})
 
 
+def tools_of(path: str) -> list[dict]:
+    """The tools a --tools file declares: a JSON list of functions (or OpenAI tool entries), or one function."""
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    try:
+        declared = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PlainError(title="The tools file cannot be read", what=f"{file}: {exc}.",
+                         why="--tools takes a JSON file: a list of functions, each with a name, a description and "
+                             "its parameters as a JSON schema.",
+                         actions=["Check the path and that the file is valid JSON.",
+                                  'Write it like [{"name": "get_weather", "parameters": {"type": "object", '
+                                  '"properties": {"city": {"type": "string"}}}}].'],
+                         help_topic="tools") from None
+    tools = read_tools(declared)
+    if not tools:
+        raise PlainError(title="The tools file declares no tools", what=f"{file} holds no function with a name.",
+                         why="Each tool needs at least a name (and, to be called well, a description and parameters).",
+                         actions=["Add a list of functions to the file.", "See the tools help page for the layout."],
+                         help_topic="tools")
+    return tools
+
+
 def chat_command(args) -> int:
     quiet_libraries()
     if str(args.run).lower().endswith(".gguf"):
@@ -32,6 +57,7 @@ def chat_command(args) -> int:
 
     sampling = sampling_of(args)
     try:
+        tools = tools_of(args.tools) if args.tools else None
         chat = ChatModel(resolve_run_dir(args.run))
         if args.prompt is None:  # interactive: one prompt per line until end of input
             history: list[dict] = []
@@ -44,13 +70,17 @@ def chat_command(args) -> int:
                 history.append({"role": "assistant", "content": reply})
             return 0
         if args.compare_base:
-            result = chat.compare(args.prompt, sampling)
+            result = chat.compare(args.prompt, sampling, tools=tools)
         else:
             streamed = None if args.json else (lambda t: print(t, end="", flush=True))
             result = {"prompt": args.prompt, "tuned": chat.generate([{"role": "user", "content": args.prompt}],
-                                                                  sampling, on_token=streamed)}
+                                                                  sampling, on_token=streamed, tools=tools)}
             if streamed:
                 print()
+        if tools:  # the calls each model made, parsed, beside its raw text
+            for side in ("tuned", "base"):
+                if side in result:
+                    result[f"{side}_tool_calls"] = calls_in_text(result[side])[0]
     except PlainError as error:
         print_error(error, args.json)
         return 1

@@ -20,6 +20,7 @@ from typing import Callable
 
 from peftstudio.engine.data.prepare import normalized_examples, split_indices
 from peftstudio.engine.data.tokenize import tokenize_examples
+from peftstudio.engine.data.tool_render import template_inputs
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning.profiles import get_profile
@@ -79,25 +80,29 @@ class ChatModel:
             yield self.model
 
     # ---- generation --------------------------------------------------------------------------
-    def _prompt_ids(self, messages: list[dict], sampling: Sampling):
+    def _prompt_ids(self, messages: list[dict], sampling: Sampling, tools: list[dict] | None = None):
         if sampling.system_prompt and not any(m["role"] == "system" for m in messages):
             messages = [{"role": "system", "content": sampling.system_prompt}] + messages
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        # with tools: rendered exactly as training rendered them (the template's own, or the fallback)
+        messages, extra = template_inputs(self.tokenizer, {"messages": messages, **({"tools": tools} if tools else {})})
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
         return self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self.model.device)
 
     def generate(self, messages: list[dict], sampling: Sampling | None = None, on_token: Callable[[str], None] | None
-                 = None, stop: threading.Event | None = None, use_adapter: bool = True) -> str:
-        """The reply, streamed piece by piece to `on_token`; `stop` ends it early (what was said is kept)."""
+                 = None, stop: threading.Event | None = None, use_adapter: bool = True,
+                 tools: list[dict] | None = None) -> str:
+        """The reply, streamed piece by piece to `on_token`; `stop` ends it early (what was said is kept);
+        `tools` (OpenAI function entries) are offered to the model as in training."""
         with self.using():
-            return self._generate(messages, sampling, on_token, stop, use_adapter)
+            return self._generate(messages, sampling, on_token, stop, use_adapter, tools)
 
-    def _generate(self, messages, sampling, on_token, stop, use_adapter) -> str:
+    def _generate(self, messages, sampling, on_token, stop, use_adapter, tools=None) -> str:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         sampling = sampling or Sampling()
         stop = stop or threading.Event()
-        inputs = self._prompt_ids(messages, sampling)
+        inputs = self._prompt_ids(messages, sampling, tools)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
 
         class Stop(StoppingCriteria):
@@ -160,11 +165,11 @@ class ChatModel:
             loss, _ = selected_token_loss(self.model, batch, reduction="mean")
         return math.exp(min(float(loss), 50))
 
-    def compare(self, prompt: str, sampling: Sampling | None = None) -> dict:
+    def compare(self, prompt: str, sampling: Sampling | None = None, tools: list[dict] | None = None) -> dict:
         """Property 15: the fine-tuned and the base model's answers to the same prompt, with scores and a diff."""
         messages = [{"role": "user", "content": prompt}]
-        tuned = self.generate(messages, sampling, use_adapter=True)
-        base = self.generate(messages, sampling, use_adapter=False)
+        tuned = self.generate(messages, sampling, use_adapter=True, tools=tools)
+        base = self.generate(messages, sampling, use_adapter=False, tools=tools)
         return {"prompt": prompt, "tuned": tuned, "base": base, "diff": word_diff(base, tuned),
                 "scores": {"tuned": self.scores(messages, prompt, tuned, True),
                            "base": self.scores(messages, prompt, base, False)}}

@@ -24,6 +24,7 @@ from peftstudio.engine.errors import PlainError
 from peftstudio.engine.evaluation import general_skills
 from peftstudio.engine.evaluation.batched import generate_answers
 from peftstudio.engine.evaluation.held_back_rewards import reward_card
+from peftstudio.engine.evaluation.tool_accuracy import tool_cases, tools_card
 from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
 from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
 from peftstudio.engine.history.versions import record_scorecard
@@ -35,17 +36,22 @@ TASK_TOKENS = 96
 SKILL_TOKENS = 40
 
 
-def held_back(run_dir: Path, limit: int | None = None) -> tuple[list[list[dict]], list[str]]:
-    """(conversation up to the last reply, that reply) for the run's validation examples."""
+def validation_examples(run_dir: Path, limit: int | None = None) -> list[dict]:
+    """The run's held-back examples, normalized (the same split the run made)."""
     config = RunFolder(run_dir).config()
     try:
         examples, _ = normalized_examples(config)
     except PlainError:
-        return [], []
+        return []
     _, validation = split_indices(len(examples), config.validation_split, config.seed)
+    return [examples[index] for index in validation[:limit]]
+
+
+def held_back(run_dir: Path, limit: int | None = None) -> tuple[list[list[dict]], list[str]]:
+    """(conversation up to the last reply, that reply) for the run's validation examples."""
     prompts, references = [], []
-    for index in validation[:limit]:
-        messages = examples[index].get("messages")
+    for example in validation_examples(run_dir, limit):
+        messages = example.get("messages")
         if not messages or messages[-1]["role"] != "assistant":
             continue
         prompts.append(messages[:-1])
@@ -113,6 +119,10 @@ def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size
 
     if grpo:
         card["reward"] = reward_card(model, tokenizer, config, stage, cancel)
+    else:
+        cases = tool_cases(validation_examples(run_dir, limit))
+        if cases:  # an agent's run: does it call the right tool with the right arguments, and only when needed?
+            card["tools"] = tools_card(model, tokenizer, cases, stage, cancel)
 
     task: dict = {"metric": names[0], "label": METRICS[names[0]].label, "examples": len(prompts),
                   "higher_is_better": METRICS[names[0]].higher_is_better}
@@ -171,6 +181,12 @@ def headline(card: dict) -> list[str]:
         lines.append(f"Reward ({', '.join(reward['rewards'])}, {reward['prompts']} held-back prompts): "
                      f"{tuned['mean_reward']:.3g} vs base {base['mean_reward']:.3g} of {reward['best']:g} - {arrow}; "
                      f"{tuned['pass_rate']:.0%} pass (base {base['pass_rate']:.0%})")
+    tools = card.get("tools")
+    if tools:
+        base, tuned = tools["base"], tools["tuned"]
+        lines.append(f"Tool calls ({tools['cases']} held-back conversations): {tuned['accuracy']:.0%} right vs base "
+                     f"{base['accuracy']:.0%}; right function {tuned['name_accuracy']:.0%}, quiet when no call is "
+                     f"needed {_percent(tuned['no_call_accuracy'])}")
     if task.get("base") is not None:
         arrow = "better" if (task["tuned"] > task["base"]) == task.get("higher_is_better", True) else "not better"
         lines.append(f"Your task ({task['label']}, {task['examples']} held-back examples): "
@@ -189,6 +205,10 @@ def headline(card: dict) -> list[str]:
     return lines
 
 
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def save_scorecard(run_dir: Path, card: dict) -> None:
     """In run.json and with the run's version in the store (Versions and Compare read it there)."""
     stored = {k: v for k, v in card.items() if k != "task_answers"}
@@ -202,6 +222,10 @@ def summary_metrics(card: dict) -> dict:
     reward = card.get("reward") or {}
     if reward.get("base"):  # a GRPO run's task is its reward
         task = {"metric": "reward", "tuned": reward["tuned"]["mean_reward"], "base": reward["base"]["mean_reward"]}
+    tools = card.get("tools") or {}
+    if tools.get("base"):  # an agent's task is calling its tools right
+        task = {"metric": "tool_call_accuracy", "tuned": tools["tuned"]["accuracy"],
+                "base": tools["base"]["accuracy"]}
     return {"task_metric": task.get("metric"), "task_tuned": task.get("tuned"), "task_base": task.get("base"),
             "task_higher_is_better": task.get("higher_is_better", True),
             "skills_change_percent": skills.get("change_percent"), "skills_regressed": skills.get("regressed", []),

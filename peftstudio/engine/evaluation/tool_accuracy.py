@@ -63,3 +63,15 @@ def tool_accuracy(model, tokenizer, cases: list[dict], use_adapter: bool = True,
     if with_answers:
         scores["answers"] = answers
     return scores
+
+
+def tools_card(model, tokenizer, cases: list[dict], stage, cancel=None) -> dict:
+    """The scorecard's tools section: base (adapter off) and tuned on the run's held-back conversations with
+    tools; `stage(low, high, what)` makes a progress callback for each side."""
+    base = tool_accuracy(model, tokenizer, cases, use_adapter=False, with_answers=True, cancel=cancel,
+                         progress=stage(0.05, 0.1, "Base model calls tools for held-back conversation"))
+    tuned = tool_accuracy(model, tokenizer, cases, use_adapter=True, with_answers=True, cancel=cancel,
+                          progress=stage(0.1, 0.15, "Fine-tuned calls tools for held-back conversation"))
+    samples = [{"prompt": case["conversation"][-1]["content"], "expected": case["expected"], "base": b, "tuned": t}
+               for case, b, t in list(zip(cases, base.pop("answers"), tuned.pop("answers")))[:5]]
+    return {"cases": len(cases), "base": base, "tuned": tuned, "samples": samples}
