@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.data.prepare import normalized_examples, split_indices
-from peftstudio.engine.data.tokenize import tokenize_examples
+from peftstudio.engine.data.tokenize import thinking_keywords, tokenize_examples
 from peftstudio.engine.data.tool_render import template_inputs
 from peftstudio.engine.errors import PlainError, from_exception
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
@@ -85,6 +85,7 @@ class ChatModel:
             messages = [{"role": "system", "content": sampling.system_prompt}] + messages
         # with tools: rendered exactly as training rendered them (the template's own, or the fallback)
         messages, extra = template_inputs(self.tokenizer, {"messages": messages, **({"tools": tools} if tools else {})})
+        extra.update(thinking_keywords(self.tokenizer, self.config.thinking))  # answer as it was taught to
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
         return self.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(self.model.device)
 

@@ -32,6 +32,15 @@ def without_thinking(messages: list[dict]) -> list[dict]:
             for m in messages]
 
 
+def thinking_keywords(tokenizer, thinking: str) -> dict:
+    """`enable_thinking=False` for templates that take it (Qwen3, SmolLM3) when thinking is removed, so the
+    template writes its own "no thinking" form, the one the model answers in at inference with thinking off."""
+    template = getattr(tokenizer, "chat_template", None) or ""
+    if thinking == "remove" and "enable_thinking" in (template if isinstance(template, str) else str(template)):
+        return {"enable_thinking": False}
+    return {}
+
+
 def _subtract(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The parts of `spans` outside every hole (both are lists of [start, end) character ranges)."""
     out = []
@@ -50,6 +59,7 @@ def loss_spans(tokenizer, example: dict, thinking: str = "target") -> tuple[str,
         return example["text"] + (tokenizer.eos_token or ""), None
     messages = without_thinking(example["messages"]) if thinking == "remove" else example["messages"]
     messages, extra = template_inputs(tokenizer, dict(example, messages=messages))  # tools: data/tool_render.py
+    extra.update(thinking_keywords(tokenizer, thinking))
     text, spans = render_with_spans(tokenizer, messages, **extra)
     if thinking != "target":
         spans = _subtract(spans, [m.span() for m in THINK_BLOCK.finditer(text)])

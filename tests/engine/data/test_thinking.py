@@ -101,3 +101,13 @@ def test_the_preview_pieces_are_exactly_the_training_labels(qwen3_tokenizer, dem
         assert "".join(p for p, kind in pieces if kind == "loss") == learned
     plain = loss_pieces(demo_tokenizer, {"text": "Once upon a time there was a long story."}, 5)
     assert [kind for _, kind in plain] == ["context", "loss", "cut"]  # every token learned, the rest cut
+
+
+def test_removing_thinking_tells_a_template_that_takes_it_to_think_no_more(qwen3_tokenizer):
+    tokenizer = copy.deepcopy(qwen3_tokenizer)  # Qwen3 and SmolLM3 take enable_thinking; here it leaves a mark
+    tokenizer.chat_template = "{%- if enable_thinking is defined and not enable_thinking %}[no-think]{%- endif %}" \
+        + QWEN3_STYLE
+    _, removed, learned, _ = encoded(tokenizer, one_turn(), "remove")
+    assert removed.startswith("[no-think]") and learned == f"{ANSWER}<|im_end|>\n"
+    _, kept, _, _ = encoded(tokenizer, one_turn(), "context")
+    assert "[no-think]" not in kept  # thinking kept: the template's default, as the model was released
