@@ -151,6 +151,10 @@ class WizardModel:
         report says it again, and caps its score)."""
         report = self.state.dataset_report
         usable = getattr(report, "rows_usable", None)
+        if self.state.profile_id == "tool-calling" and usable and not getattr(report, "rows_with_tools", 0):
+            return ("None of these conversations declares or calls a tool, so the model has nothing to learn about "
+                    "calling them. Use conversations with a 'tools' list and the assistant's calls (see the tools "
+                    "help page), or choose another use case.")
         recommended = get_profile(self.state.profile_id).requirements.recommended_dataset_size
         if usable is None or usable >= recommended / 2:
             return None

@@ -54,3 +54,21 @@ def test_presets_round_trip_through_the_model(tmp_path):
     preset = other.load_preset("a test preset")
     assert preset.profile_id == "summarization" == other.state.profile_id
     assert other.state.config == model.state.config and "learning_rate" in other.state.user_edits
+
+
+def test_the_agent_use_case_says_when_the_dataset_has_no_tools(tmp_path):
+    from tool_datasets import tool_rows, write_rows
+
+    model = WizardModel(hardware_profile())
+    model.profile_chosen("tool-calling")
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(signature_rows(400)))
+    agents = write_rows(tmp_path / "agents.jsonl", tool_rows(400, seed=1))
+    warnings = {}
+    for name, path in (("plain", plain), ("agents", agents)):
+        model.dataset_changed(str(path))
+        with DatasetFile.open(path) as data:
+            model.dataset_inspected(data.inspect().report, None)
+        warnings[name] = model.data_warning()
+    assert "None of these conversations declares or calls a tool" in warnings["plain"]
+    assert warnings["agents"] is None and model.state.dataset_report.rows_with_tools == 400

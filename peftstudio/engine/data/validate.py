@@ -50,6 +50,7 @@ class ValidationReport:
     schema: Schema | None = None
     rows_total: int = 0
     rows_usable: int = 0
+    rows_with_tools: int = 0  # conversations that declare or call tools (an agent's dataset)
     results: list[ValidationResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # per code, including results not listed
     char_lengths: array = field(default_factory=lambda: array("l"))
@@ -75,7 +76,7 @@ class ValidationReport:
     def to_dict(self) -> dict:
         return {"path": self.path, "format": self.format.to_dict(), "readable": self.readable,
                 "schema": self.schema.to_dict() if self.schema else None, "rows_total": self.rows_total,
-                "rows_usable": self.rows_usable, "errors": self.errors, "warnings": self.warnings,
+                "rows_usable": self.rows_usable, "rows_with_tools": self.rows_with_tools, "errors": self.errors, "warnings": self.warnings,
                 "counts": dict(self.counts), "results": [asdict(r) for r in self.results]}
 
 
@@ -146,6 +147,7 @@ def validate(data, *, tokenizer=None, max_seq_length: int | None = None, preview
         if example is None:
             continue
         report.rows_usable += 1
+        report.rows_with_tools += tool_calls.has_tools(example)
         text = example_text(example)
         report.char_lengths.append(len(text))
         exact.append(exact_key(example))

@@ -1,7 +1,7 @@
 """Use-case profiles: plain-language starting points that set every technical parameter.
 
-Seven built-in profiles (the seed's six, and "Teach a skill with a checker", which trains with GRPO), and user
-profiles saved as JSON in the data folder.
+Eight built-in profiles (the seed's six, "Teach a skill with a checker", which trains with GRPO, and "Teach an
+agent to call tools"), and user profiles saved as JSON in the data folder.
 """
 from __future__ import annotations
 
@@ -111,6 +111,14 @@ BUILTIN_PROFILES: list[OptimizationProfile] = [
         "check", ProfileConfig(16, 32, 0.0, ALL, 4e-5, 1, 0.05, 512, effective_batch_size=4), ProfileRequirements(4 * GB, 200),
         ["Reply in JSON with the keys name and age: Anna is 31.", "What is 17 * 3? Answer with the number.",
          "Describe the sea in under 20 words."], temperature=0.7, training_method="grpo"),
+    # an agent learns the calls' exact shape (names, JSON arguments) more than new knowledge: a moderate rank,
+    # and room for the tool list, which the model reads before every conversation
+    OptimizationProfile(
+        "tool-calling", "Teach an agent to call tools", "Calls the right function with valid arguments, and none "
+        "when none is needed. Needs conversations with tools (OpenAI, ShareGPT or Hermes layout).", "agent",
+        "tools", ProfileConfig(16, 32, 0.05, ALL, 2e-4, 3, 0.03, 2048), ProfileRequirements(4 * GB, 300),
+        ["What is the weather in Oslo right now?", "Set a timer for ten minutes.", "Thanks, that is all."],
+        temperature=0.0),
 ]
 
 
