@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from peftstudio.cli import print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
-from peftstudio.engine.data.tool_calls import calls_in_text, read_tools
+from peftstudio.engine.data import calls_in_text, read_tools
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.inference import ChatModel
 from peftstudio.engine.sampling import Sampling, cli_flag, sampling_settings

@@ -159,8 +159,10 @@ def test_a_run_taught_by_a_checker_is_scored_by_its_held_back_reward(base, tuned
     assert 0 <= report["score"] <= 100 and report["suggestions"]
     assert set(report["parts"]) == {"improvement", "level", "pass_rate"}
     rose = tuned * best > base * best
-    assert (report["parts"]["improvement"] == 0) == (not rose)
+    if tuned - base >= 0.01:  # a rise the score (to 0.1) can show
+        assert report["parts"]["improvement"] > 0
     if not rose:
+        assert report["parts"]["improvement"] == 0
         assert "did not rise" in report["suggestions"][0]
     lower = reward_quality_report({"mean_reward": base * best, "pass_rate": 0.0},
                                   {"mean_reward": min(tuned, base) * best, "pass_rate": passed}, best)

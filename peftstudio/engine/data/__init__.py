@@ -1,5 +1,6 @@
 """Datasets: one DatasetFile per file (format, encoding, schema, rows, examples, inspect), validation,
-repair, statistics, preparation for training and packing; documents to a dataset (read, split, generate, check)."""
+repair, statistics, preparation for training and packing; tool-calling conversations (three layouts, one
+shape); documents to a dataset (read, split, generate, check)."""
 from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
@@ -10,6 +11,7 @@ __all__, __getattr__ = lazy(__name__, {
     "formats": ["read_rows"],
     "prompts": ["prepare_prompts", "prompt_row", "prompt_report", "PromptData"],
     "tokenize": ["loss_pieces", "has_thinking", "THINKING_MODES"],
+    "tool_calls": ["calls_in_text", "read_tools", "has_tools", "tool_problems"],
     "prepare": ["prepare", "PreparedData"],
     "schema": ["Schema", "guess_schema", "detect_schema", "normalize_row"],
     "detect": ["FormatInfo", "detect_format"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from peftstudio.engine.data.tool_calls import calls_in_text
 from peftstudio.engine.evaluation.batched import generate_answers
 
-TOOL_TOKENS = 96  # a call with its arguments fits; a direct answer is cut, which is fine for scoring
+TOOL_TOKENS = 64  # a call with its arguments (about 30 tokens) fits; a direct answer is cut, fine for scoring
 
 
 def tool_cases(examples: list[dict]) -> list[dict]:
