@@ -91,6 +91,8 @@ def hermes_calls(text: str, turn: int) -> tuple[str, list[dict]]:
 def link_results(messages: list[dict]) -> list[dict]:
     """Tool results without an id take the id of the oldest call still waiting for one (the order the calls were
     made in, as ShareGPT and Hermes files give them)."""
+    if not any(m["role"] == "tool" for m in messages):
+        return messages
     waiting: list[dict] = []
     for message in messages:
         if message["role"] == "assistant":
@@ -107,6 +109,8 @@ def link_results(messages: list[dict]) -> list[dict]:
 
 def from_hermes_text(messages: list[dict], tools: list[dict]) -> tuple[list[dict], list[dict]]:
     """Hermes-style calls inside assistant text, <tool_response> results and a <tools> system block, as the shape."""
+    if not any("<tool" in (m.get("content") or "") for m in messages):
+        return messages, tools  # the common case, a plain conversation: nothing copied (validation streams rows)
     out = []
     for turn, message in enumerate(messages):
         message = dict(message)
