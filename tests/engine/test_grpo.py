@@ -201,3 +201,24 @@ def test_eval_of_a_grpo_run_scores_held_back_rewards_base_and_tuned(grpo_run):
     assert [s["base_reward"] for s in reward["samples"]] == reward["base"]["totals"][:5]
     stored = grpo_run.folder.info()["scorecard"]
     assert stored["reward"]["tuned"]["mean_reward"] == reward["tuned"]["mean_reward"]
+
+
+@pytest.mark.slow
+def test_a_grpo_run_pauses_and_resumes_to_the_end(prompt_file):
+    session = TrainingSession.create(grpo_config(prompt_file, max_steps=3, save_steps=100, validation_split=0.0))
+
+    def pause_at_one(event):
+        if event["type"] == "metrics" and event.get("step") == 1 and not event["heartbeat"]:
+            session.pause()
+
+    session.events.listeners.append(pause_at_one)
+    assert session.run() == Status.PAUSED
+    assert [e["step"] for e in read_events(session.folder.events_file) if e["type"] == "checkpoint"] == [1]
+    session.events.listeners.remove(pause_at_one)
+    assert session.run() == Status.COMPLETED
+    events = list(read_events(session.folder.events_file))
+    steps = [e["step"] for e in events if e["type"] == "metrics" and not e.get("heartbeat")]
+    assert steps == [1, 2, 3]
+    assert all("reward" in e for e in events if e["type"] == "metrics" and not e.get("heartbeat"))
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert statuses == ["created", "initializing", "running", "paused", "initializing", "running", "completed"]
