@@ -11,7 +11,8 @@ import pytest
 from helpers import signature_rows, small_config
 from peftstudio.engine.evaluation import general_skills
 from peftstudio.engine.evaluation.judge import judge_pairs, openai_judge, transformers_judge, wilson
-from peftstudio.engine.evaluation.metrics import chrf, exact_match, rouge_l, token_f1
+from peftstudio.engine.evaluation.metrics import (chrf, exact_match, json_equal, json_valid, mean_score, metrics_for,
+                                                  rouge_l, token_f1)
 from peftstudio.engine.evaluation.scorecard import evaluate_run, headline, save_scorecard
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,18 @@ def test_metrics_and_the_interval_behave():
     assert general_skills.is_correct(items[0], "The capital of France is Paris.")
     assert not general_skills.is_correct(items[0], "I like Parisian food")  # whole words only
     assert len(general_skills.load_items(20)) == 20 and len({i.category for i in general_skills.load_items(20)}) >= 5
+
+
+def test_json_answers_are_scored_for_validity_and_equality():
+    assert metrics_for("json-answers") == ("json_valid", "json_equal")
+    reference = '{"name": "Anna", "age": 31}'
+    assert json_valid('```json\n{"age": 31.0, "name": "Anna"}\n```', reference) == 1.0
+    assert json_equal('{"age": 31.0,  "name": "Anna"}', reference) == 1.0  # key order, spacing, 31 == 31.0
+    assert json_valid("Anna is 31.", reference) == 0.0 and json_equal('{"name": "Ann", "age": 31}', reference) == 0.0
+    assert json_valid('{"name": "Anna", "age": 31', reference) == 0.0  # cut short
+    answers = ['{"name": "Anna", "age": 31}', "Sure! Anna is 31.", '{"name": "Anna"}']
+    assert mean_score("json_valid", answers, [reference] * 3) == pytest.approx(2 / 3)
+    assert mean_score("json_equal", answers, [reference] * 3) == pytest.approx(1 / 3)
 
 
 def test_the_fine_tuned_model_is_ahead_on_its_task(signed_run):

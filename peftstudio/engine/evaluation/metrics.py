@@ -3,10 +3,12 @@
 ROUGE-L comes from `rouge-score` (Google's reference implementation), chrF from `sacrebleu`. Exact match and
 token F1 follow the SQuAD evaluation script's definitions (lower case, no punctuation or articles, then
 token overlap); they are a few lines, and the libraries that ship them (`evaluate`) would pull in a large
-dependency tree for that, so they are written here.
+dependency tree for that, so they are written here. JSON validity and equality (the JSON-answers use case) are
+the standard library's `json` with a code fence allowed around the answer.
 """
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections import Counter
@@ -26,6 +28,8 @@ METRICS = {
     "rouge_l": TaskMetric("rouge_l", "overlap with the reference summary (ROUGE-L)"),
     "chrf": TaskMetric("chrf", "closeness to the reference answer (chrF)"),
     "perplexity": TaskMetric("perplexity", "surprise at the held-back texts (perplexity)", higher_is_better=False),
+    "json_valid": TaskMetric("json_valid", "answers that are valid JSON"),
+    "json_equal": TaskMetric("json_equal", "answers whose JSON equals the reference's"),
 }
 # the use case's main metric, then the others it reports
 PROFILE_METRICS = {
@@ -35,6 +39,7 @@ PROFILE_METRICS = {
     "creative-writing": ("chrf",),
     "code-generation": ("chrf",),
     "domain-adaptation": ("perplexity", "chrf"),
+    "json-answers": ("json_valid", "json_equal"),
 }
 
 
@@ -73,7 +78,31 @@ def chrf(prediction: str, reference: str) -> float:
     return CHRF().sentence_score(prediction, [reference]).score / 100.0
 
 
-SCORERS = {"token_f1": token_f1, "exact_match": exact_match, "rouge_l": rouge_l, "chrf": chrf}
+JSON_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def json_value(text: str) -> tuple[bool, object]:
+    """(parsed, value) of an answer meant to be JSON; a Markdown code fence around it is allowed."""
+    body = text.strip()
+    fenced = JSON_FENCE.match(body)
+    try:
+        return True, json.loads(fenced.group(1) if fenced else body)
+    except ValueError:
+        return False, None
+
+
+def json_valid(prediction: str, reference: str) -> float:
+    return float(json_value(prediction)[0])
+
+
+def json_equal(prediction: str, reference: str) -> float:
+    """Equal as JSON values: key order and spacing do not matter, 1 and 1.0 are equal."""
+    (ok, got), (reference_ok, wanted) = json_value(prediction), json_value(reference)
+    return float(ok and reference_ok and got == wanted)
+
+
+SCORERS = {"token_f1": token_f1, "exact_match": exact_match, "rouge_l": rouge_l, "chrf": chrf,
+           "json_valid": json_valid, "json_equal": json_equal}
 
 
 def mean_score(name: str, predictions: list[str], references: list[str]) -> float:

@@ -1,7 +1,7 @@
 """Use-case profiles: plain-language starting points that set every technical parameter.
 
-Eight built-in profiles (the seed's six, "Teach a skill with a checker", which trains with GRPO, and "Teach an
-agent to call tools"), and user profiles saved as JSON in the data folder.
+Nine built-in profiles (the seed's six, "Teach a skill with a checker", which trains with GRPO, "Teach an agent
+to call tools" and "Answer in JSON"), and user profiles saved as JSON in the data folder.
 """
 from __future__ import annotations
 
@@ -118,6 +118,14 @@ BUILTIN_PROFILES: list[OptimizationProfile] = [
         "when none is needed. Needs conversations with tools (OpenAI, ShareGPT or Hermes layout).", "agent",
         "tools", ProfileConfig(16, 32, 0.05, ALL, 2e-4, 3, 0.03, 2048), ProfileRequirements(4 * GB, 300),
         ["What is the weather in Oslo right now?", "Set a timer for ten minutes.", "Thanks, that is all."],
+        temperature=0.0),
+    OptimizationProfile(
+        "json-answers", "Answer in JSON", "Replies with valid JSON only, in the shape your examples use: data "
+        "extraction, form filling, replies for a program. The scorecard checks every answer parses.", "json",
+        "json", ProfileConfig(16, 32, 0.05, ALL, 2e-4, 3, 0.03, 1024), ProfileRequirements(4 * GB, 300),
+        ["Extract the name and age as JSON: Anna is 31 and lives in Oslo.",
+         "Give the order as JSON with item and quantity: two coffees, please.",
+         "Turn into JSON with title and year: The Matrix came out in 1999."],
         temperature=0.0),
 ]
 

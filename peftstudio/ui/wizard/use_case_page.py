@@ -1,4 +1,4 @@
-"""Step 1: what the model is for. The eight use cases as cards, plus the user's own profiles."""
+"""Step 1: what the model is for. The nine use cases as cards, plus the user's own profiles."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
@@ -21,7 +21,8 @@ from peftstudio.ui.locales import STRINGS
 # the platform's own icons, so cards look native everywhere without shipping image files
 ICONS = {"chat": QStyle.SP_MessageBoxQuestion, "code": QStyle.SP_ComputerIcon, "summary": QStyle.SP_FileDialogDetailedView,
          "question": QStyle.SP_MessageBoxInformation, "pen": QStyle.SP_FileDialogContentsView,
-         "book": QStyle.SP_DirHomeIcon, "check": QStyle.SP_DialogApplyButton, "tools": QStyle.SP_FileDialogListView}
+         "book": QStyle.SP_DirHomeIcon, "check": QStyle.SP_DialogApplyButton, "tools": QStyle.SP_FileDialogListView,
+         "json": QStyle.SP_FileIcon}
 
 
 class UseCasePage(QWizardPage):
