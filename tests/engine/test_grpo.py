@@ -55,6 +55,14 @@ def grpo_run(tmp_path_factory):
     prompts = write_jsonl(tmp_path_factory.mktemp("skill") / "skill.jsonl", [{"prompt": q} for q in SKILL_PROMPTS])
     session = TrainingSession.create(grpo_config(prompts, rewards=TWO_REWARDS, max_steps=16, num_generations=4,
                                                  max_completion_length=24, learning_rate=5e-4, save_steps=8))
+
+    def pause_at_eight(event):  # half way it pauses, and resumes (the run's tests check the whole of it)
+        if event["type"] == "metrics" and event.get("step") == 8 and not event["heartbeat"]:
+            session.pause()
+
+    session.events.listeners.append(pause_at_eight)
+    assert session.run() == Status.PAUSED
+    session.events.listeners.remove(pause_at_eight)
     session.run()
     return session
 
@@ -204,21 +212,11 @@ def test_eval_of_a_grpo_run_scores_held_back_rewards_base_and_tuned(grpo_run):
 
 
 @pytest.mark.slow
-def test_a_grpo_run_pauses_and_resumes_to_the_end(prompt_file):
-    session = TrainingSession.create(grpo_config(prompt_file, max_steps=3, save_steps=100, validation_split=0.0))
-
-    def pause_at_one(event):
-        if event["type"] == "metrics" and event.get("step") == 1 and not event["heartbeat"]:
-            session.pause()
-
-    session.events.listeners.append(pause_at_one)
-    assert session.run() == Status.PAUSED
-    assert [e["step"] for e in read_events(session.folder.events_file) if e["type"] == "checkpoint"] == [1]
-    session.events.listeners.remove(pause_at_one)
-    assert session.run() == Status.COMPLETED
-    events = list(read_events(session.folder.events_file))
+def test_a_grpo_run_pauses_and_resumes_to_the_end(grpo_run):
+    events = list(read_events(grpo_run.folder.events_file))
+    assert [e["step"] for e in events if e["type"] == "checkpoint"] == [8, 16]
     steps = [e["step"] for e in events if e["type"] == "metrics" and not e.get("heartbeat")]
-    assert steps == [1, 2, 3]
+    assert steps == list(range(1, 17))
     assert all("reward" in e for e in events if e["type"] == "metrics" and not e.get("heartbeat"))
     statuses = [e["status"] for e in events if e["type"] == "status"]
     assert statuses == ["created", "initializing", "running", "paused", "initializing", "running", "completed"]
