@@ -118,7 +118,7 @@ def from_hermes_text(messages: list[dict], tools: list[dict]) -> tuple[list[dict
         if message["role"] == "assistant" and "<tool_call>" in content and not message.get("tool_calls"):
             message["content"], message["tool_calls"] = hermes_calls(content, turn)
         elif message["role"] in ("user", "tool") and (response := TOOL_RESPONSE.match(content)):
-            message = {"role": "tool", "content": response.group(1)}
+            message = dict(message, role="tool", content=response.group(1))
         elif message["role"] == "system" and not tools and (block := TOOLS_BLOCK.search(content)):
             lines = [line for line in block.group(1).splitlines() if line.strip()]
             tools = read_tools("[" + ",".join(lines) + "]") or read_tools(block.group(1))
@@ -161,8 +161,15 @@ def tool_problems(example: dict, line: int) -> list[tuple[str, str, str, str, bo
                                      f"declare ({', '.join(sorted(tools))}).",
                                      "Add the function to the row's tools, or correct the name.", False))
                 elif call["name"] in tools:
-                    errors = sorted(Draft202012Validator(tools[call["name"]].get("parameters") or {})
-                                    .iter_errors(call["arguments"]), key=lambda e: list(e.path))
+                    try:
+                        errors = sorted(Draft202012Validator(tools[call["name"]].get("parameters") or {})
+                                        .iter_errors(call["arguments"]), key=lambda e: list(map(str, e.path)))
+                    except Exception as exc:  # noqa: BLE001 - the tool's own schema is broken, not the call
+                        problems.append(("tool_schema_invalid", "warning",
+                                         f"Row {line}: the parameters of '{call['name']}' are not a usable JSON "
+                                         f"schema ({str(exc).splitlines()[0][:80]}), so its calls go unchecked.",
+                                         "Correct the function's parameters in the tools list.", False))
+                        errors = []
                     if errors:
                         where = "/".join(map(str, errors[0].path)) or "arguments"
                         problems.append(("tool_arguments_schema", "error",

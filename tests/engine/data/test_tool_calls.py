@@ -150,3 +150,15 @@ def test_tool_accuracy_counts_calls_and_quiet_answers():
     assert 0 < scores["no_call_cases"] < 30 and scores["valid_json_rate"] == 1.0
     silent = score_answers(cases, ["I cannot."] * len(cases))
     assert silent["call_accuracy"] == 0.0 and silent["no_call_accuracy"] == 1.0
+
+
+def test_a_tool_whose_own_schema_is_broken_is_said_once_and_never_a_traceback(tmp_path):
+    broken = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "obj"}}}]
+    row = {"tools": broken, "messages": [
+        {"role": "user", "content": "Weather in Rome?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "a1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}}]},
+        {"role": "tool", "tool_call_id": "a1", "content": "20C"}, {"role": "assistant", "content": "20C."}]}
+    report = validate_file(write_rows(tmp_path / "t.jsonl", [row]), min_examples=1)
+    [said] = [r for r in report.results if r.code == "tool_schema_invalid"]
+    assert said.level == "warning" and said.row == 1 and "get_weather" in said.message and report.rows_usable == 1
