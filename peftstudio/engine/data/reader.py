@@ -121,10 +121,12 @@ def _json(handle, info: FormatInfo):
             yield BadLine(1, f"the JSON is not valid ({_json_problem(exc)})", fatal=True)
         return
     if isinstance(value, dict):
-        # {"data": [...]} wraps the rows; {"messages": [...]} is itself one row
+        # {"data": [...]} wraps the rows; {"messages": [...]} is itself one row, and so is a conversation with
+        # its "tools" list (a one-line JSONL file of a tool-calling conversation reads as this one object)
+        one_row = "messages" in value or "conversations" in value
         lists = [v for k, v in value.items() if isinstance(v, list) and any(isinstance(x, dict) for x in v)
-                 and k not in ("messages", "conversations")]
-        value = lists[0] if len(lists) == 1 else [value]
+                 and k not in ("messages", "conversations", "tools")]
+        value = lists[0] if len(lists) == 1 and not one_row else [value]
     if not isinstance(value, list):
         yield BadLine(1, "the JSON holds a single value, not a list of examples", fatal=True)
         return
