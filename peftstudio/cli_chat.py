@@ -1,5 +1,5 @@
-"""`peftstudio chat RUN|FILE.gguf [--prompt TEXT] [--compare-base] [--tools TOOLS.json] [--json]`: talk to a fine-tuned run, or to
-an exported GGUF file through llama.cpp (what Ollama and LM Studio will answer)."""
+"""`peftstudio chat RUN|FILE.gguf [--prompt TEXT] [--compare-base] [--tools TOOLS.json] [--json]`: talk to a
+fine-tuned run, or to an exported GGUF file through llama.cpp (what Ollama and LM Studio will answer)."""
 from __future__ import annotations
 
 import json

@@ -31,7 +31,7 @@ SMALL_DATA_CAP = 60.0
 def quality_report(base_eval_loss: float | None, eval_losses: list[float], repetition: float | None,
                    train_examples: int | None = None, recommended_examples: int | None = None) -> dict:
     parts, suggestions = {}, []
-    too_few = bool(train_examples is not None and recommended_examples and train_examples < recommended_examples / 2)
+    too_few = _too_few(train_examples, recommended_examples)
     if too_few:
         suggestions.append(f"Only {train_examples} training examples, and this use case works best with "
                            f"{recommended_examples} or more: the model learned the format but may invent facts. "
@@ -70,16 +70,26 @@ def quality_report(base_eval_loss: float | None, eval_losses: list[float], repet
                                "add examples with varied, complete answers.")
     else:
         parts["generation"] = 10.0
+    return _report(parts, suggestions, too_few, "Looks healthy. Try it in the playground with your own prompts; if "
+                   "answers are too generic, add more varied examples.",
+                   base_eval_loss=base_eval_loss, final_eval_loss=final, repetition_rate=repetition,
+                   train_examples=train_examples, recommended_examples=recommended_examples)
+
+
+def _too_few(examples: int | None, recommended: int | None) -> bool:
+    return bool(examples is not None and recommended and examples < recommended / 2)
+
+
+def _report(parts: dict, suggestions: list[str], too_few: bool, healthy: str, **facts) -> dict:
+    """The score (capped with too little data), its parts, the suggestions (`healthy` when there are none) and
+    the facts it was made from."""
     if not suggestions:
-        suggestions.append("Looks healthy. Try it in the playground with your own prompts; if answers are too "
-                           "generic, add more varied examples.")
+        suggestions.append(healthy)
     score = round(sum(parts.values()), 1)
     if too_few:
         score = min(score, SMALL_DATA_CAP)
     return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
-            "base_eval_loss": base_eval_loss, "final_eval_loss": final, "repetition_rate": repetition,
-            "train_examples": train_examples, "recommended_examples": recommended_examples,
-            "verdict": verdict(score, too_few)}
+            **facts, "verdict": verdict(score, too_few)}
 
 
 def reward_quality_report(base: dict | None, tuned: dict | None, best: float, train_prompts: int | None = None,
@@ -87,17 +97,15 @@ def reward_quality_report(base: dict | None, tuned: dict | None, best: float, tr
     """The score of a run taught by a checker: how far its held-back reward rose, how high it is, how often all
     rewards are met (`base`/`tuned` are held_back_rewards summaries; `best` the sum of the reward weights)."""
     parts, suggestions = {}, []
-    too_few = bool(train_prompts is not None and recommended_examples and train_prompts < recommended_examples / 2)
+    too_few = _too_few(train_prompts, recommended_examples)
     if too_few:
         suggestions.append(f"Only {train_prompts} training prompts, and this use case works best with "
                            f"{recommended_examples} or more: the skill may not carry over to new prompts.")
     if not base or not tuned or best <= 0:
         suggestions.append("Keep some prompts back (held-back share above 0) so the reward can be measured on "
                            "prompts the model never trained on.")
-        score = 0.0
-        return {"score": score, "parts": {}, "suggestions": suggestions, "base_reward": None, "reward": None,
-                "train_examples": train_prompts, "recommended_examples": recommended_examples,
-                "verdict": verdict(score, too_few)}
+        return _report({}, suggestions, too_few, "", base_reward=None, reward=None, train_examples=train_prompts,
+                       recommended_examples=recommended_examples)
     headroom = max(best - base["mean_reward"], 1e-9)
     closed = (tuned["mean_reward"] - base["mean_reward"]) / headroom
     parts["improvement"] = 50 * min(1.0, max(0.0, closed / 0.3))
@@ -109,16 +117,10 @@ def reward_quality_report(base: dict | None, tuned: dict | None, best: float, tr
     elif tuned["pass_rate"] < 0.5:
         suggestions.append("The reward rose, but most held-back answers still miss a checker: train longer or "
                            "lower the bar with partial credit, then raise it in a second run.")
-    if not suggestions:
-        suggestions.append("Looks healthy. Try it in the playground with prompts of your own, and check that the "
-                           "answers are still good in ways the checker does not measure.")
-    score = round(sum(parts.values()), 1)
-    if too_few:
-        score = min(score, SMALL_DATA_CAP)
-    return {"score": score, "parts": {k: round(v, 1) for k, v in parts.items()}, "suggestions": suggestions,
-            "base_reward": base["mean_reward"], "reward": tuned["mean_reward"], "best_reward": best,
-            "train_examples": train_prompts, "recommended_examples": recommended_examples,
-            "verdict": verdict(score, too_few)}
+    return _report(parts, suggestions, too_few, "Looks healthy. Try it in the playground with prompts of your own, "
+                   "and check that the answers are still good in ways the checker does not measure.",
+                   base_reward=base["mean_reward"], reward=tuned["mean_reward"], best_reward=best,
+                   train_examples=train_prompts, recommended_examples=recommended_examples)
 
 
 def verdict(score: float, too_few: bool = False) -> str:

@@ -9,13 +9,15 @@ OpenAI message shape and `tools=` (transformers renders them). Templates that do
     tool:      <tool_response>result</tool_response> as a `tool` turn (a `user` turn where the template refuses
                roles other than system, user and assistant)
 
-The export writes the same layout into the Modelfile and the GGUF's chat template (export/tool_template.py), so
-the exported model is asked for tools the way it was taught. The loss falls on assistant turns, calls included;
-tool results and the tool list are read, never learned.
+The export is to write the same layout into the Modelfile and the GGUF's chat template (not built yet, issue 36),
+so the exported model is asked for tools the way it was taught. The loss falls on assistant turns, calls
+included; tool results and the tool list are read, never learned.
 """
 from __future__ import annotations
 
 import json
+
+from peftstudio.engine.data.tool_calls import has_tools
 
 TOOLS_PREAMBLE = ("You may call one or more functions to help with the user's request. The functions are listed "
                   "in <tools></tools>. To call one, write <tool_call>{\"name\": NAME, \"arguments\": {...}}"
@@ -77,15 +79,27 @@ def fallback_messages(example: dict, tool_role: str = "tool") -> list[dict]:
     return out
 
 
+_TOOL_ROLE: dict[str, str] = {}  # chat template -> the role its tool results take (probed once per template)
+
+
+def tool_result_role(tokenizer) -> str:
+    """`tool`, or `user` for a template that refuses other roles (jinja raise_exception)."""
+    template = str(getattr(tokenizer, "chat_template", None) or "")
+    if template not in _TOOL_ROLE:
+        probe = [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"},
+                 {"role": "tool", "content": "z"}]
+        try:
+            tokenizer.apply_chat_template(probe, tokenize=False)
+            _TOOL_ROLE[template] = "tool"
+        except Exception:  # noqa: BLE001 - any refusal of the role means results go in as the user's turn
+            _TOOL_ROLE[template] = "user"
+    return _TOOL_ROLE[template]
+
+
 def template_inputs(tokenizer, example: dict) -> tuple[list[dict], dict]:
     """(messages, extra keywords for apply_chat_template) for any example; plain ones pass through unchanged."""
-    if not example.get("tools") and not any(m.get("tool_calls") or m["role"] == "tool" for m in example["messages"]):
+    if not has_tools(example):
         return example["messages"], {}
     if template_supports_tools(tokenizer):
         return native_messages(example), ({"tools": example["tools"]} if example.get("tools") else {})
-    messages = fallback_messages(example)
-    try:
-        tokenizer.apply_chat_template(messages, tokenize=False)
-    except Exception:  # noqa: BLE001 - a template that raises on a `tool` role (jinja raise_exception)
-        messages = fallback_messages(example, tool_role="user")
-    return messages, {}
+    return fallback_messages(example, tool_role=tool_result_role(tokenizer)), {}

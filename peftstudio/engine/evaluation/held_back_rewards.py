@@ -46,7 +46,8 @@ def reward_card(model, tokenizer, config: TrainingConfig, stage, cancel=None) ->
     from peftstudio.engine.data.prompts import prepare_prompts  # lazy: data reads the file only when asked
 
     prompts = prepare_prompts(config).validation[:HELD_BACK_PROMPTS]
-    section = {"rewards": RewardSet.from_config(config).labels, "prompts": len(prompts)}
+    rewards = RewardSet.from_config(config)  # its labels and weights only: the scoring sets start their own
+    section = {"rewards": rewards.labels, "prompts": len(prompts)}
     if not prompts:
         return section
     base = held_back_rewards(model, tokenizer, config, prompts, use_adapter=False, with_answers=True,
@@ -58,5 +59,5 @@ def reward_card(model, tokenizer, config: TrainingConfig, stage, cancel=None) ->
                           for p, b, t, bt, tt in list(zip(prompts, base.pop("answers"), tuned.pop("answers"),
                                                           base["totals"], tuned["totals"]))[:5]]
     section["base"], section["tuned"] = base, tuned
-    section["best"] = sum(RewardSet.from_config(config).weights)
+    section["best"] = sum(rewards.weights)
     return section
