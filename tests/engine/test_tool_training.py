@@ -81,3 +81,22 @@ def test_chat_with_tools_returns_the_calls_parsed(agent_run, tmp_path):
                          capture_output=True, text=True, timeout=900)
     assert bad.returncode == 1 and json.loads(bad.stdout)["error"]["title"] == "The tools file cannot be read"
     assert "Traceback" not in bad.stderr
+
+
+def test_the_exported_agent_calls_tools_in_llama_cpp_at_q4_k_m(agent_run, tmp_path):
+    """The Done-when's last number: the same held-back conversations, answered by the Q4_K_M file in llama.cpp
+    from the prompt its own chat template writes."""
+    from peftstudio.engine.export import export_run
+    from peftstudio.engine.export.ollama import parse_modelfile
+
+    result = export_run(agent_run.folder.path, "ollama", tmp_path / "agent", quant="q4_k_m")
+    assert result.ok, result.report.problem
+    tools = result.report.tools
+    assert tools["template_exact"] == tools["template_compared"] == 8  # the run's held-back rows
+    assert tools["call_cases"] >= 4 and tools["call_accuracy"] >= 0.5, tools
+    modelfile = parse_modelfile((result.folder / "Modelfile").read_text(encoding="utf-8"))
+    assert "$.Tools" in modelfile["template"] and "{{ if .ToolCalls }}<tool_call>" in modelfile["template"]
+    assert result.details["ollama_template"] == "translated, with tools"
+    assert "## Tool calls" in (result.folder / "VERIFICATION.md").read_text(encoding="utf-8")
+    print("Q4_K_M in llama.cpp:", {k: tools[k] for k in ("call_accuracy", "no_call_accuracy", "call_cases",
+                                                          "no_call_cases", "valid_json_rate")})

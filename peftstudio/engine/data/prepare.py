@@ -15,6 +15,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.data.formats import read_rows
 from peftstudio.engine.data.schema import detect_schema, normalize_row
 from peftstudio.engine.data.tokenize import tokenize_examples
+from peftstudio.engine.data.tool_calls import has_tools
 from peftstudio.engine.errors import PlainError
 
 PREPARE_VERSION = 1
@@ -26,6 +27,7 @@ class PreparedData:
     validation: list[dict]
     schema: str
     from_cache: bool = False
+    tool_examples: int = 0  # examples that declare or call tools: the export then writes a template with tools
 
     @property
     def loss_tokens(self) -> int:
@@ -82,7 +84,8 @@ def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> Prepar
     if use_cache and cache_file.exists():
         try:
             data = json.loads(cache_file.read_text(encoding="utf-8"))
-            return PreparedData(data["train"], data["validation"], data["schema"], from_cache=True)
+            return PreparedData(data["train"], data["validation"], data["schema"], from_cache=True,
+                                tool_examples=data.get("tool_examples", 0))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is simply rebuilt
     examples, schema = normalized_examples(config)
@@ -99,7 +102,9 @@ def prepare(config: TrainingConfig, tokenizer, use_cache: bool = True) -> Prepar
             actions=["Raise the maximum sequence length.", "Shorten the prompts in the dataset."],
             help_topic="datasets",
         )
-    prepared = PreparedData(train, validation, schema)
+    tools = sum(has_tools(example) for example in examples)
+    prepared = PreparedData(train, validation, schema, tool_examples=tools)
     if use_cache:
-        atomic.write_cache(cache_file, json.dumps({"train": train, "validation": validation, "schema": schema}))
+        atomic.write_cache(cache_file, json.dumps({"train": train, "validation": validation, "schema": schema,
+                                                   "tool_examples": tools}))
     return prepared

@@ -16,6 +16,7 @@ from typing import Callable
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export import llama_cpp_reference, llama_cpp_runner, lmstudio, ollama, safety
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
+from peftstudio.engine.export.tool_templates import AgentTemplates, agent_templates
 from peftstudio.engine.export.model_card import model_card
 from peftstudio.engine.export.run_model import ExportableRun, load_merged_model, load_tokenizer_for, open_run
 from peftstudio.engine.export.formats import DEFAULT_QUANT, FORMATS, GGUF_FORMATS, GGUF_TYPES, LOSSY
@@ -23,6 +24,8 @@ from peftstudio.engine.export.gguf_convert import GGUFMetadata, pre_tokenizer_fo
 from peftstudio.engine.export.llama_cpp_runner import GGUFModel
 from peftstudio.engine.export.verify import (Agreement, Reference, VerificationReport, agreement_of,
                                              reference, save_report, verify_gguf, verify_hf)
+from peftstudio.engine.evaluation.scorecard import validation_examples
+from peftstudio.engine.export.tool_check import check_agent_gguf
 from peftstudio.engine.inference import validation_prompts
 from peftstudio.engine.runs.folder import RunFolder
 from peftstudio.engine.runs.layout import ADAPTER_CONFIG_FILE
@@ -99,15 +102,17 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
     say(0.15, "Recording the reference answers")
     judged_by_llama_cpp = fmt in GGUF_FORMATS and llama_cpp_runner.available()
     ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp, own_prompt=_own_prompt(run)) if verify else None
+    # an agent (taught on tool conversations) is exported with templates that ask for tools as it was taught
+    agent = agent_templates(tokenizer) if run.data_summary.get("tool_examples") else None
 
     with safety.staged_folder(destination, overwrite) as staging:
         details: dict = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
         if fmt in ("hf", "hf-merged"):
-            _write_hf(run, fmt, merged, tokenizer, staging, say)
+            _write_hf(run, fmt, merged, tokenizer, staging, say, agent)
             report = verify_hf(staging, ref, fmt, run.base_folder if fmt == "hf" else None) if verify else None
         else:
             gguf_path, details = _write_gguf_package(run, fmt, merged, tokenizer, staging, quant, model_name,
-                                                     publisher, say)
+                                                     publisher, say, agent)
             beside = None
             if verify and judged_by_llama_cpp and quant in LOSSY and run.parameters <= COMPARE_WITH_LLAMA_CPP_UP_TO:
                 say(0.76, "Quantizing the same weights with llama.cpp's own quantizer, for comparison")
@@ -116,6 +121,9 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
             say(0.8, "Verifying: loading the GGUF in llama.cpp" if judged_by_llama_cpp
                 else "Verifying: loading the GGUF back with transformers")
             report = verify_gguf(gguf_path, ref, fmt, quant, beside) if verify else None
+            if report is not None and report.loaded and agent is not None and judged_by_llama_cpp:
+                say(0.92, "Verifying: the exported agent calls tools in llama.cpp")
+                _check_agent(report, gguf_path, tokenizer, run)
         if report is not None:
             save_report(staging, report)
         safety.write_text_atomic(staging / safety.EXPORT_MARKER, json.dumps(
@@ -130,7 +138,8 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
     return result
 
 
-def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, say: Progress) -> None:
+def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, say: Progress,
+              agent: AgentTemplates | None) -> None:
     say(0.3, "Writing the Hugging Face files")
     if fmt == "hf":
         for item in run.adapter_dir.iterdir():
@@ -143,13 +152,20 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
             safety.write_text_atomic(adapter_config, json.dumps(data, indent=2))
     else:
         merged.save_pretrained(staging, safe_serialization=True, max_shard_size="2GB")
-    tokenizer.save_pretrained(staging)
+    own = tokenizer.chat_template
+    if agent is not None and agent.jinja is not None:  # apply_chat_template(tools=...) then asks as training did
+        tokenizer.chat_template = agent.jinja
+    try:
+        tokenizer.save_pretrained(staging)
+    finally:
+        tokenizer.chat_template = own
     safety.write_text_atomic(staging / "README.md", model_card(run, fmt == "hf-merged", f"your-name/{run.name}"))
     say(0.6, "Verifying: loading the files back with transformers")
 
 
 def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, quant: str,
-                        model_name: str, publisher: str, say: Progress) -> tuple[Path, dict]:
+                        model_name: str, publisher: str, say: Progress,
+                        agent: AgentTemplates | None) -> tuple[Path, dict]:
     file_name = f"{model_name}-{quant}.gguf"
     if fmt == "lmstudio":
         gguf_path = safety.safe_join(staging, f"{safety.safe_name(publisher)}/{model_name}/{file_name}")
@@ -158,7 +174,8 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
         gguf_path = safety.safe_join(staging, file_name)
     meta = GGUFMetadata(name=model_name, base_model=run.base_model_id, finetune="lora",
                         description=f"Fine-tuned with PEFT Studio from {run.base_model_id}",
-                        pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf, run.base_folder))
+                        pre_tokenizer=pre_tokenizer_for(run.base_model_id, run.source_gguf, run.base_folder),
+                        chat_template=agent.jinja if agent is not None else None)
     say(0.2, f"Writing {file_name}")
     details = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
     details |= write_gguf(merged, tokenizer, run.base_folder, gguf_path, quant, meta,
@@ -167,14 +184,27 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
         chat = probe_chat_format(tokenizer)
         package = ollama.build_package(model_name, file_name, chat, stop_strings(tokenizer, chat),
                                        run.config.system_prompt,
-                                       run.config.max_seq_length if run.config.max_seq_length > 4096 else None)
+                                       run.config.max_seq_length if run.config.max_seq_length > 4096 else None,
+                                       agent=agent)
         safety.write_text_atomic(staging / "Modelfile", package.modelfile())
         safety.write_text_atomic(staging / "README.md", package.instructions())
-        details["ollama_template"] = "translated" if package.template else "from the GGUF file"
+        details["ollama_template"] = ("from the GGUF file" if not package.template else
+                                      "translated, with tools" if package.tools else "translated")
     elif fmt == "lmstudio":
         safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
             safety.safe_name(publisher), model_name, file_name))
     return gguf_path, details
+
+
+def _check_agent(report: VerificationReport, gguf_path: Path, tokenizer, run: ExportableRun) -> None:
+    """Add the agent's checks to the report; a template that asks for tools differently from training fails it."""
+    examples = validation_examples(run.run_dir)
+    if not any(example.get("tools") for example in examples):
+        return  # the dataset has moved, or its held-back rows have no tools: nothing to check against
+    report.tools = check_agent_gguf(gguf_path, tokenizer, examples)
+    if report.tools["template_exact"] < report.tools["template_compared"]:
+        report.passed = False
+        report.problem = "the file's chat template writes tools differently from the way the model was taught"
 
 
 def _own_prompt(run: ExportableRun) -> str | None:

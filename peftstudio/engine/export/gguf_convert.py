@@ -32,6 +32,7 @@ class GGUFMetadata:
     finetune: str = "lora"
     description: str = ""
     pre_tokenizer: str | None = None
+    chat_template: str | None = None  # instead of the tokenizer's own (an agent's: export/tool_templates.py)
 
 
 def _permute(weights: np.ndarray, n_head: int) -> np.ndarray:
@@ -139,7 +140,7 @@ def write_gguf(model, tokenizer, tokenizer_folder: Path, path: Path, quant: str,
         writer.add_file_type(gguf_quant.file_type(quant))
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
         tokenizer_kind = add_tokenizer(writer, tokenizer, tokenizer_folder, config.vocab_size,
-                                       meta.pre_tokenizer or "default")
+                                       meta.pre_tokenizer or "default", meta.chat_template)
         for item in planned:
             qtype = gguf.GGMLQuantizationType[types[item.gguf_name]]
             if qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):

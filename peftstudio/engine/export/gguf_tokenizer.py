@@ -98,8 +98,10 @@ def _adds_space_prefix(tokenizer_json: dict) -> bool:
     return False
 
 
-def add_tokenizer(writer, tokenizer, tokenizer_folder: Path, vocab_size: int, pre: str) -> str:
-    """Write the tokenizer keys; returns the kind written ("gpt2" or "llama")."""
+def add_tokenizer(writer, tokenizer, tokenizer_folder: Path, vocab_size: int, pre: str,
+                  chat_template: str | None = None) -> str:
+    """Write the tokenizer keys (with `chat_template` in place of the folder's own when given); returns the kind
+    written ("gpt2" or "llama")."""
     import gguf
 
     tokenizer_json = _read(tokenizer_folder)
@@ -129,6 +131,8 @@ def add_tokenizer(writer, tokenizer, tokenizer_folder: Path, vocab_size: int, pr
     if tokenizer.pad_token_id is not None:
         special.special_token_ids.setdefault("pad", tokenizer.pad_token_id)
     special.add_special_token.setdefault("bos", bool(getattr(tokenizer, "add_bos_token", False)))
+    if chat_template is not None:
+        special.chat_template = chat_template
     special.add_to_gguf(writer, quiet=True)
     return kind
 

@@ -35,6 +35,7 @@ class OllamaPackage:
     stops: list[str]
     system: str | None
     context_length: int | None = None  # only set when longer than Ollama's default context
+    tools: bool = False  # an agent's TEMPLATE, with .Tools and .ToolCalls (export/tool_templates.py)
     # the playground's sampling (engine/sampling.py), so Ollama answers as the model did when it was tried;
     # not its answer length (num_predict): a chat app's answers should end when the model ends them
     sampling: dict = field(default_factory=lambda: {k: v for k, v in Sampling().ollama().items()
@@ -58,6 +59,9 @@ class OllamaPackage:
         template_note = ("The chat format in the Modelfile was translated from the model's own chat template."
                          if self.template is not None else
                          "The Modelfile has no TEMPLATE: Ollama uses the chat template stored in the GGUF file.")
+        if self.tools:
+            template_note += (" It passes tools the way the model was taught: give them in the `tools` field of "
+                              "Ollama's chat API and the model's calls come back as `tool_calls`.")
         return "\n".join([
             f"# {self.model_name} for Ollama", "",
             "1. Install Ollama from https://ollama.com (it runs the model on this machine).",
@@ -72,7 +76,14 @@ def _quoted(value: str) -> str:
 
 
 def build_package(model_name: str, gguf_file: str, chat: ChatFormat | None, stops: list[str],
-                  system_prompt: str | None, context_length: int | None) -> OllamaPackage:
+                  system_prompt: str | None, context_length: int | None, agent=None) -> OllamaPackage:
+    """`agent` (export/tool_templates.AgentTemplates) for a run taught on tool conversations."""
+    if agent is not None:
+        # an agent's template writes the model's default system message itself: a SYSTEM line would put it
+        # before the tool list, where training had none
+        template = agent.go if agent.go is not None and '"""' not in agent.go else None
+        return OllamaPackage(model_name=model_name, gguf_file=gguf_file, template=template, stops=stops,
+                             system=system_prompt, context_length=context_length, tools=template is not None)
     template = chat.go_template() if chat is not None and '"""' not in chat.go_template() else None
     system = system_prompt or (chat.default_system if chat is not None else None)
     return OllamaPackage(model_name=model_name, gguf_file=gguf_file, template=template, stops=stops, system=system,

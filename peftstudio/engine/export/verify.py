@@ -83,6 +83,7 @@ class VerificationReport:
     own_prompt: str = ""                     # a prompt from the user's own held-back examples...
     own_answer_export: str = ""              # ...answered by the export
     own_answer_model: str = ""               # ...and by the model in memory
+    tools: dict | None = None                # an agent's: its template and its tool calls (export/tool_check.py)
 
     def summary(self) -> str:
         """What the check found, in one or two sentences a non-expert can act on."""
@@ -136,7 +137,22 @@ class VerificationReport:
                          f"mean KL {self.llama_cpp_quantizer['mean_kl']:.4f}")
         if self.problem:
             lines.append(f"- Problem: {self.problem}")
+        if self.tools:
+            lines += ["", "## Tool calls", "", tools_summary(self.tools)]
         return "\n".join(lines) + "\n"
+
+
+def tools_summary(tools: dict) -> str:
+    """An agent's check in words: the template, then the calls the file makes in llama.cpp."""
+    text = (f"The file's chat template writes {tools['template_exact']} of {tools['template_compared']} held-back "
+            "conversations with tools exactly as training did. ")
+    if tools.get("call_cases"):
+        text += (f"In llama.cpp it makes the right call in {tools['call_accuracy']:.0%} of {tools['call_cases']} "
+                 "held-back questions that need one")
+        if tools.get("no_call_cases"):
+            text += f" and answers without a call in {tools['no_call_accuracy']:.0%} of {tools['no_call_cases']} that do not"
+        text += "."
+    return text
 
 
 def _fmt(value) -> str:

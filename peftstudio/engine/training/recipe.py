@@ -39,7 +39,8 @@ class Prepared:
     def data_summary(self) -> dict:
         """The data's facts for run.json (the model card reads them)."""
         return {"train_examples": len(self.data.train), "validation_examples": len(self.data.validation),
-                "loss_tokens_per_epoch": self.data.loss_tokens, "schema": self.data.schema}
+                "loss_tokens_per_epoch": self.data.loss_tokens, "schema": self.data.schema,
+                "tool_examples": getattr(self.data, "tool_examples", 0)}
 
 
 def find_model(config: TrainingConfig, say: Say, progress: Say) -> tuple[Path, object]:
