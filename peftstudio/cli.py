@@ -252,6 +252,9 @@ def _reward_arguments(command) -> None:
                          help="grpo: your own reward, a file defining reward(prompt, completion, **row) -> float")
     command.add_argument("--trust-reward-file", action="store_true",
                          help="allow --reward-file's code to run (remembered for this file as it is now)")
+    command.add_argument("--answer-schema", metavar="FILE.json",
+                         help="JSON answers: a JSON schema (a file, or inline JSON) every answer should follow; the "
+                              "scorecard checks it and a GGUF export carries it as a llama.cpp grammar")
 
 
 # sub-command -> (module, function); modules are imported only when their command runs

@@ -105,6 +105,8 @@ def new_run_config(args) -> TrainingConfig:
     if getattr(args, "trust_remote_code", False):
         overrides["trust_remote_code"] = True
     overrides.update(reward_overrides(args))
+    if getattr(args, "answer_schema", None):
+        overrides["answer_schema"] = read_answer_schema(args.answer_schema)
     if getattr(args, "processes", None) is not None:
         overrides["num_processes"] = args.processes
     if getattr(args, "strategy", None) is not None:
@@ -128,6 +130,34 @@ def reward_overrides(args) -> dict:
         if getattr(args, "trust_reward_file", False) and Path(overrides["reward_file"]).is_file():
             grant_code(overrides["reward_file"])
     return overrides
+
+
+SCHEMA_BYTES = 1 << 20  # a JSON schema is a few KB; a bigger file is not one
+
+
+def read_answer_schema(value: str) -> str:
+    """--answer-schema: inline JSON, or a schema file read with a bound (the config's check judges the schema)."""
+    if value.lstrip().startswith("{"):
+        return value
+    path = Path(value).expanduser()
+    try:
+        if not path.is_file():
+            raise OSError("not a file")
+        with open(path, "rb") as handle:
+            data = handle.read(SCHEMA_BYTES + 1)
+    except OSError:
+        raise PlainError(
+            title="The answer schema file cannot be read",
+            what=f"{value} is not a readable file.",
+            why="--answer-schema takes a JSON schema file, or the schema itself as inline JSON.",
+            actions=["Check the path.", "Pass the schema inline, e.g. '{\"type\": \"object\"}'."],
+            help_topic="settings") from None
+    if len(data) > SCHEMA_BYTES:
+        raise PlainError(
+            title="The answer schema file is too large",
+            what=f"{value} is over 1 MB.", why="A JSON schema for answers is a few kilobytes; this is another file.",
+            actions=["Check the path.", "Pass the schema inline."], help_topic="settings")
+    return data.decode("utf-8", "replace")
 
 
 def check_free_space(folder: Path) -> None:

@@ -50,6 +50,12 @@ class TrainingConfig:
         help="Standing instructions given to the model before every conversation.",
         rule="The system prompt must be text, or left empty.",
         optional=True, allow_empty=True)
+    answer_schema: str | None = declare(None, "Answer schema (JSON)", "text",
+        help="For JSON answers: a JSON schema every answer should follow, e.g. {\"type\": \"object\", "
+             "\"required\": [\"name\"]}. The scorecard and the playground check answers against it, and a GGUF "
+             "export carries it as a llama.cpp grammar that makes every answer follow it.",
+        rule="The answer schema must be a JSON schema written as JSON text (an object), or left empty.",
+        optional=True, allow_empty=True)
     validation_split: float = declare(0.1, "Held-back share", "float",
         help="The share of your examples held back to test the model honestly.",
         rule="The validation share must be from 0 to 0.5 (0.1 keeps 10% of examples aside).",
@@ -297,6 +303,9 @@ class TrainingConfig:
             out.append(("lora_init", f"The '{self.lora_init}' start rewrites the model's weights, which a 4-bit or "
                         "8-bit model cannot hold: choose the 'default' or 'gaussian' start, or switch quantization "
                         "off."))
+        if self.answer_schema and self.answer_schema_dict() is None:
+            out.append(("answer_schema", "The answer schema is not a usable JSON schema: write it as a JSON object "
+                        "such as {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}}."))
         if self.lora_init in REWRITES_BASE and self.use_dora:
             out.append(("lora_init", f"The '{self.lora_init}' start cannot be combined with DoRA (its adapter "
                         "cannot be converted back for the original model): choose one of the two."))
@@ -315,6 +324,25 @@ class TrainingConfig:
                 help_topic="settings",
             )
         return self
+
+    def answer_schema_dict(self) -> dict | None:
+        """The answer schema as a JSON object, or None when there is none or it is not a usable schema."""
+        if not (self.answer_schema or "").strip():
+            return None
+        try:
+            schema = json.loads(self.answer_schema)
+        except ValueError:
+            return None
+        if not isinstance(schema, dict):
+            return None
+        from jsonschema import validators  # lazy: only runs with a schema need it
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            validators.validator_for(schema).check_schema(schema)
+        except SchemaError:
+            return None
+        return schema
 
     @property
     def effective_batch_size(self) -> int:

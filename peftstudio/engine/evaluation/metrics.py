@@ -4,7 +4,8 @@ ROUGE-L comes from `rouge-score` (Google's reference implementation), chrF from 
 token F1 follow the SQuAD evaluation script's definitions (lower case, no punctuation or articles, then
 token overlap); they are a few lines, and the libraries that ship them (`evaluate`) would pull in a large
 dependency tree for that, so they are written here. JSON validity and equality (the JSON-answers use case) are
-the standard library's `json` with a code fence allowed around the answer.
+the standard library's `json` with a code fence allowed around the answer; following the run's answer schema is
+`jsonschema`'s check.
 """
 from __future__ import annotations
 
@@ -99,6 +100,24 @@ def json_equal(prediction: str, reference: str) -> float:
     """Equal as JSON values: key order and spacing do not matter, 1 and 1.0 are equal."""
     (ok, got), (reference_ok, wanted) = json_value(prediction), json_value(reference)
     return float(ok and reference_ok and got == wanted)
+
+
+def schema_problem(prediction: str, schema: dict) -> str | None:
+    """None when the answer is JSON that follows the schema, else what is wrong, in a few words (jsonschema's)."""
+    from jsonschema import validators
+
+    ok, value = json_value(prediction)
+    if not ok:
+        return "not valid JSON"
+    error = next(iter(validators.validator_for(schema)(schema).iter_errors(value)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{where + ': ' if where else ''}{error.message}"[:200]
+
+
+def schema_valid_rate(predictions: list[str], schema: dict) -> float:
+    return sum(schema_problem(p, schema) is None for p in predictions) / len(predictions) if predictions else 0.0
 
 
 SCORERS = {"token_f1": token_f1, "exact_match": exact_match, "rouge_l": rouge_l, "chrf": chrf,

@@ -26,7 +26,7 @@ from peftstudio.engine.evaluation.batched import generate_answers
 from peftstudio.engine.evaluation.held_back_rewards import reward_card
 from peftstudio.engine.evaluation.tool_accuracy import tool_cases, tools_card
 from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
-from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for
+from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for, schema_valid_rate
 from peftstudio.engine.history.versions import record_scorecard
 from peftstudio.engine.inference import ChatModel
 from peftstudio.engine.runs.folder import RunFolder
@@ -143,6 +143,10 @@ def _evaluate(chat, run_dir: Path, judge, limit, skills, say, cancel, batch_size
                 task.setdefault("all", {})[name] = scores
                 if name == names[0]:
                     task.update(scores)
+        schema = config.answer_schema_dict()
+        if schema is not None:  # JSON answers with a schema: does each answer follow it?
+            task.setdefault("all", {})["json_schema_valid"] = {"base": schema_valid_rate(base, schema),
+                                                               "tuned": schema_valid_rate(tuned, schema)}
         task["samples"] = [{"prompt": p[-1]["content"], "reference": r, "base": b, "tuned": t}
                            for p, r, b, t in list(zip(prompts, references, base, tuned))[:5]]
         card["task_answers"] = {"prompts": [p[-1]["content"] for p in prompts], "base": base, "tuned": tuned}
@@ -191,6 +195,9 @@ def headline(card: dict) -> list[str]:
         arrow = "better" if (task["tuned"] > task["base"]) == task.get("higher_is_better", True) else "not better"
         lines.append(f"Your task ({task['label']}, {task['examples']} held-back examples): "
                      f"{task['tuned']:.3g} vs base {task['base']:.3g} - {arrow}")
+    schema = (task.get("all") or {}).get("json_schema_valid")
+    if schema:
+        lines.append(f"Answers that follow your JSON schema: {schema['tuned']:.0%} vs base {schema['base']:.0%}")
     skills = card.get("general_skills")
     if skills:
         change = skills["change_percent"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export import llama_cpp_reference, llama_cpp_runner, lmstudio, ollama, safety
+from peftstudio.engine.export import json_answers, llama_cpp_reference, llama_cpp_runner, lmstudio, ollama, safety
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
 from peftstudio.engine.export.tool_templates import AgentTemplates, agent_templates
 from peftstudio.engine.export.model_card import model_card
@@ -25,6 +25,7 @@ from peftstudio.engine.export.llama_cpp_runner import GGUFModel
 from peftstudio.engine.export.verify import (Agreement, Reference, VerificationReport, agreement_of,
                                              reference, save_report, verify_gguf, verify_hf)
 from peftstudio.engine.evaluation.scorecard import validation_examples
+from peftstudio.engine.export.json_answers import PROMPTS, check_with_grammar
 from peftstudio.engine.export.tool_check import check_agent_gguf
 from peftstudio.engine.inference import validation_prompts
 from peftstudio.engine.runs.folder import RunFolder
@@ -124,6 +125,11 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
             if report is not None and report.loaded and agent is not None and judged_by_llama_cpp:
                 say(0.92, "Verifying: the exported agent calls tools in llama.cpp")
                 _check_agent(report, gguf_path, tokenizer, run)
+            schema = run.config.answer_schema_dict()
+            if report is not None and report.loaded and schema is not None and judged_by_llama_cpp:
+                say(0.95, "Verifying: JSON answers with the schema's grammar in llama.cpp")
+                report.json_answers = check_with_grammar(gguf_path, tokenizer,
+                                                         validation_prompts(run.run_dir, PROMPTS), schema)
         if report is not None:
             save_report(staging, report)
         safety.write_text_atomic(staging / safety.EXPORT_MARKER, json.dumps(
@@ -193,6 +199,12 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
     elif fmt == "lmstudio":
         safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
             safety.safe_name(publisher), model_name, file_name))
+    schema = run.config.answer_schema_dict()
+    if schema is not None:  # JSON answers: the schema and its llama.cpp grammar beside the file
+        details["answer_schema"] = json_answers.write_schema_files(gguf_path.parent, schema)
+        readme = staging / "README.md"
+        before = readme.read_text(encoding="utf-8") if readme.exists() else ""
+        safety.write_text_atomic(readme, before + json_answers.instructions(fmt))
     return gguf_path, details
 
 

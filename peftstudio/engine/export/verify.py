@@ -84,6 +84,7 @@ class VerificationReport:
     own_answer_export: str = ""              # ...answered by the export
     own_answer_model: str = ""               # ...and by the model in memory
     tools: dict | None = None                # an agent's: its template and its tool calls (export/tool_check.py)
+    json_answers: dict | None = None         # answers that follow the run's JSON schema (export/json_answers.py)
 
     def summary(self) -> str:
         """What the check found, in one or two sentences a non-expert can act on."""
@@ -139,6 +140,12 @@ class VerificationReport:
             lines.append(f"- Problem: {self.problem}")
         if self.tools:
             lines += ["", "## Tool calls", "", tools_summary(self.tools)]
+        if self.json_answers:
+            found = self.json_answers
+            lines += ["", "## JSON answers", "",
+                      f"Of {found['prompts']} held-back questions answered in llama.cpp, "
+                      f"{found['follows_schema']:.0%} follow your JSON schema as the model writes them, and "
+                      f"{found['follows_schema_with_grammar']:.0%} with the grammar written beside the file."]
         return "\n".join(lines) + "\n"
 
 
