@@ -206,6 +206,18 @@ def word_diff(base: str, tuned: str) -> list[dict]:
             for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()]
 
 
+def run_tools(run_dir: Path) -> list[dict]:
+    """An agent's tools (the first list its dataset declares): the playground starts with them."""
+    folder = RunFolder(Path(run_dir))
+    if not (folder.info().get("data") or {}).get("tool_examples"):
+        return []
+    try:
+        examples, _ = normalized_examples(folder.config())
+    except PlainError:
+        return []
+    return next((example["tools"] for example in examples if example.get("tools")), [])
+
+
 def example_prompts(profile_id: str, run_dir: Path | None = None, count_from_data: int = 3) -> list[dict]:
     """Property 14: at least 3 prompts for the use case, plus prompts from the run's own validation split."""
     try:

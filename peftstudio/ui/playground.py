@@ -1,5 +1,7 @@
 """The playground: chat with a fine-tuned run, streamed, side by side with the base model, and with an
-exported GGUF file through llama.cpp (what Ollama and LM Studio will answer), tokens/s shown."""
+exported GGUF file through llama.cpp (what Ollama and LM Studio will answer), tokens/s shown. An agent is offered
+tools (ui/tools_panel.py): its calls show as cards, and a typed or mocked result continues the conversation;
+reasoning (<think>) is folded under a link; JSON answers are checked against the run's schema."""
 from __future__ import annotations
 
 import html
@@ -11,12 +13,15 @@ from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
+from peftstudio.engine.data import assistant_turn, native_messages, split_reasoning
+from peftstudio.engine.evaluation import json_value, schema_problem
 from peftstudio.engine.export import GGUFModel, exported_gguf_files, llama_cpp_available, timed_chat
-from peftstudio.engine.inference import (ChatModel, Sampling, conversation_markdown, example_prompts, scores_in_words,
-                                        word_diff)
+from peftstudio.engine.inference import (ChatModel, Sampling, conversation_markdown, example_prompts, run_tools,
+                                        scores_in_words, word_diff)
 from peftstudio.ui.feedback_bar import FeedbackBar
 from peftstudio.ui.sampling_form import SamplingForm
 from peftstudio.ui.locales import STRINGS
+from peftstudio.ui.tools_panel import ToolsPanel, call_card, result_line
 
 
 class GenerationWorker(QThread):
@@ -27,8 +32,9 @@ class GenerationWorker(QThread):
     failed = Signal(object)
 
     def __init__(self, chat: ChatModel, conversations: dict[str, list[dict]], sampling: Sampling, which: list[str],
-                 gguf_path: Path | None = None, gguf_cache: dict | None = None):
+                 gguf_path: Path | None = None, gguf_cache: dict | None = None, tools: list[dict] | None = None):
         super().__init__()
+        self.tools = tools or None  # offered to every model as in training (data/tool_render.py)
         # each model answers its own conversation: the base never sees the fine-tuned model's earlier replies
         self.chat, self.conversations, self.sampling, self.which = chat, conversations, sampling, which
         self.gguf_path, self.gguf_cache = gguf_path, gguf_cache if gguf_cache is not None else {}
@@ -45,7 +51,8 @@ class GenerationWorker(QThread):
                 else:
                     reply = self.chat.generate(self.conversations[which], self.sampling,
                                                on_token=lambda piece, w=which: self.token.emit(w, piece),
-                                               stop=self.stop_event, use_adapter=which == "tuned")
+                                               stop=self.stop_event, use_adapter=which == "tuned",
+                                               tools=self.tools)
                 replies[which] = reply
                 self.finished_answer.emit(which, reply)
             if "tuned" in replies and not self.stop_event.is_set():
@@ -54,7 +61,7 @@ class GenerationWorker(QThread):
             self.failed.emit(error)
 
     def _scores(self, replies: dict) -> dict:
-        prompt = self.conversations["tuned"][-1]["content"]
+        prompt = next(m["content"] for m in reversed(self.conversations["tuned"]) if m["role"] == "user")
         messages = [{"role": "user", "content": prompt}]
         return {which: self.chat.scores(messages, prompt, replies[which], which == "tuned") if which in replies
                 else None for which in ("tuned", "base")}
@@ -67,8 +74,12 @@ class GenerationWorker(QThread):
             model = self.gguf_cache[self.gguf_path] = GGUFModel.open(self.gguf_path)
         sampling = self.sampling
         system = [{"role": "system", "content": sampling.system_prompt}] if sampling.system_prompt else []
-        result = timed_chat(model, system + self.conversations["gguf"], lambda piece: self.token.emit("gguf", piece),
-                            stop=self.stop_event.is_set, **sampling.llama_cpp())
+        messages = system + self.conversations["gguf"]
+        extra = {}
+        if self.tools:  # the OpenAI shape, which the file's own chat template renders (an agent's export)
+            messages, extra = native_messages({"messages": messages}), {"tools": self.tools}
+        result = timed_chat(model, messages, lambda piece: self.token.emit("gguf", piece),
+                            stop=self.stop_event.is_set, **sampling.llama_cpp(), **extra)
         self.speed.emit("gguf", result["tokens_per_second"])
         return result["text"]
 
@@ -99,6 +110,11 @@ class PlaygroundWidget(QWidget):
         side.addWidget(self.examples, 1)
         self.sampling_form = SamplingForm(Sampling(system_prompt=self.chat.config.system_prompt or None))
         side.addWidget(self.sampling_form)
+        self.tools_panel = ToolsPanel(run_tools(self.run_dir))
+        self.tools_panel.result_ready.connect(self.continue_with_result)
+        side.addWidget(self.tools_panel)
+        self.pending_calls: list[dict] = []  # the fine-tuned model's calls still waiting for their results
+        self.reasonings: list[str] = []  # each folded reasoning block, by its link's number
         layout.addLayout(side, 1)
         main = QVBoxLayout()
         panels = QHBoxLayout()
@@ -121,9 +137,21 @@ class PlaygroundWidget(QWidget):
             column_layout.addWidget(view, 1)
             panels.addWidget(column)
             self.pane_columns[view.objectName()] = column
+        self.transcript.setOpenLinks(False)  # a reasoning link unfolds here, it goes nowhere
+        self.transcript.anchorClicked.connect(self._toggle_reasoning)
+        self.reasoning_view = QTextBrowser()
+        self.reasoning_view.setObjectName("playground.reasoning")
+        self.reasoning_view.setVisible(False)
+        self.reasoning_view.setMaximumHeight(160)
+        self._answer_start = 0  # where the fine-tuned model's answer begins in the transcript
         self.pane_columns["playground.base"].setVisible(False)
         self.pane_columns["playground.gguf"].setVisible(False)
         main.addLayout(panels, 1)
+        main.addWidget(self.reasoning_view)
+        self.json_check = QLabel()
+        self.json_check.setObjectName("playground.json_check")
+        self.json_check.setWordWrap(True)
+        main.addWidget(self.json_check)
         self.scores = QLabel()
         self.scores.setObjectName("playground.scores")
         self.scores.setWordWrap(True)
@@ -220,26 +248,61 @@ class PlaygroundWidget(QWidget):
 
     def send(self) -> None:
         text = self.input.text().strip()
-        if not text or (self.worker is not None and self.worker.isRunning()):
+        if not text or self._busy():
+            return
+        if self.tools_panel.tools() is None:
+            self.scores.setText(html.escape("The tools are not a list of functions: correct them or empty the box."))
             return
         self.input.clear()
+        self.tools_panel.clear_pending()
+        self.pending_calls = []
         self.history.append({"role": "user", "content": text})
         for side in self.side_histories.values():
             side.append({"role": "user", "content": text})
-        self.answers = {"tuned": "", "base": "", "gguf": ""}
-        self.scores.setText(STRINGS["playground.answering"])  # the previous answer's scores go at once
-        self.transcript.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Fine-tuned:</b> ")
-        if self.compare.isChecked():
-            self.base_view.append(f"<p><b>You:</b> {html.escape(text)}</p><p><b>Base:</b> ")
+        said = f"<p><b>You:</b> {html.escape(text)}</p>"
         which = ["tuned", "base"] if self.compare.isChecked() else ["tuned"]
         if self.gguf_check.isChecked() and self.gguf_path is not None:
-            self.gguf_view.append(f"<p><b>You:</b> {html.escape(text)}</p>"
-                                  f"<p><b>{html.escape(self.gguf_path.name)} (llama.cpp):</b> ")
             which.append("gguf")
+        self._start(which, said)
+
+    def continue_with_result(self, text: str) -> None:
+        """The result of the model's pending call: into each conversation that made a call, then they go on."""
+        if not self.pending_calls or self._busy():
+            return
+        call = self.pending_calls.pop(0)
+        self.history.append({"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": text})
+        if self.pending_calls:  # the turn made several calls: the next one waits for its own result
+            self.transcript.append(result_line(text))
+            self.tools_panel.await_result(self.pending_calls[0])
+            return
+        which = ["tuned"]
+        for side, conversation in self.side_histories.items():
+            calls = (conversation[-1].get("tool_calls") or []) if conversation else []
+            if calls:  # that model called a tool too: it hears the same result for its own call
+                conversation += [{"role": "tool", "tool_call_id": c["id"], "name": c["name"], "content": text}
+                                 for c in calls]
+                which.append(side)
+        self._start(which, result_line(text))
+
+    def _busy(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def _start(self, which: list[str], said: str) -> None:
+        self.answers = {"tuned": "", "base": "", "gguf": ""}
+        self.scores.setText(STRINGS["playground.answering"])  # the previous answer's scores go at once
+        self.json_check.clear()
+        self.transcript.append(f"{said}<p><b>Fine-tuned:</b> ")
+        cursor = self.transcript.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self._answer_start = cursor.position()
+        if "base" in which:
+            self.base_view.append(f"{said}<p><b>Base:</b> ")
+        if "gguf" in which:
+            self.gguf_view.append(f"{said}<p><b>{html.escape(self.gguf_path.name)} (llama.cpp):</b> ")
         conversations = {"tuned": list(self.history), "base": list(self.side_histories["base"]),
                          "gguf": list(self.side_histories["gguf"])}
         self.worker = GenerationWorker(self.chat, conversations, self.sampling(), which, self.gguf_path,
-                                       self.gguf_cache)
+                                       self.gguf_cache, tools=self.tools_panel.tools())
         self.worker.token.connect(self._token)
         self.worker.speed.connect(self._speed)
         self.worker.scored.connect(self._show_scores)
@@ -258,10 +321,55 @@ class PlaygroundWidget(QWidget):
     def _answer(self, which: str, reply: str) -> None:
         self.answers[which] = reply
         conversation = self.history if which == "tuned" else self.side_histories[which]
-        conversation.append({"role": "assistant", "content": reply})
+        turn = assistant_turn(reply, len(conversation))  # with its calls, when it made any
+        conversation.append(turn)
         if which == "tuned":
+            self._show_answer(turn)
+            self._check_json(turn["content"])
+            if turn.get("tool_calls"):
+                self.pending_calls = list(turn["tool_calls"])
+                self.tools_panel.await_result(self.pending_calls[0])
             self.scores.setText(STRINGS["playground.scoring"])
         self.feedback.refresh(bool(self.answers.get("tuned")), bool(self.answers.get("base")))
+
+    def _show_answer(self, turn: dict) -> None:
+        """The streamed answer again, with its reasoning folded under a link and its calls as a card."""
+        reasoning, words = split_reasoning(turn["content"])
+        calls = turn.get("tool_calls")
+        if reasoning is None and not calls:
+            return  # plain text, already shown as it streamed
+        shown = ""
+        if reasoning is not None:
+            self.reasonings.append(reasoning)
+            shown += (f"<a href='reasoning:{len(self.reasonings) - 1}'>&#9656; Reasoning "
+                      f"({len(reasoning.split())} words): show</a><br>")
+        shown += call_card(calls, words) if calls else html.escape(words)
+        cursor = self.transcript.textCursor()
+        cursor.setPosition(self._answer_start)
+        cursor.movePosition(cursor.MoveOperation.End, cursor.MoveMode.KeepAnchor)
+        cursor.insertHtml(shown)
+
+    def _toggle_reasoning(self, url) -> None:
+        index = int(url.toString().rpartition(":")[2] or 0)
+        text = self.reasonings[index] if 0 <= index < len(self.reasonings) else ""
+        showing = self.reasoning_view.isVisible() and self.reasoning_view.toPlainText() == text
+        self.reasoning_view.setPlainText(text)
+        self.reasoning_view.setVisible(not showing)
+
+    def _check_json(self, text: str) -> None:
+        """For JSON answers: is the answer JSON, and does it follow the run's schema?"""
+        schema = self.chat.config.answer_schema_dict()
+        if self._profile_id() != "json-answers" and schema is None:
+            return
+        if not json_value(text)[0]:
+            self.json_check.setText("<span style='color:#b00020'>Not valid JSON.</span>")
+        elif schema is None:
+            self.json_check.setText("Valid JSON.")
+        else:
+            problem = schema_problem(text, schema)
+            self.json_check.setText("Valid JSON that follows your schema." if problem is None else
+                                    "<span style='color:#b00020'>Valid JSON, but it does not follow your schema: "
+                                    f"{html.escape(problem)}</span>")
 
     def _speed(self, which: str, tokens_per_second: float) -> None:
         cursor = self.gguf_view.textCursor()
@@ -293,6 +401,10 @@ class PlaygroundWidget(QWidget):
         self.stop()
         self.history, self.answers = [], {}
         self.side_histories = {"base": [], "gguf": []}
+        self.pending_calls, self.reasonings = [], []
+        self.tools_panel.clear_pending()
+        self.reasoning_view.setVisible(False)
+        self.json_check.clear()
         self.transcript.clear()
         self.base_view.clear()
         self.gguf_view.clear()

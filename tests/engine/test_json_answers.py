@@ -94,3 +94,20 @@ def test_a_gguf_export_carries_the_schema_as_a_grammar_that_llama_cpp_follows(js
     assert "## JSON answers" in (result.folder / "VERIFICATION.md").read_text(encoding="utf-8")
     print("llama.cpp, follows the schema without / with the grammar:", found["follows_schema"],
           found["follows_schema_with_grammar"])
+
+
+@pytest.mark.slow
+def test_the_playground_checks_answers_against_the_schema(qtbot, json_run):
+    from peftstudio.ui.playground import PlaygroundWidget
+
+    playground = PlaygroundWidget(json_run)
+    qtbot.addWidget(playground)
+    playground.sampling_form.widgets["temperature"].setValue(0)
+    playground.input.setText("Extract the person as JSON: Lena is 44 and lives in Oslo.")
+    playground.send_button.click()
+    qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
+    assert playground.json_check.text() == "Valid JSON that follows your schema.", playground.answers["tuned"]
+    playground._check_json('{"name": "Lena", "age": "44", "city": "Oslo"}')
+    assert "does not follow your schema: age: " in playground.json_check.text()
+    playground._check_json("Lena <is> 44")
+    assert playground.json_check.text().endswith("Not valid JSON.</span>")

@@ -100,3 +100,45 @@ def test_the_exported_agent_calls_tools_in_llama_cpp_at_q4_k_m(agent_run, tmp_pa
     assert "## Tool calls" in (result.folder / "VERIFICATION.md").read_text(encoding="utf-8")
     print("Q4_K_M in llama.cpp:", {k: tools[k] for k in ("call_accuracy", "no_call_accuracy", "call_cases",
                                                           "no_call_cases", "valid_json_rate")})
+
+
+def test_the_playground_shows_the_call_as_a_card_and_goes_on_with_a_mocked_result(qtbot, agent_run):
+    from PySide6.QtCore import QUrl
+
+    from peftstudio.ui.playground import PlaygroundWidget
+
+    playground = PlaygroundWidget(agent_run.folder.path)
+    qtbot.addWidget(playground)
+    playground.show()
+    assert "get_weather" in playground.tools_panel.editor.toPlainText()  # the run's own tools, to start with
+    playground.sampling_form.widgets["temperature"].setValue(0)
+    playground.input.setText("What is the weather in Paris?")
+    playground.send_button.click()
+    qtbot.waitUntil(lambda: playground.worker.isFinished(), timeout=300_000)
+    call = playground.history[-1]["tool_calls"][0]
+    assert (call["name"], call["arguments"]) == ("get_weather", {"city": "Paris"})
+    shown = playground.transcript.toPlainText()
+    assert "Calls get_weather" in shown and "<tool_call>" not in shown  # a card, not the raw text
+    assert playground.tools_panel.result_row.isVisible()
+    playground.tools_panel.mock_button.click()  # a stand-in result, and the conversation goes on
+    qtbot.waitUntil(lambda: playground.worker.isFinished() and playground.history[-1]["role"] == "assistant"
+                    and not playground.history[-1].get("tool_calls"), timeout=300_000)
+    roles = [m["role"] for m in playground.history]
+    assert roles == ["user", "assistant", "tool", "assistant"] and playground.history[2]["tool_call_id"] == call["id"]
+    assert "Tool result:" in playground.transcript.toPlainText()
+    assert not playground.tools_panel.result_row.isVisible()
+
+    # a reasoning block is folded under a link that unfolds it; what the model wrote is escaped
+    playground.transcript.append("<p><b>Fine-tuned:</b> ")
+    playground._answer_start = len(playground.transcript.toPlainText())
+    playground._answer("tuned", "<think>Oslo is <b>cold</b> in winter.</think>Take a coat.")
+    assert "Reasoning (5 words): show" in playground.transcript.toPlainText()
+    assert "Oslo is" not in playground.transcript.toPlainText().split("Reasoning")[-1]
+    assert not playground.reasoning_view.isVisible()
+    playground.transcript.anchorClicked.emit(QUrl("reasoning:0"))
+    assert playground.reasoning_view.isVisible()
+    assert playground.reasoning_view.toPlainText() == "Oslo is <b>cold</b> in winter."
+    playground.transcript.anchorClicked.emit(QUrl("reasoning:0"))
+    assert not playground.reasoning_view.isVisible()
+    playground.tools_panel.editor.setPlainText("[not json")
+    assert "Not a list of functions" in playground.tools_panel.status.text()

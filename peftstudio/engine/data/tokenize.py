@@ -22,6 +22,16 @@ THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 THINKING_MODES = ("target", "context", "remove")
 
 
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """(the reasoning inside a leading <think>...</think> block, the answer after it); (None, text) without one.
+    An unfinished block (the answer was cut or is still streaming) is all reasoning."""
+    stripped = text.lstrip()
+    if not stripped.startswith("<think>"):
+        return None, text
+    inside, closed, after = stripped[len("<think>"):].partition("</think>")
+    return inside.strip(), after.strip() if closed else ""
+
+
 def has_thinking(example: dict) -> bool:
     return any(m["role"] == "assistant" and "</think>" in m["content"] for m in example.get("messages", ()))
 

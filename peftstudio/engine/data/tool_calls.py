@@ -238,3 +238,21 @@ def calls_in_text(text: str) -> tuple[list[dict], bool]:
     valid = all(not isinstance(c["arguments"], NotJSON) for c in calls)
     return [{"name": c["name"], "arguments": c["arguments"] if not isinstance(c["arguments"], NotJSON) else None}
             for c in calls], valid
+
+
+def assistant_turn(text: str, turn: int) -> dict:
+    """A model's answer as a conversation turn: its words, and its calls (with ids) when it made any, in the
+    shape above, so the conversation can go on with the calls' results."""
+    words, calls = hermes_calls(text, turn)
+    if not calls:
+        found, _ = calls_in_text(text)  # the bare-JSON convention
+        words, calls = ("", [dict(c, id=f"call_{turn}_0") for c in found[:1]]) if found else (text, [])
+    calls = [dict(c, arguments=c["arguments"] if isinstance(c["arguments"], dict) else {}) for c in calls]
+    return {"role": "assistant", "content": words, "tool_calls": calls} if calls else \
+        {"role": "assistant", "content": text}
+
+
+def mock_result(call: dict) -> str:
+    """A stand-in result for trying a call without the real tool: says which call it answers, as JSON."""
+    return json.dumps({"ok": True, "tool": call.get("name", ""), "arguments": call.get("arguments") or {},
+                       "note": "mock result from the playground"}, ensure_ascii=False)

@@ -3,7 +3,7 @@ from peftstudio.engine.lazy_names import lazy
 
 __all__, __getattr__ = lazy(__name__, {
     "scorecard": ["evaluate_run", "save_scorecard", "headline", "summary_metrics"],
-    "metrics": ["METRICS", "metrics_for"],
+    "metrics": ["METRICS", "metrics_for", "json_value", "schema_problem"],
     "judge": ["judge_from", "judge_pairs", "wilson"],
     "batched": ["generate_answers"],
     "held_back_rewards": ["held_back_rewards", "reward_summary"],
