@@ -9,8 +9,8 @@ OpenAI message shape and `tools=` (transformers renders them). Templates that do
     tool:      <tool_response>result</tool_response> as a `tool` turn (a `user` turn where the template refuses
                roles other than system, user and assistant)
 
-The export is to write the same layout into the Modelfile and the GGUF's chat template (not built yet, issue 36),
-so the exported model is asked for tools the way it was taught. The loss falls on assistant turns, calls
+The export writes the same layout into the GGUF's chat template and the Modelfile (export/tool_templates.py), so
+the exported model is asked for tools the way it was taught. The loss falls on assistant turns, calls
 included; tool results and the tool list are read, never learned.
 """
 from __future__ import annotations
