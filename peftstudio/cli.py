@@ -379,5 +379,30 @@ def read_config_argument(value: str) -> dict:
                 actions=["Check the path.", "Pass the settings inline as a JSON object."],
                 help_topic="settings",
             )
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path, "--config", CONFIG_BYTES)
     return parse_settings(text)
+
+
+CONFIG_BYTES = 1 << 20  # a settings file is a few KB
+
+
+def read_small_file(path: Path, flag: str, limit: int) -> str:
+    """A settings-sized file, read with a bound: never a device (/dev/zero), a FIFO (which blocks) or a huge file."""
+    from peftstudio.engine.errors import PlainError  # lazy: off the start-up path (bench/startup.py)
+
+    def refused(what: str) -> PlainError:
+        return PlainError(title=f"The file given to {flag} cannot be used", what=what,
+                          why=f"{flag} takes a small JSON file (a few kilobytes) or inline JSON.",
+                          actions=["Check the path.", "Pass the settings inline as a JSON object."],
+                          help_topic="settings")
+
+    if not path.is_file():  # is_file() is False for devices, FIFOs and sockets: nothing is opened
+        raise refused(f"{path} is not a regular file.")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise refused(f"{path} cannot be read ({error.strerror or error}).") from None
+    if len(data) > limit:
+        raise refused(f"{path} is over {limit // (1 << 20)} MB.")
+    return data.decode("utf-8", "replace")

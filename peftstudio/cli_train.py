@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from peftstudio.cli import print_error, quiet_libraries, read_config_argument
+from peftstudio.cli import print_error, quiet_libraries, read_config_argument, read_small_file
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant, grant_code
@@ -139,25 +139,7 @@ def read_answer_schema(value: str) -> str:
     """--answer-schema: inline JSON, or a schema file read with a bound (the config's check judges the schema)."""
     if value.lstrip().startswith("{"):
         return value
-    path = Path(value).expanduser()
-    try:
-        if not path.is_file():
-            raise OSError("not a file")
-        with open(path, "rb") as handle:
-            data = handle.read(SCHEMA_BYTES + 1)
-    except OSError:
-        raise PlainError(
-            title="The answer schema file cannot be read",
-            what=f"{value} is not a readable file.",
-            why="--answer-schema takes a JSON schema file, or the schema itself as inline JSON.",
-            actions=["Check the path.", "Pass the schema inline, e.g. '{\"type\": \"object\"}'."],
-            help_topic="settings") from None
-    if len(data) > SCHEMA_BYTES:
-        raise PlainError(
-            title="The answer schema file is too large",
-            what=f"{value} is over 1 MB.", why="A JSON schema for answers is a few kilobytes; this is another file.",
-            actions=["Check the path.", "Pass the schema inline."], help_topic="settings")
-    return data.decode("utf-8", "replace")
+    return read_small_file(Path(value).expanduser(), "--answer-schema", SCHEMA_BYTES)
 
 
 def check_free_space(folder: Path) -> None:

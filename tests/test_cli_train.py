@@ -161,3 +161,25 @@ def test_help_answers_without_importing_torch():
     code = "import sys; from peftstudio.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+def test_settings_files_are_read_with_a_bound_and_never_block(tmp_path):
+    """--config on a device, a FIFO or a huge file ends at once in plain words (it read /dev/zero without bound
+    and blocked forever on a FIFO); --max-steps has a ceiling a desktop run can mean."""
+    import os
+    import subprocess
+    import sys
+
+    dataset = tmp_path / "d.json"
+    dataset.write_text('[{"instruction": "a", "output": "b"}]', encoding="utf-8")
+    fifo = tmp_path / "settings.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b"{" + b" " * (2 << 20) + b"}")
+    cases = [(["--config", "/dev/zero"], "is not a regular file"), (["--config", str(fifo)], "is not a regular file"),
+             (["--config", str(huge)], "is over 1 MB"), (["--max-steps", str(10**60)], "from 1 to 10,000,000")]
+    for extra, words in cases:
+        done = subprocess.run([sys.executable, "-m", "peftstudio", "train", "--dataset", str(dataset), *extra],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and words in done.stdout + done.stderr, (extra, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr

@@ -204,8 +204,8 @@ class TrainingConfig:
         roles=("sweep", "model-card"), aliases=("epoch",))
     max_steps: int | None = declare(None, "Max steps (0 = by epochs)", "int",  # when set, wins over epochs
         help="Stop after this many updates, whatever the epochs say. Leave at 0 to train by epochs.",
-        rule="Max steps must be a whole number of at least 1, or left empty to train by epochs.",
-        minimum=1, maximum=10**60, optional=True, unit="steps", none_label="0", roles=("model-card",))
+        rule="Max steps must be a whole number from 1 to 10,000,000, or left empty to train by epochs.",
+        minimum=1, maximum=10_000_000, optional=True, unit="steps", none_label="0", roles=("model-card",))
     warmup_steps: int = declare(0, "Warm-up steps", "int",
         help="The first updates use a smaller learning rate, so training starts gently.",
         rule="Warm-up steps must be a whole number, 0 or more.",
