@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to a fine-tuned run (and compare with the base model), or to an "
                           "exported .gguf file through llama.cpp")
     chat.add_argument("run", help="run folder or id, or an exported .gguf file")
-    chat.add_argument("--prompt", help="one prompt (without it: one prompt per line from standard input)")
+    chat.add_argument("--prompt", help="one prompt (without it or --prompts: standard input's lines, one conversation)")
+    chat.add_argument("--prompts", metavar="FILE",
+                      help="one independent prompt per line, the model loaded once (with --json: a JSON line each)")
     chat.add_argument("--compare-base", action="store_true", help="also answer with the base model, with scores")
     chat.add_argument("--tools", metavar="TOOLS.json",
                       help="offer these tools (a JSON list of functions); the answer's calls come back parsed")

@@ -64,3 +64,30 @@ def test_prompts_from_the_runs_own_validation_split(signed_run):
 def test_word_diff_marks_changes():
     ops = word_diff("the cat sat", "the dog sat down")
     assert [o["op"] for o in ops] == ["equal", "replace", "equal", "insert"]
+
+
+def test_many_prompts_load_the_model_once_and_every_flag_holds(signed_run, tmp_path):
+    """--prompts FILE: independent prompts, JSON lines out; standard input: one conversation, and there too
+    --json and --compare-base are honoured (they were silently ignored)."""
+    import json
+    import subprocess
+    import sys
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("What is 2 plus 2?\n\nName a colour.\n", encoding="utf-8")
+    base = [sys.executable, "-m", "peftstudio", "chat", str(signed_run), "--max-new-tokens", "12", "--json"]
+    done = subprocess.run(base + ["--prompts", str(prompts), "--compare-base"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["prompt"] for r in lines] == ["What is 2 plus 2?", "Name a colour."]
+    assert all(r["tuned"] and r["base"] and set(r["scores"]) == {"tuned", "base"} for r in lines)
+    done = subprocess.run(base + ["--compare-base"], input="Hello\nAnd again\n", capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    turns = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [t["prompt"] for t in turns] == ["Hello", "And again"] and all("base" in t for t in turns)
+    missing = subprocess.run(base + ["--prompts", str(tmp_path / "none.txt")], capture_output=True, text=True,
+                             timeout=600)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert json.loads(missing.stdout)["error"]["title"] == "The file given to --prompts cannot be used"
