@@ -26,8 +26,8 @@ class ToolsPanel(QWidget):
         layout.addWidget(QLabel("<b>Tools</b> (JSON schema; leave empty for none)"))
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("playground.tools")
-        self.editor.setPlaceholderText(json.dumps(EXAMPLE, indent=1))
-        self.editor.setMaximumHeight(140)
+        self.editor.setPlaceholderText("Optional: the functions the model may call, e.g. " + json.dumps(EXAMPLE))
+        self.editor.setMaximumHeight(140 if tools else 70)
         if tools:
             self.editor.setPlainText(json.dumps([t["function"] for t in tools], indent=1, ensure_ascii=False))
         self.editor.textChanged.connect(self._check)
