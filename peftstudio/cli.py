@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", metavar="MODEL_OR_URL",
                           help="a judge: an OpenAI-compatible server URL (Ollama, LM Studio, llama_cpp.server), a "
                                ".gguf file, or a Hugging Face folder or id; only that judge sees the prompts")
-    evaluate.add_argument("--limit", type=int, help="score at most this many held-back examples")
+    evaluate.add_argument("--limit", type=positive_count, help="score at most this many held-back examples (1 or more)")
     evaluate.add_argument("--no-skills", dest="skills", action="store_false",
                           help="skip the general-skills (forgetting) check")
     evaluate.add_argument("--json", action="store_true")
@@ -363,6 +363,14 @@ def print_error(error, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"ok": False, "error": error.to_dict()}))
     print(error.render(), file=sys.stderr)
+
+
+def positive_count(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse turns the ValueError into a plain usage line)."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return number
 
 
 def read_config_argument(value: str) -> dict:

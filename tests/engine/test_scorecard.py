@@ -105,3 +105,16 @@ def test_eval_from_the_command_line_with_a_judge_server(signed_run, llama_cpp_se
     assert card["task"]["examples"] == 2 and card["judge"]["judgments"] == 4
     assert card["judge"]["judge"].startswith("OpenAI-compatible server") and card["judge"]["verdicts"]
     assert "Scorecard" in done.stderr  # the progress bar
+
+
+def test_eval_limits_below_one_are_refused_and_skipped_skills_claim_nothing():
+    from peftstudio.engine.evaluation.scorecard import suggestions
+
+    for limit in ("0", "-2"):
+        done = subprocess.run([sys.executable, "-m", "peftstudio", "eval", "some-run", "--limit", limit],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and f"must be 1 or more, not {limit}" in done.stderr
+    better = {"task": {"metric": "chrf", "base": 0.2, "tuned": 0.5, "examples": 4}}
+    assert "nothing forgotten" not in suggestions(better)[0] and "were not checked" in suggestions(better)[0]
+    checked = dict(better, general_skills={"regressed": [], "change_percent": 0.0})
+    assert "nothing forgotten" in suggestions(checked)[0]

@@ -90,7 +90,12 @@ def suggestions(card: dict) -> list[str]:
     if not task.get("examples") and reward is None:
         tips.append("There were no held-back examples to score: set a held-back share above 0 so the task can be "
                     "measured.")
-    return tips or ["Better at your task and nothing forgotten: try it in the playground, then export it."]
+    if tips:
+        return tips
+    if not skills:  # general skills were not checked (--no-skills): forgetting is not known either way
+        return ["Better at your task: try it in the playground, then export it (general skills were not checked; "
+                "run the scorecard with them to see whether anything was forgotten)."]
+    return ["Better at your task and nothing forgotten: try it in the playground, then export it."]
 
 
 def evaluate_run(run_dir: Path, judge: str | None = None, limit: int | None = None, skills: bool = True,
