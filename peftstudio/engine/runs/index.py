@@ -18,7 +18,7 @@ def remember_run_folder(run_dir: Path) -> None:
         return
     try:
         with open(paths.data_dir() / KNOWN_RUNS_FILE, "a", encoding="utf-8") as handle:
-            handle.write(str(run_dir) + "\n")
+            handle.write(json.dumps(str(run_dir)) + "\n")  # one JSON string a line: a newline in a path stays in it
     except OSError:
         pass  # only a help for rebuilding; the run itself is fine
 
@@ -36,11 +36,20 @@ def known_run_folders(data_dir: Path | None = None) -> list[Path]:
         listed = (data_dir / KNOWN_RUNS_FILE).read_text(encoding="utf-8").splitlines()
     except OSError:
         listed = []
-    for line in dict.fromkeys(listed):
+    for line in dict.fromkeys(map(_listed_path, listed)):
         folder = Path(line)
         if line and folder.is_absolute() and (folder / INFO_FILE).is_file() and folder not in found:
             found.append(folder)
     return found
+
+
+def _listed_path(line: str) -> str:
+    """A line of run-folders.txt: a JSON string, or (written before JSON lines) the bare path."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return line
+    return value if isinstance(value, str) else line
 
 
 def read_run_info(folder: str | Path) -> dict:
