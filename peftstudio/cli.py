@@ -406,6 +406,8 @@ def read_small_file(path: Path, flag: str, limit: int) -> str:
                           actions=["Check the path.", "Pass the settings inline as a JSON object."],
                           help_topic="settings")
 
+    if path.is_dir():
+        raise refused(f"{path} is a folder, not a file.")
     if not path.is_file():  # is_file() is False for devices, FIFOs and sockets: nothing is opened
         raise refused(f"{path} is not a regular file.")
     try:
