@@ -105,6 +105,7 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
     ref = reference(merged, tokenizer, agreement=judged_by_llama_cpp, own_prompt=_own_prompt(run)) if verify else None
     # an agent (taught on tool conversations) is exported with templates that ask for tools as it was taught
     agent = agent_templates(tokenizer) if run.data_summary.get("tool_examples") else None
+    schema = run.config.answer_schema_dict()  # JSON answers: written beside a GGUF file and checked in llama.cpp
 
     with safety.staged_folder(destination, overwrite) as staging:
         details: dict = {"model_name": model_name, "publisher": safety.safe_name(publisher)}
@@ -113,7 +114,7 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
             report = verify_hf(staging, ref, fmt, run.base_folder if fmt == "hf" else None) if verify else None
         else:
             gguf_path, details = _write_gguf_package(run, fmt, merged, tokenizer, staging, quant, model_name,
-                                                     publisher, say, agent)
+                                                     publisher, say, agent, schema)
             beside = None
             if verify and judged_by_llama_cpp and quant in LOSSY and run.parameters <= COMPARE_WITH_LLAMA_CPP_UP_TO:
                 say(0.76, "Quantizing the same weights with llama.cpp's own quantizer, for comparison")
@@ -125,7 +126,6 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
             if report is not None and report.loaded and agent is not None and judged_by_llama_cpp:
                 say(0.92, "Verifying: the exported agent calls tools in llama.cpp")
                 _check_agent(report, gguf_path, tokenizer, run)
-            schema = run.config.answer_schema_dict()
             if report is not None and report.loaded and schema is not None and judged_by_llama_cpp:
                 say(0.95, "Verifying: JSON answers with the schema's grammar in llama.cpp")
                 report.json_answers = check_with_grammar(gguf_path, tokenizer,
@@ -171,7 +171,7 @@ def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, sa
 
 def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, quant: str,
                         model_name: str, publisher: str, say: Progress,
-                        agent: AgentTemplates | None) -> tuple[Path, dict]:
+                        agent: AgentTemplates | None, schema: dict | None) -> tuple[Path, dict]:
     file_name = f"{model_name}-{quant}.gguf"
     if fmt == "lmstudio":
         gguf_path = safety.safe_join(staging, f"{safety.safe_name(publisher)}/{model_name}/{file_name}")
@@ -199,7 +199,6 @@ def _write_gguf_package(run: ExportableRun, fmt: str, merged, tokenizer, staging
     elif fmt == "lmstudio":
         safety.write_text_atomic(staging / "README.md", lmstudio.instructions(
             safety.safe_name(publisher), model_name, file_name))
-    schema = run.config.answer_schema_dict()
     if schema is not None:  # JSON answers: the schema and its llama.cpp grammar beside the file
         details["answer_schema"] = json_answers.write_schema_files(gguf_path.parent, schema)
         readme = staging / "README.md"

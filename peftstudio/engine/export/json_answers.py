@@ -14,6 +14,7 @@ from pathlib import Path
 
 from peftstudio.engine.evaluation.metrics import schema_valid_rate
 from peftstudio.engine.export.safety import write_text_atomic
+from peftstudio.engine.export.verify import prompt_text
 
 SCHEMA_FILE, GRAMMAR_FILE = "answer-schema.json", "answer-grammar.gbnf"
 ANSWER_TOKENS = 192  # a JSON answer of a few fields; one cut short counts as not following the schema
@@ -59,9 +60,7 @@ def check_with_grammar(path: Path, tokenizer, prompts: list[str], schema: dict) 
     answers: dict[str, list[str]] = {"free": [], "grammar": []}
     try:
         for prompt in prompts:
-            text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                 add_generation_prompt=True)
-            ids = model.tokenize(text)
+            ids = model.tokenize(prompt_text(tokenizer, prompt))
             for kind in answers:
                 with quiet_stderr():
                     out = model.llm.create_completion(ids, max_tokens=ANSWER_TOKENS, temperature=0.0, top_k=1,

@@ -166,13 +166,14 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
-def _prompt_text(tokenizer, prompt: str = PROMPT) -> str:
+def prompt_text(tokenizer, prompt: str = PROMPT) -> str:
+    """One user prompt, templated for the model's answer."""
     return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                          add_generation_prompt=True)
 
 
 def _prompt_ids(tokenizer, prompt: str = PROMPT) -> list[int]:
-    return tokenizer(_prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
+    return tokenizer(prompt_text(tokenizer, prompt), add_special_tokens=False)["input_ids"]
 
 
 def _run(model, tokenizer, ids: list[int]):
@@ -208,7 +209,7 @@ def reference(model, tokenizer, agreement: bool = False, own_prompt: str | None 
                 out = model(torch.tensor([full], device=model.device)).logits[0].float().cpu()
             start = len(prompt_ids) - 1
             rows.append((full, start, torch.log_softmax(out[start:len(full) - 1].double(), -1).numpy()))
-    return Reference(ids, logits.tolist(), continuation, answer, _prompt_text(tokenizer), own_prompt or "",
+    return Reference(ids, logits.tolist(), continuation, answer, prompt_text(tokenizer), own_prompt or "",
                      own_ids, own_answer, rows)
 
 
