@@ -303,7 +303,7 @@ class TrainingConfig:
             out.append(("lora_init", f"The '{self.lora_init}' start rewrites the model's weights, which a 4-bit or "
                         "8-bit model cannot hold: choose the 'default' or 'gaussian' start, or switch quantization "
                         "off."))
-        if self.answer_schema and self.answer_schema_dict() is None:
+        if isinstance(self.answer_schema, str) and self.answer_schema and self.answer_schema_dict() is None:
             out.append(("answer_schema", "The answer schema is not a usable JSON schema: write it as a JSON object "
                         "such as {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}}."))
         if self.lora_init in REWRITES_BASE and self.use_dora:
@@ -327,7 +327,7 @@ class TrainingConfig:
 
     def answer_schema_dict(self) -> dict | None:
         """The answer schema as a JSON object, or None when there is none or it is not a usable schema."""
-        if not (self.answer_schema or "").strip():
+        if not isinstance(self.answer_schema, str) or not self.answer_schema.strip():
             return None
         try:
             schema = json.loads(self.answer_schema)
