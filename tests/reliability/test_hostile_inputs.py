@@ -52,6 +52,18 @@ def _bomb() -> bytes:
     return buffer.getvalue()
 
 
+def _first_batch_bomb() -> bytes:
+    """Issue 40's file: about 1 KB on disk, its first batch of rows decodes to about 2.5 GB."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(300, dtype=np.int32)), pa.array(["z" * 10_000_000]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"instruction": text, "output": pa.array(["a"] * 300)}), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
 def _flip_bytes(data: bytes, seed: int) -> bytes:
     rng = random.Random(seed)
     damaged = bytearray(data)
@@ -73,6 +85,7 @@ CASES = {
     "corrupt-zstd.parquet": lambda: _flip_bytes(_parquet(_rows(500), "zstd"), 2),
     "only-magic.parquet": lambda: b"PAR1" + b"\x00" * 64 + b"PAR1",
     "bomb.parquet": _bomb,
+    "first-batch-bomb.parquet": _first_batch_bomb,
     "gzipped.jsonl": lambda: gzip.compress(_jsonl(_rows())),
     # long fields and lines
     "long-field.jsonl": lambda: _jsonl([{"instruction": "w" * 150_000 + "@", "output": ".a" * 80_000}] + _rows()),
@@ -120,6 +133,9 @@ def test_hostile_dataset_files_get_a_plain_answer_within_bounds(name, tmp_path):
         assert result.returncode == 2
     assert peak < MEMORY_CAP, f"{name}: {peak / 2**20:.0f} MB"
     assert seconds < TIME_CAP, f"{name}: {seconds:.1f} s"
+    if "bomb" in name:  # refused before decoding, in words that say why
+        assert "too large when expanded" in report["format"]["reason"]
+        assert "Correct the file at that position" not in result.stdout
 
 
 def test_the_same_files_through_fix_and_plan_never_show_a_traceback(tmp_path):

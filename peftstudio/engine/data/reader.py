@@ -18,7 +18,7 @@ csv.field_size_limit(1 << 30)
 
 MAX_DEPTH = 64  # real examples nest a few levels (messages -> message -> content); deeper is damage or an attack
 MAX_READ_BYTES = 1 << 30  # the 1 GB limit applies to what a file expands to, not only to its size on disk
-PARQUET_BATCH_ROWS = 256  # small batches: a bomb is caught after a few MB, not after it filled the memory
+PARQUET_BATCH_ROWS = 256  # rows are decoded a batch at a time (their total is bounded first): memory follows a batch
 
 
 class NotJSONNumber(ValueError):
@@ -70,6 +70,7 @@ class BadLine:
     line: int
     message: str
     fatal: bool = False  # nothing after it can be read
+    advice: str = ""  # what to do, where the usual "correct that line" does not fit
 
 
 def iter_rows(path: str | Path, info: FormatInfo) -> Iterator[Row | BadLine]:
@@ -180,33 +181,35 @@ def _txt(handle, info: FormatInfo):
 
 
 def _parquet(handle, info: FormatInfo):
-    """Rows of a Parquet file, bounded by what they expand to: a few KB of compressed, dictionary-encoded
-    data can decode to many GB. The metadata's uncompressed sizes are checked before anything is read,
-    then the decoded bytes are counted batch by batch (pyarrow has no such limit of its own)."""
+    """Rows of a Parquet file, bounded by what they expand to before any row is decoded: a few KB of compressed,
+    dictionary-encoded data can decode to many GB (pyarrow has no such limit of its own). First the metadata
+    (uncompressed sizes, and value counts times widths for fixed-width columns), then each column of each row
+    group read on its own with text kept dictionary-encoded, so that its expanded size is counted exactly
+    without being materialised; only then are the rows decoded, a batch at a time."""
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(handle)
         metadata = parquet.metadata
-        declared = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        declared = _declared_bytes(metadata)
     except Exception as exc:  # noqa: BLE001 - any pyarrow failure means a damaged file
         yield BadLine(1, f"the Parquet file is damaged or cut short ({_pyarrow_reason(exc)})", fatal=True)
         return
     if declared > MAX_READ_BYTES:
-        yield BadLine(1, f"the Parquet file expands to {declared / 2**30:.1f} GB when read; the limit is 1 GB",
-                      fatal=True)
+        yield _too_large(declared)
         return
-    index, read = 0, 0
     try:
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
-            read += _decoded_bytes(batch)
-            # the first batches tell the size per row; twice the limit projected over every row is refused
-            # at once (a margin for files whose first rows are longer than the rest)
-            projected = read / (index + batch.num_rows) * metadata.num_rows
-            if read > MAX_READ_BYTES or projected > 2 * MAX_READ_BYTES:
-                yield BadLine(index + 1, f"the Parquet file expands to about {max(read, projected) / 2**30:.1f} GB "
-                              "when read; the limit is 1 GB", fatal=True)
-                return
+        expanded = _expanded_file_bytes(handle, metadata)
+    except Exception as exc:  # noqa: BLE001 - a damaged page shows only while reading it
+        yield BadLine(1, f"the Parquet file is damaged ({_pyarrow_reason(exc)})", fatal=True)
+        return
+    if expanded > MAX_READ_BYTES:
+        yield _too_large(expanded)
+        return
+    index = 0
+    try:
+        handle.seek(0)
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS):
             for item in batch.to_pylist():
                 index += 1
                 yield Row(index, item)
@@ -215,16 +218,70 @@ def _parquet(handle, info: FormatInfo):
                       fatal=True)
 
 
-def _decoded_bytes(batch) -> int:
-    """Bytes the batch takes once decoded: dictionary columns count each value once per row, as Python will."""
-    import pyarrow as pa
+FIXED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
 
+
+def _declared_bytes(metadata) -> int:
+    """The larger of what the metadata says the data takes uncompressed and what its fixed-width values take
+    decoded (run-length encoding packs a billion equal numbers into a few bytes)."""
+    uncompressed = fixed = 0
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        uncompressed += row_group.total_byte_size
+        for column in range(row_group.num_columns):
+            chunk = row_group.column(column)
+            width = FIXED_WIDTH.get(chunk.physical_type) or (
+                metadata.schema.column(column).length if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY" else 0)
+            fixed += chunk.num_values * (width or 0)
+    return max(uncompressed, fixed)
+
+
+def _expanded_file_bytes(handle, metadata) -> int:
+    """Bytes the rows take once decoded, counted column by column with text read as dictionaries: memory stays
+    within one column chunk's stored size however far its values would expand."""
+    import pyarrow.parquet as pq
+
+    text_columns = [metadata.schema.column(i).path for i in range(metadata.num_columns)
+                    if metadata.schema.column(i).physical_type == "BYTE_ARRAY"]
+    handle.seek(0)
+    parquet = pq.ParquetFile(handle, read_dictionary=text_columns)
     total = 0
-    for column in batch.columns:
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
-        total += column.nbytes
+    for group in range(metadata.num_row_groups):
+        for name in parquet.schema_arrow.names:
+            total += _expanded_bytes(parquet.read_row_group(group, columns=[name]).column(0))
+            if total > MAX_READ_BYTES:
+                return total
     return total
+
+
+def _expanded_bytes(array) -> int:
+    """Bytes an Arrow array takes with its dictionaries decoded (each value counted once per row that uses it),
+    computed from lengths, never by decoding. Hand-written: pyarrow has no such measure."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        return sum(_expanded_bytes(chunk) for chunk in array.chunks)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        values = array.dictionary
+        if pa.types.is_binary(values.type) or pa.types.is_string(values.type) or \
+                pa.types.is_large_binary(values.type) or pa.types.is_large_string(values.type):
+            lengths = pc.binary_length(values)
+            return int(pc.sum(pc.take(lengths, array.indices)).as_py() or 0) + 4 * len(array)
+        return (values.nbytes // max(len(values), 1) + 4) * len(array)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+        return _expanded_bytes(array.flatten()) + 4 * len(array)
+    if pa.types.is_struct(kind):
+        return sum(_expanded_bytes(child) for child in array.flatten())
+    return array.nbytes
+
+
+def _too_large(expanded: int) -> BadLine:
+    return BadLine(1, f"the Parquet file is too large when expanded: its rows take about "
+                   f"{expanded / 2**30:.1f} GB once decompressed and decoded, and the limit is 1 GB", fatal=True,
+                   advice="Split the file into smaller files, or shorten its longest values (a compressed file "
+                   "can hold far more than its size on disk).")
 
 
 def _pyarrow_reason(exc: BaseException) -> str:

@@ -202,9 +202,9 @@ def _sentence(message: str) -> str:
 
 
 def _bad_line(issue: _Collector, bad: BadLine) -> None:
-    issue.add("malformed_line", "file", bad.line, "error", _sentence(bad.message),
-              "Correct that line in the file, or let 'Fix automatically' drop it." if not bad.fatal else
-              "Correct the file at that position; nothing after it could be read.", not bad.fatal)
+    advice = bad.advice or ("Correct that line in the file, or let 'Fix automatically' drop it." if not bad.fatal
+                            else "Correct the file at that position; nothing after it could be read.")
+    issue.add("malformed_line", "file", bad.line, "error", _sentence(bad.message), advice, not bad.fatal)
 
 
 def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str | None = None) -> dict | None:
