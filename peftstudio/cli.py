@@ -6,9 +6,12 @@ With `--json`, stdout carries exactly one JSON document; progress and messages g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from peftstudio import __version__
@@ -289,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui()
     module, function = COMMANDS[args.command]
     try:
-        return getattr(importlib.import_module(module), function)(args)
+        with termination_raises():
+            return getattr(importlib.import_module(module), function)(args)
     except SystemExit:
         raise
     except BrokenPipeError:  # the reader went away (`| head`): nothing more can be said on stdout
@@ -341,7 +345,34 @@ def report_failure(exc: BaseException, as_json: bool) -> int:
 
     logging.getLogger("peftstudio").debug("unhandled", exc_info=exc)
     print_error(from_exception(exc, folder), as_json)
-    return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    return exit_code_of(exc)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """1 for a failed command; 130 for Ctrl+C and 143 for a termination signal, as shells expect."""
+    from peftstudio.engine.errors import Terminated  # lazy: off the start-up path (bench/startup.py)
+
+    return 143 if isinstance(exc, Terminated) else 130 if isinstance(exc, KeyboardInterrupt) else 1
+
+
+@contextlib.contextmanager
+def termination_raises():
+    """While a command runs, SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread, so its work
+    unwinds and records itself as stopped; without it the process would vanish mid-write."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def on_terminate(signum, frame):
+        from peftstudio.engine.errors import Terminated  # lazy: off the start-up path (bench/startup.py)
+
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def quiet_libraries() -> None:

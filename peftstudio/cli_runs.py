@@ -9,15 +9,20 @@ from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import archive, compare_runs, delete_version, list_versions, rollback
 from peftstudio.engine.history import default_store as store
-from peftstudio.engine.runs import RunFolder
+from peftstudio.engine.history.store import take_notices
+from peftstudio.engine.runs import RunFolder, live_status
 
 
 def resolve_run_dir(ref: str) -> Path:
     path = Path(ref).expanduser()
     if ref and RunFolder(path).is_run():
         return path.resolve()
-    if ref and Path(ref).name == ref and ref not in (".", "..") and RunFolder(paths.runs_dir() / ref).is_run():
-        return (paths.runs_dir() / ref).resolve()
+    if ref and Path(ref).name == ref and ref not in (".", ".."):
+        if RunFolder(paths.runs_dir() / ref).is_run():
+            return (paths.runs_dir() / ref).resolve()
+        indexed = store().run(ref)  # a run made with --out lives elsewhere: the index knows its folder
+        if indexed and RunFolder(indexed["folder"]).is_run():
+            return Path(indexed["folder"]).resolve()
     raise PlainError(
         title="Run not found",
         what=f"'{ref}' is neither a run folder nor the id of a run.",
@@ -44,15 +49,19 @@ def runs_command(args) -> int:
             raise wrong_run_count("show", "exactly one run", len(args.runs))
         if args.action == "reindex":
             count = store().reindex()
-            result = {"reindexed": count}
-            text = f"Indexed {count} run folders."
+            notices = take_notices()  # folders repaired or skipped, said here rather than after the result
+            result = {"reindexed": count, "notices": notices}
+            text = "\n".join([f"Indexed {count} run folders.", *notices])
         elif args.action == "list":
             rows = store().runs(model_name=args.model, status=args.status, search=args.search or "")
-            result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")} for r in rows]
-            text = "\n".join(f"{r['id']}  {r['status']:<10} {r['model_name']}" for r in rows) or "No runs yet."
+            result = [{k: r[k] for k in ("id", "model_name", "status", "created", "folder")}
+                      | {"status": live_status(Path(r["folder"]), r["status"])} for r in rows]
+            text = "\n".join(f"{r['id']}  {r['status']:<11} {r['model_name']}" for r in result) or "No runs yet."
         elif args.action == "show":
             folder = RunFolder.open(resolve_run_dir(args.runs[0]))
-            result = {"run": folder.info(), "config": folder.config().to_dict()}
+            info = folder.readable_info()  # a PlainError when run.json is damaged, never a silent {}
+            result = {"run": info | {"status": live_status(folder.path, info.get("status"))},
+                      "config": folder.config().to_dict()}
             text = json.dumps(result, indent=2)
         else:
             result = compare_runs([resolve_run_dir(r) for r in args.runs])
@@ -106,11 +115,9 @@ def feedback_command(args) -> int:
     """`peftstudio feedback export RUN --out FILE`: pairs -> a DPO dataset, thumbs only -> a KTO one."""
     from peftstudio.engine.history import export_feedback  # lazy: off the start-up path (bench/startup.py)
 
-    run_dir = Path(args.run).expanduser()
-    if not run_dir.exists():
-        run_dir = paths.runs_dir() / args.run
     out = Path(args.out).expanduser()
     try:
+        run_dir = resolve_run_dir(args.run)
         rows, method = export_feedback(run_dir, out)
     except PlainError as error:
         print_error(error, args.json)

@@ -12,7 +12,7 @@ from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant, grant_code
 from peftstudio.engine.data import detect_schema, prepare_prompts, read_rows
-from peftstudio.engine.errors import PlainError, disk_full
+from peftstudio.engine.errors import PlainError, Terminated, disk_full
 from peftstudio.engine.models import resolve_model
 from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
 from peftstudio.engine.runs import RunFolder, Status, is_main
@@ -237,9 +237,12 @@ def train_command(args) -> int:
         signal.signal(signal.SIGINT, (lambda *_: runner.kill()) if runner.launches else signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
+    terminated = False
     try:
         status = runner.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # a second Ctrl+C, or a termination signal (errors.Terminated)
+        terminated = isinstance(interrupt, Terminated)
+        runner.kill()  # launched processes do not outlive us
         status = session.status
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -255,6 +258,12 @@ def train_command(args) -> int:
     if status == Status.FAILED:
         print_error(runner.error, args.json)
         return 1
+    if terminated:
+        print(f"Ended by a termination signal; the run is stopped at its last checkpoint. Resume with: "
+              f"peftstudio train --resume {session.run_dir}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(result, default=str))
+        return 143
     if status == Status.PAUSED:
         print(f"Paused. Resume with: peftstudio train --resume {session.run_dir}", file=sys.stderr)
     elif status == Status.COMPLETED and summary.get("steps") is not None:

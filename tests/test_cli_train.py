@@ -48,26 +48,39 @@ def test_train_succeeds_offline_and_json_stdout_is_one_document(dataset, tmp_pat
     assert json.loads((out / "config.json").read_text())["max_steps"] == 4
 
 
-def test_a_killed_run_resumes_from_its_last_checkpoint(dataset, tmp_path):
-    out = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peftstudio", "train", "--model", DEMO_MODEL_ID, "--dataset", str(dataset),
-         "--max-steps", "8", "--config", SMALL, "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _interrupt_after_checkpoint(argv, out, how, after_step):
+    """Start a training, wait for a checkpoint at or past `after_step`, then send it `how`; its exit code."""
+    process = subprocess.Popen([sys.executable, "-m", "peftstudio", "train", *argv],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     try:
         while time.time() < deadline:
             steps = [e["step"] for e in read_events(out / "events.jsonl") if e["type"] == "checkpoint"]
-            if steps and steps[-1] >= 2:
+            if steps and steps[-1] >= after_step:
                 break
-            assert process.poll() is None, "training ended before it could be killed"
+            assert process.poll() is None, "training ended before it could be interrupted"
             time.sleep(0.2)
         else:
             raise AssertionError("no checkpoint within 300 s")
     finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.send_signal(how)
+        code = process.wait(timeout=120)
+    return code
+
+
+def test_a_terminated_then_killed_run_resumes_from_its_last_checkpoint(dataset, tmp_path):
+    out = tmp_path / "run"
+    # SIGTERM (a shutdown, `kill`, a scheduler): the run ends recorded as stopped, not left "running"
+    code = _interrupt_after_checkpoint(["--model", DEMO_MODEL_ID, "--dataset", str(dataset), "--max-steps", "8",
+                                        "--config", SMALL, "--out", str(out)], out, signal.SIGTERM, 2)
+    assert code == 143
+    assert json.loads((out / "run.json").read_text())["status"] == "stopped"
+    listed = json.loads(peftstudio("runs", "list", "--json").stdout)
+    assert [r["status"] for r in listed if r["folder"] == str(out.resolve())] == ["stopped"]
+    # SIGKILL: nothing can be recorded; the next open says so, and the run goes on from its last checkpoint
+    _interrupt_after_checkpoint(["--resume", str(out)], out, signal.SIGKILL, 4)
     killed_at = max(e["step"] for e in read_events(out / "events.jsonl") if e["type"] == "checkpoint")
+    assert json.loads(peftstudio("runs", "show", str(out), "--json").stdout)["run"]["status"] == "interrupted"
 
     result = peftstudio("train", "--resume", str(out), "--json")
     assert result.returncode == 0, result.stderr
@@ -75,6 +88,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(dataset, tmp_path):
     events = read_events(out / "events.jsonl")
     statuses = [e for e in events if e["type"] == "status"]
     assert statuses[-1]["status"] == "completed"
+    assert any(s["status"] == "stopped" and s.get("reason") == "Ended by the system" for s in statuses)
     assert any(s["status"] == "failed" and "ended unexpectedly" in s.get("reason", "") for s in statuses)
     resumed = [s for s in statuses if s["status"] == "running"][-1]
     assert resumed["resumed_from_step"] >= killed_at

@@ -64,6 +64,13 @@ class PlainError(Exception):
         return self.title
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to end (SIGTERM: a shutdown, `kill`, a scheduler taking the machine back).
+
+    Raised by the CLI's signal handler so that the work in hand unwinds as for Ctrl+C (half-written files
+    removed, the run recorded as stopped) instead of the process vanishing with its run still "running"."""
+
+
 def write_diagnostic_report(exc: BaseException, folder: Path) -> Path:
     """Save the technical details (stack trace) of an unexpected error for a bug report."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -179,6 +186,15 @@ def from_exception(exc: BaseException, report_folder: Path | None = None) -> Pla
             why="The file is damaged, locked by another program, or its disk is failing.",
             actions=["Run 'peftstudio runs reindex' to rebuild it from the run folders.",
                      "Close other programs that may hold the file open, then try again."],
+            help_topic="runs",
+        )
+    if isinstance(exc, Terminated):
+        return PlainError(
+            title="Ended by the system",
+            what="PEFT Studio was asked to end (a termination signal) before the work finished.",
+            why="The computer is shutting down, or another program or a job scheduler ended the process.",
+            actions=["Run the same command again.", "Resume a training run with --resume and its run folder: it "
+                     "goes on from its last checkpoint."],
             help_topic="runs",
         )
     if isinstance(exc, KeyboardInterrupt):

@@ -54,9 +54,14 @@ def _launch(dataset, run_dir: Path, audit: Path, monkeypatch, **overrides):
 def test_two_processes_match_one_and_only_rank_0_writes(dataset, single_process_losses, tmp_path, monkeypatch):
     audit = tmp_path / "audit"
     audit.mkdir()
+    system_temp = tmp_path / "system-temp"  # what /tmp would be
+    system_temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system_temp))
     run = _launch(dataset, tmp_path / "run", audit, monkeypatch)
     seen = []
     assert run.wait(seen.append) == 0, (tmp_path / "run" / "launcher.log").read_text()[-3000:]
+    # torch's elastic agent wrote its torchelastic_* folders into the launch's own temporary folder, now gone
+    assert list(system_temp.iterdir()) == [] and run.scratch is not None and not run.scratch.exists()
     assert launcher.final_status(run.run_dir) == "completed"
     assert any(e["type"] == "metrics" for e in seen)  # followed while it ran
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from peftstudio.engine.data import checks, tool_calls
 from peftstudio.engine.data.dataset_file import DatasetFile
 from peftstudio.engine.data.reader import BadLine
-from peftstudio.engine.data.schema import normalize_row
+from peftstudio.engine.data.schema import has_exchange, normalize_row
 from peftstudio.engine.data.validate import example_text
 from peftstudio.engine.errors import PlainError
 
@@ -65,8 +65,13 @@ def _clean_example(example: dict, report: RepairReport, line: int) -> dict | Non
     while messages and messages[-1]["role"] == "user":
         messages.pop()
         report.note(line, "removed_unanswered_turn", "removed a last user turn that had no reply")
-    if not any(m["role"] == "assistant" for m in messages):
+    if not has_exchange(messages):  # nothing answers a user: no prompt to learn from (not a lone assistant turn)
+        report.note(line, "dropped_no_exchange", "dropped a conversation in which no assistant turn answers a user")
         return None
+    opening = next(i for i, m in enumerate(messages) if m["role"] != "system")
+    while messages[opening]["role"] == "assistant":  # the model learns to answer, not to open
+        messages.pop(opening)
+        report.note(line, "removed_opening_turn", "removed an assistant turn that opened the conversation")
     example = dict(example, messages=messages)
     if tool_calls.has_tools(example):
         example, done = tool_calls.repair_tool_turns(example)
@@ -183,7 +188,7 @@ def _repair_one(item, schema, report: RepairReport, handle, exact: set, near: se
         return
     report.rows_in += 1
     try:
-        example = normalize_row(item.data, schema)
+        example = normalize_row(item.data, schema, require_exchange=False)  # trimmed below
     except (AttributeError, TypeError):
         example = None
     example = _clean_example(example, report, item.line) if example is not None else None

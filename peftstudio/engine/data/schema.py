@@ -102,8 +102,10 @@ def _with_reasoning(message: dict) -> str:
     return f"<think>\n{reasoning.strip()}\n</think>\n\n{content.lstrip()}"
 
 
-def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -> dict | None:
-    """One row as a normalized example, or None when it has nothing to learn from."""
+def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None,
+                  require_exchange: bool = True) -> dict | None:
+    """One row as a normalized example, or None when it has nothing to learn from (with require_exchange=False a
+    conversation in which no assistant turn answers a user is still returned: validate and repair say so)."""
     if schema.name in PREFERENCE_SCHEMAS:  # the supervised view: the prompt and the chosen (or good) answer
         example = preference_example(row, schema.name, system_prompt)
         return sft_view(example) if example is not None else None
@@ -140,7 +142,20 @@ def normalize_row(row: dict, schema: Schema, system_prompt: str | None = None) -
         return None
     if not any(m["role"] == "user" and m["content"].strip() for m in messages):
         return None
+    if require_exchange and not has_exchange(messages):
+        return None
     return {"messages": messages, "tools": tools} if tools else {"messages": messages}
+
+
+def has_exchange(messages: list[dict]) -> bool:
+    """True when some assistant turn answers a user turn before it: the least a conversation needs to be learned
+    from (a lone assistant turn, or one only followed by a question, gives the model no prompt to answer)."""
+    asked = False
+    for m in messages:
+        asked = asked or (m["role"] == "user" and bool(m["content"].strip()))
+        if asked and m["role"] == "assistant":
+            return True
+    return False
 
 
 def _openai_message(m: dict, turn: int) -> dict:

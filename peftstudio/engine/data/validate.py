@@ -15,7 +15,7 @@ from peftstudio.engine.data import checks, tool_calls, tool_render
 from peftstudio.engine.data.detect import FormatInfo
 from peftstudio.engine.data.preference import LENGTH_BIAS, length_bias, preference_example, preference_problems
 from peftstudio.engine.data.reader import BadLine, Row
-from peftstudio.engine.data.schema import Schema, normalize_row
+from peftstudio.engine.data.schema import Schema, has_exchange, normalize_row
 from peftstudio.engine.data.stats import DatasetStats, TokenCounter, summarize
 from peftstudio.engine.data.tokenize import model_text
 
@@ -242,14 +242,15 @@ def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str |
         # counted and previewed as the model reads it: the prompt and the chosen answer (or the judged one)
         example = {"messages": pair["prompt"] + (pair["chosen"] if "chosen" in pair else pair["completion"])}
     else:
-        example = normalize_row(data, schema, system_prompt)
+        example = normalize_row(data, schema, system_prompt, require_exchange=False)  # said below
     if example is None:
         issue.add("no_reply", schema.required_fields[-1], line, "error",
-                  f"Row {line} has no assistant reply to learn from.",
+                  f"Row {line} has no prompt with a reply to learn from (an empty answer, or no question).",
                   "Add the reply, or let 'Fix automatically' drop the row.", True)
         return None
     if "messages" in example:
-        _check_roles(issue, example["messages"], line)
+        if not _check_roles(issue, example["messages"], line):
+            return None
         if tool_calls.has_tools(example):
             problems = tool_calls.tool_problems(example, line)
             for code, level, message, suggestion, fixable in problems:
@@ -279,11 +280,19 @@ def _names(labels: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
+def _check_roles(issue: _Collector, messages: list[dict], line: int) -> bool:
+    """Role-order findings for one conversation; False when it cannot be trained on at all."""
+    if not has_exchange(messages):
+        issue.add("no_exchange", "messages", line, "error",
+                  f"Row {line} has no user message answered by the assistant, so there is nothing to learn to answer.",
+                  "Add the user's message before the assistant's reply, or let 'Fix automatically' drop the row.",
+                  True)
+        return False
     roles = [m["role"] for m in messages if m["role"] != "system"]
     if roles and roles[0] == "assistant":
         issue.add("role_order", "messages", line, "warning", f"Row {line}: the conversation starts with the assistant.",
-                  "Start with the user's message; the model learns to answer, not to open.")
+                  "Start with the user's message (the model learns to answer, not to open), or let 'Fix "
+                  "automatically' remove the opening assistant turn.", True)
     if any(a == b for a, b in zip(roles, roles[1:])):
         issue.add("role_order", "messages", line, "warning",
                   f"Row {line}: two turns in a row from the same speaker.",
@@ -296,6 +305,7 @@ def _check_roles(issue: _Collector, messages: list[dict], line: int) -> None:
     if unknown:
         issue.add("unknown_role", "messages", line, "warning", f"Row {line}: unknown role(s) {', '.join(unknown)}.",
                   "Use system, user and assistant (or human/gpt in ShareGPT files).")
+    return True
 
 
 def _check_texts(issue: _Collector, texts: list[tuple[str, str]], line: int) -> None:

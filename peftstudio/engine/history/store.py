@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from peftstudio.engine import paths
-from peftstudio.engine.runs.folder import RunFolder
+from peftstudio.engine.runs.folder import DAMAGED_SUFFIX, RunFolder
+from peftstudio.engine.runs.layout import CONFIG_FILE, INFO_FILE
 from peftstudio.engine.runs.index import known_run_folders, run_folders_in
 
 MIGRATIONS = [
@@ -201,17 +202,27 @@ class Store:
         return count
 
     def _index(self, folders: list[Path]) -> int:
+        """Index the folders; a damaged run.json is rebuilt from the run's config and events (the damaged one
+        kept), and a folder whose config cannot be read is skipped; both are said once (take_notices)."""
         count = 0
         for folder in folders:
             run = RunFolder(folder)
-            info = run.info()
             try:
                 config = run.config_fields()
-            except (OSError, ValueError):
+            except (OSError, ValueError) as exc:
+                _notices.append(f"Skipped {run.path}: its {CONFIG_FILE} cannot be read ({exc}); the run's files "
+                                "were left as they are.")
                 continue
-            if not info or not isinstance(config, dict):
-                continue
-            self.upsert_run({**info, "id": run.id}, run.path, config)
+            problem = run.info_problem()
+            if problem is not None:
+                try:
+                    run.rebuild_info()
+                except OSError as exc:
+                    _notices.append(f"Skipped {run.path}: {problem}, and it could not be rebuilt ({exc}).")
+                    continue
+                _notices.append(f"Rebuilt {run.path / INFO_FILE} from the run's settings and events: {problem} "
+                                f"(the damaged file was kept as {INFO_FILE}{DAMAGED_SUFFIX}).")
+            self.upsert_run({**run.info(), "id": run.id}, run.path, config)
             count += 1
         return count
 

@@ -15,7 +15,7 @@ __all__, __getattr__ = lazy(__name__, {
     "folder": ["RunFolder", "not_a_run_folder"],
     "events": ["Status", "EventLog", "EventFollower", "Listener", "read_events", "run_events", "last_status",
                "can_transition"],
-    "lock": ["RunLock", "lock_run", "run_in_use", "is_locked_elsewhere"],
+    "lock": ["RunLock", "lock_run", "run_in_use", "is_locked_elsewhere", "live_status"],
     "checkpoints": ["latest_checkpoint", "complete_checkpoints"],
     "index": ["known_run_folders", "run_folders_in", "read_run_info"],
     "ranks": ["is_main"],

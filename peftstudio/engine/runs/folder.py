@@ -24,6 +24,7 @@ from peftstudio.engine.runs.index import read_run_info, remember_run_folder
 from peftstudio.engine.runs.layout import CONFIG_FILE, INFO_FILE
 from peftstudio.engine.runs.lock import RunLock, lock_run
 
+DAMAGED_SUFFIX = ".damaged"  # a run.json that could not be read, kept beside the rebuilt one
 CREATING = re.compile(r"^\..+\.creating-(?P<pid>\d+)$")  # a run folder being made (see create)
 
 
@@ -173,6 +174,53 @@ class RunFolder:
     def info(self) -> dict:
         """run.json as a dict ({} when it is missing or unreadable: the folder may predate it)."""
         return read_run_info(self.path)
+
+    def info_problem(self) -> str | None:
+        """Why run.json cannot be read (None when it can): missing, not JSON, or not an object."""
+        try:
+            info = json.loads(self.info_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return f"{INFO_FILE} is missing"
+        except (OSError, ValueError) as exc:
+            return f"{INFO_FILE} is not valid JSON ({str(exc).splitlines()[0][:120] if str(exc) else 'unreadable'})"
+        return None if isinstance(info, dict) else f"{INFO_FILE} holds a {type(info).__name__}, not a run record"
+
+    def readable_info(self) -> dict:
+        """run.json as a dict; a PlainError saying so when it is damaged (where info() gives {})."""
+        problem = self.info_problem()
+        if problem is not None:
+            raise PlainError(
+                title="The run's record is damaged",
+                what=f"In {self.path}, {problem}.",
+                why=f"{INFO_FILE} holds the run's status and summary. Its settings ({CONFIG_FILE}) and training "
+                    f"record ({layout.EVENTS_FILE}) are kept apart and are not affected.",
+                actions=[f"Run 'peftstudio runs reindex': it rebuilds {INFO_FILE} from the settings and the "
+                         f"training record, keeping the damaged file beside it as {INFO_FILE}{DAMAGED_SUFFIX}.",
+                         f"Or put back {INFO_FILE} from a backup."],
+                help_topic="runs",
+            )
+        return self.info()
+
+    def rebuild_info(self) -> dict:
+        """A new run.json from config.json and events.jsonl (the truth), the damaged one kept beside it;
+        ValueError/OSError when the config cannot be read either (then nothing is changed)."""
+        from peftstudio.engine.runs.events import read_events  # lazy: events imports little, but only this needs it
+
+        fields = self.config_fields()
+        events = read_events(self.events_file)
+        statuses = [e for e in events if e.get("type") == "status" and isinstance(e.get("status"), str)]
+        started = next((e["time"] for e in events if isinstance(e.get("time"), (int, float))), None)
+        created = datetime.fromtimestamp(started if started is not None else self.config_file.stat().st_mtime,
+                                         timezone.utc).isoformat()
+        info = {"id": self.id, "uid": uuid.uuid4().hex, "folder": str(self.path), "created": created,
+                "model_name": fields.get("model_name"), "dataset_path": fields.get("dataset_path"),
+                "status": statuses[-1]["status"] if statuses else "created", "rebuilt_from_events": True}
+        if statuses and statuses[-1]["status"] == "completed":  # the finished run's summary rides on that event
+            info["summary"] = {k: v for k, v in statuses[-1].items() if k not in ("type", "time", "status")}
+        if self.info_file.exists() or self.info_file.is_symlink():
+            os.replace(self.info_file, self.info_file.with_name(INFO_FILE + DAMAGED_SUFFIX))
+        atomic.write_json(self.info_file, info, sort_keys=True)
+        return info
 
     @property
     def uid(self) -> str | None:

@@ -124,3 +124,20 @@ def training_here(run_dir: Path) -> bool:
 def end_training(run_dir: Path) -> None:
     with _guard:
         _training.discard(str(Path(run_dir).resolve()))
+
+
+LIVE_STATUSES = ("initializing", "running")
+
+
+def live_status(run_dir: Path, recorded: str | None) -> str | None:
+    """The status to show for a run: as recorded, except that a run recorded as starting or running whose
+    lock no process holds was ended without a word (killed, crashed, power cut): "interrupted". It is only
+    shown; the next open records it as failed (training/session.py)."""
+    if recorded not in LIVE_STATUSES:
+        return recorded
+    try:
+        if training_here(run_dir) or is_locked_elsewhere(run_dir):
+            return recorded
+    except OSError:
+        return recorded  # a folder we may not open: say what it says
+    return "interrupted"

@@ -10,7 +10,9 @@ for an in-process run; pause and stop go through the control file (see runs/rank
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -18,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from peftstudio.engine import paths
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.runs import RunFolder, ranks
 from peftstudio.engine.runs.events import EventFollower, last_status
 
+LAUNCH_TEMP = re.compile(r"^\.tmp-(?P<pid>\d+)-\d+$")  # a launch's temporary folder (its launcher's pid)
 FOLLOW_INTERVAL = 0.2  # seconds between reads of events.jsonl (a read of nothing new costs one stat)
 
 
@@ -109,6 +112,7 @@ class LaunchedRun:
     run_dir: Path
     process: subprocess.Popen
     follower: EventFollower
+    scratch: Path | None = None  # the launch's temporary folder, removed once its processes have ended
 
     def read_events(self) -> list[dict]:
         return self.follower.read_new()
@@ -137,6 +141,8 @@ class LaunchedRun:
             for event in self.read_events():
                 on_event(event)
             if done:
+                if self.scratch is not None:
+                    shutil.rmtree(self.scratch, ignore_errors=True)
                 return self.process.returncode
             time.sleep(interval)
 
@@ -164,12 +170,20 @@ def start(run_dir: Path, config: TrainingConfig) -> LaunchedRun:
     follower = EventFollower(RunFolder(run_dir).events_file)  # from here on: what the new processes write
     # PYTHONSAFEPATH and a neutral working folder: `python -m` puts the working folder first on sys.path,
     # and a run folder is data that anyone may have written a `peftstudio.py` or `torch.py` into
+    # a temporary folder of the launch's own: torch's elastic agent leaves /tmp/torchelastic_* behind otherwise
+    atomic.remove_abandoned(Path(neutral_folder()), LAUNCH_TEMP)
+    scratch = Path(neutral_folder()) / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+    scratch.mkdir()
     env = dict(os.environ, PEFTSTUDIO_LAUNCHED="1", PYTHONUNBUFFERED="1", HF_HUB_DISABLE_TELEMETRY="1",
-               PYTHONSAFEPATH="1")
-    with open(RunFolder(run_dir).launch_log, "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=neutral_folder(),
-                                   start_new_session=True)  # Ctrl+C in a terminal reaches us, not the ranks
-    return LaunchedRun(run_dir, process, follower)
+               PYTHONSAFEPATH="1", TMPDIR=str(scratch), TEMP=str(scratch), TMP=str(scratch))
+    try:
+        with open(RunFolder(run_dir).launch_log, "ab") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=neutral_folder(),
+                                       start_new_session=True)  # Ctrl+C in a terminal reaches us, not the ranks
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return LaunchedRun(run_dir, process, follower, scratch)
 
 
 def final_status(run_dir: Path) -> str | None:

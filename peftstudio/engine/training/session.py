@@ -25,7 +25,7 @@ from typing import Iterable
 from peftstudio.engine import paths
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
-from peftstudio.engine.errors import PlainError, from_exception
+from peftstudio.engine.errors import PlainError, Terminated, from_exception
 from peftstudio.engine.history.store import default_store as store
 from peftstudio.engine.history.versions import versions_record
 from peftstudio.engine.planning.profiles import get_builtin
@@ -214,11 +214,15 @@ class TrainingSession:
             if ranks.is_main():
                 remove_incomplete(self.checkpoints_dir)
             self.error = from_exception(exc, report_folder=self.run_dir)
+            # asked to end (SIGTERM): not a failure of the run, which resumes from its last checkpoint
+            ended = Status.STOPPED if isinstance(exc, Terminated) and can_transition(self._status, Status.STOPPED) \
+                else Status.FAILED
             try:
-                self.events.emit("error", **self.error.to_dict())
-                self._set_status(Status.FAILED, reason=self.error.title)
+                if ended == Status.FAILED:
+                    self.events.emit("error", **self.error.to_dict())
+                self._set_status(ended, reason=self.error.title)
             except OSError:
-                self._status = Status.FAILED  # the disk may be too full even for the event line
+                self._status = ended  # the disk may be too full even for the event line
             if isinstance(exc, KeyboardInterrupt):
                 raise
         return self._status

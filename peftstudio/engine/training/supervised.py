@@ -29,14 +29,17 @@ def validation_loss(model, tokenizer, data) -> float | None:
 
 
 def sample_repetition(model, tokenizer, data) -> float | None:
-    """Share of repeated 3-grams in a greedy answer to the first validation prompt."""
+    """Share of repeated 3-grams in a greedy answer to the first validation prompt (None without one)."""
     import torch
 
-    if not data.validation:
+    def prompt_length(example) -> int:
+        return next((i for i, t in enumerate(example["labels"]) if t != IGNORE_INDEX), len(example["labels"]))
+
+    # an example whose first token is already learned has no prompt to answer (nothing to generate from)
+    example = next((e for e in data.validation if prompt_length(e) > 0), None)
+    if example is None:
         return None
-    example = data.validation[0]
-    prompt_len = next((i for i, t in enumerate(example["labels"]) if t != IGNORE_INDEX), len(example["labels"]))
-    ids = torch.tensor([example["input_ids"][:prompt_len]], device=next(model.parameters()).device)
+    ids = torch.tensor([example["input_ids"][:prompt_length(example)]], device=next(model.parameters()).device)
     model.eval()
     with torch.no_grad():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=48,

@@ -54,3 +54,29 @@ def test_fix_refuses_to_overwrite_the_original(tmp_path):
     source.write_text(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
     with pytest.raises(PlainError):
         repair_file(source, source)
+
+
+def test_conversations_the_assistant_opens_are_trimmed_or_dropped_never_left_as_a_lone_reply(tmp_path):
+    def chat(*turns):
+        return {"messages": [{"role": role, "content": text} for role, text in turns]}
+
+    rows = [chat(("user", f"q{i}"), ("assistant", f"a{i}")) for i in range(6)] + [
+        chat(("assistant", "Hello, how can I help?"), ("user", "Capital of France?"), ("assistant", "Paris.")),
+        chat(("assistant", "I speak first"), ("user", "and nobody answers me")),
+        chat(("system", "Be brief."), ("assistant", "a lone reply")),
+    ]
+    source = tmp_path / "opening.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    report = validate_file(source)
+    codes = {(r.code, r.row, r.level) for r in report.results}
+    assert ("role_order", 7, "warning") in codes
+    assert {("no_exchange", 8, "error"), ("no_reply", 9, "error")} <= codes
+    assert report.rows_usable == 7  # the two without an exchange cannot be trained on
+
+    fixed = tmp_path / "fixed.jsonl"
+    repair_file(source, fixed)
+    kept = [json.loads(line)["messages"] for line in fixed.read_text().splitlines()]
+    assert len(kept) == 7
+    assert kept[-1] == [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Paris."}]
+    assert all(m[0]["role"] in ("system", "user") for m in kept)
+    assert validate_file(fixed).errors == 0
