@@ -60,7 +60,7 @@ def runs_command(args) -> int:
         elif args.action == "show":
             folder = RunFolder.open(resolve_run_dir(args.runs[0]))
             info = folder.readable_info()  # a PlainError when run.json is damaged, never a silent {}
-            result = {"run": info | {"status": live_status(folder.path, info.get("status"))},
+            result = {"run": info | {"folder": str(folder.path), "status": live_status(folder.path, info.get("status"))},
                       "config": folder.config().to_dict()}
             text = json.dumps(result, indent=2)
         else:

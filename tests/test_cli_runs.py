@@ -28,3 +28,43 @@ def test_runs_and_versions_commands(tmp_path):
     assert peftstudio("versions", "list", "--json").returncode == 0
     bad = peftstudio("versions", "rollback", "--model", "nope", "--version", "9.9.9")
     assert bad.returncode == 1 and "Version not found" in bad.stderr
+
+
+def _cli(capsys, *args):
+    """The CLI in this process (cheaper than a subprocess): exit code, stdout, stderr."""
+    from peftstudio.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_runs_made_elsewhere_resolve_by_id_and_a_damaged_record_is_said_then_rebuilt(tmp_path, capsys):
+    from peftstudio.engine.history import default_store
+    from peftstudio.engine.runs import RunFolder
+    from peftstudio.engine.runs.index import remember_run_folder
+
+    elsewhere = write_run(tmp_path / "projects", "out-run-40", TrainingConfig(model_name="elsewhere-model"),
+                          [2.0, 1.0])
+    default_store().upsert_run(RunFolder(elsewhere).info(), elsewhere, {"model_name": "elsewhere-model"})
+    remember_run_folder(elsewhere.resolve())  # as RunFolder.create does for a run made with --out
+    code, out, _ = _cli(capsys, "runs", "list", "--model", "elsewhere-model", "--json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == ["out-run-40"]
+    # the id that `runs list` shows opens the run, although it is not in the data folder's runs/
+    code, out, err = _cli(capsys, "runs", "show", "out-run-40", "--json")
+    assert code == 0, err
+    assert json.loads(out)["run"]["folder"] == str(elsewhere.resolve())
+
+    (elsewhere / "run.json").write_text('{"id": "out-run-40", "status": "compl')  # cut mid-write
+    code, out, err = _cli(capsys, "runs", "show", str(elsewhere), "--json")
+    assert code == 1 and json.loads(out)["error"]["title"] == "The run's record is damaged"
+    assert "run.json is not valid JSON" in json.loads(out)["error"]["what"]
+    code, out, err = _cli(capsys, "runs", "reindex", "--json")
+    assert code == 0, err
+    notices = json.loads(out)["notices"]
+    assert any("Rebuilt" in n and str(elsewhere) in n for n in notices), notices
+    assert (elsewhere / "run.json.damaged").read_text().endswith('"compl')  # kept, not lost
+    rebuilt = json.loads((elsewhere / "run.json").read_text())
+    assert rebuilt["status"] == "completed" and rebuilt["model_name"] == "elsewhere-model"
+    code, out, _ = _cli(capsys, "runs", "show", "out-run-40", "--json")
+    assert code == 0 and json.loads(out)["run"]["status"] == "completed"
