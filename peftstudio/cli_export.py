@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from peftstudio.cli import percent_bar, print_error, quiet_libraries
 from peftstudio.cli_runs import resolve_run_dir
@@ -44,7 +45,7 @@ def export_command(args) -> int:
                                result.details.get("publisher", "peftstudio")).to_dict()
     except Exception as exc:  # noqa: BLE001 - every failure is shown as a plain error
         bar.close()
-        print_error(from_exception(exc, data_dir() / "diagnostics"), args.json)
+        print_error(from_exception(exc, data_dir() / "diagnostics", writing=Path(args.out).expanduser()), args.json)
         return 1
     bar.close()
     data = result.to_dict() | {"pushed": pushed, "added": handed}

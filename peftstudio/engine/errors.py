@@ -7,6 +7,8 @@ details go to a diagnostic report file instead (see `write_diagnostic_report`).
 from __future__ import annotations
 
 import errno
+import re
+import shutil
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -161,14 +163,52 @@ def os_error(exc: OSError) -> PlainError | None:
     return None
 
 
-def from_exception(exc: BaseException, report_folder: Path | None = None) -> PlainError:
-    """Turn any exception into a PlainError; unknown ones get a diagnostic report file."""
+def _existing(path: Path | None) -> Path | None:
+    """The nearest folder of `path` that exists (where its free space can be asked)."""
+    while path is not None and not Path(path).exists():
+        path = Path(path).parent if Path(path).parent != Path(path) else None
+    return path
+
+
+DISK_FULL_WORDS = ("no space left on device", "os error 28", "errno 28", "disk quota exceeded", "enospc")
+
+
+def is_disk_full(exc: BaseException, where: Path | None = None) -> bool:
+    """True when the error (or one it came from) is a full disk. Libraries that write in C or Rust wrap the
+    operating system's error in their own (safetensors: SafetensorError "... No space left on device (os error
+    28)"; torch.save: RuntimeError "PytorchStreamWriter failed writing file" and numpy's tofile: OSError "N requested
+    and M written", with no reason given, so then the free space where it wrote decides)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc).lower()
+        if any(words in text for words in DISK_FULL_WORDS):
+            return True
+        # torch.save's writer and numpy's tofile (which gguf writes with) give no reason for a short write
+        short_write = "pytorchstreamwriter failed writing" in text or re.search(r"\d+ requested and \d+ written", text)
+        if short_write and where is not None:
+            try:
+                return shutil.disk_usage(where).free < 64 * 2**20
+            except OSError:
+                return False
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def from_exception(exc: BaseException, report_folder: Path | None = None, writing: Path | None = None) -> PlainError:
+    """Turn any exception into a PlainError; unknown ones get a diagnostic report file. `writing`: where the
+    work was writing (for a full disk's message), when that is not the report folder."""
     if isinstance(exc, PlainError):
         return exc
     if isinstance(exc, OSError):
         known = os_error(exc)
         if known is not None:
             return known
+    writing = writing or report_folder
+    if is_disk_full(exc, _existing(writing)):
+        return disk_full(str(writing) if writing is not None else "a file")
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return out_of_memory("GPU" if type(exc).__name__ == "OutOfMemoryError" else "system")
     if isinstance(exc, RecursionError):

@@ -50,7 +50,7 @@ class ExportWorker(QThread):
         try:
             result = export_run(*self.args, progress=lambda f, m: self.progress.emit(f, m), **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - shown in the dialog as a plain error
-            self.failed.emit(from_exception(exc, data_dir() / "diagnostics"))
+            self.failed.emit(from_exception(exc, data_dir() / "diagnostics", writing=Path(self.args[2])))
             return
         if self.push_to and result.format in ("hf", "hf-merged") and result.ok:
             from peftstudio.engine.export import push_to_hub  # lazy: off the start-up path (bench/startup.py)

@@ -175,12 +175,16 @@ def test_a_killed_export_leaves_nothing_and_the_next_one_succeeds(world):
         assert process.returncode == -signal.SIGKILL
         assert not out.exists()  # all or nothing
         assert (run_dir / "run.json").read_text() == before
+    assert [p.name for p in out.parent.iterdir() if ".tiny.partial-" in p.name]  # what the kills left
+    # the next export, to another place, sweeps up the killed attempts' staging (listed in the data folder)
+    out = world["root"] / "elsewhere" / "tiny"
     done = start(world, ["export", str(run_dir), "--format", "hf", "--out", str(out), "--no-verify"], None,
                  world["root"] / "export-writes-ok.txt")
     _, err = done.communicate(timeout=300)
     assert done.returncode == 0, err
     assert "verified" not in err.lower().replace("not verified", "")  # --no-verify must not claim a check
-    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]  # the killed attempts' staging is gone
+    assert list((world["root"] / "exports").iterdir()) == []  # the killed attempts' staging is gone
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
     assert (out / "adapter_model.safetensors").exists() and (out / ".peftstudio-export.json").exists()
     exported = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix in (".json", ".md"))
     assert str(world["root"]).encode() not in exported  # no local path travels with an export

@@ -7,13 +7,14 @@ nothing half-written. Nothing is ever overwritten unless the user asked for it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import unicodedata
 from pathlib import Path
 
-from peftstudio.engine import atomic
+from peftstudio.engine import atomic, paths
 from peftstudio.engine.errors import PlainError
 
 EXPORT_MARKER = ".peftstudio-export.json"  # in every package: only folders carrying it may be replaced
@@ -115,10 +116,41 @@ def check_free_space(folder: Path, needed_bytes: int) -> None:
         )
 
 
+STAGING_LIST = "export-staging.txt"  # in the data folder: the staging folders of exports under way
+STAGING = re.compile(r"^\..+\.(partial|old)-(?P<pid>\d+)$")
+
+
 def remove_abandoned(destination: Path) -> list[Path]:
-    """Staging folders of this destination left by an export whose process was killed (its pid is gone)."""
+    """Staging folders left by exports whose process was killed (its pid is gone): those beside this
+    destination, and those of every earlier export wherever it wrote (listed in the data folder)."""
     pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(partial|old)-(?P<pid>\d+)$")
-    return atomic.remove_abandoned(destination.parent, pattern)
+    removed = atomic.remove_abandoned(destination.parent, pattern)
+    listed = _staging_list()
+    for folder in listed:
+        if folder.parent.is_dir():
+            removed += [p for p in atomic.remove_abandoned(folder.parent, STAGING) if p == folder]
+    _write_staging_list([f for f in listed if f.exists()])
+    return removed
+
+
+def _staging_list() -> list[Path]:
+    try:
+        lines = (paths.data_dir() / STAGING_LIST).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            value = json.loads(line)
+            if isinstance(value, str) and Path(value).is_absolute() and STAGING.match(Path(value).name):
+                found.append(Path(value))
+    return found
+
+
+def _write_staging_list(folders: list[Path]) -> None:
+    with contextlib.suppress(OSError):  # only a help for cleaning up later
+        atomic.write_text(paths.data_dir() / STAGING_LIST,
+                          "".join(json.dumps(str(f)) + "\n" for f in dict.fromkeys(folders)))
 
 
 @contextlib.contextmanager
@@ -129,6 +161,7 @@ def staged_folder(destination: Path, overwrite: bool = False):
     staging = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    _write_staging_list([*_staging_list(), staging.absolute()])  # a kill -9 from here on is swept up later
     try:
         yield staging
     except BaseException:
