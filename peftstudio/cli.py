@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file", help="the dataset file")
     validate.add_argument("--json", action="store_true", help="print the report as one JSON document")
     validate.add_argument("--model", help="count tokens with this model's tokenizer (and check the max length)")
-    validate.add_argument("--max-seq-length", type=int, default=TrainingConfig.max_seq_length,
+    validate.add_argument("--max-seq-length", type=positive_count, default=TrainingConfig.max_seq_length,
                           help="token limit to check (with --model; the same default as training and the app)")
     validate.add_argument("--fix", metavar="OUT", help="write a repaired copy here (the original is never changed)")
     validate.add_argument("--mapping", help='column mapping as JSON, e.g. \'{"prompt": "query", "response": "reply"}\'')

@@ -9,7 +9,7 @@ from peftstudio.engine import paths
 from peftstudio.engine.errors import PlainError
 from peftstudio.engine.history import archive, compare_runs, delete_version, list_versions, rollback
 from peftstudio.engine.history import default_store as store
-from peftstudio.engine.history.store import take_notices
+from peftstudio.engine.history import take_notices
 from peftstudio.engine.runs import RunFolder, live_status
 
 

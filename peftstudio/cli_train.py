@@ -13,7 +13,7 @@ from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import grant, grant_code
 from peftstudio.engine.data import detect_schema, prepare_prompts, read_rows
 from peftstudio.engine.errors import PlainError, Terminated, disk_full
-from peftstudio.engine.models import resolve_model
+from peftstudio.engine.models import check_chat_template, resolve_model
 from peftstudio.engine.planning import dataset_summary, get_profile, hardware_profile, model_facts, plan
 from peftstudio.engine.runs import RunFolder, Status, is_main
 from peftstudio.engine.training import LaunchPlan, Runner, TrainingSession, cluster_command
@@ -37,7 +37,9 @@ def preflight(config) -> None:
         prepare_prompts(config)
     else:
         detect_schema(read_rows(config.dataset_path), config.column_mapping or None)
-    resolve_model(config.model_path or config.model_name)
+    source = resolve_model(config.model_path or config.model_name)
+    if source.gguf_file is None:  # a folder's tokenizer loads in a moment: its chat template is tried here
+        check_chat_template(source.folder, config.trust_remote_code)
 
 
 def planned_config(config, profile_id: str):

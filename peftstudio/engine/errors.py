@@ -73,6 +73,20 @@ class Terminated(KeyboardInterrupt):
     removed, the run recorded as stopped) instead of the process vanishing with its run still "running"."""
 
 
+def chat_template_failed(exc: BaseException) -> PlainError:
+    message = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    return PlainError(
+        title="The model's chat template failed",
+        what=f"Turning a conversation into the model's text stopped with: {message}",
+        why="The chat template (in tokenizer_config.json or chat_template.jinja) refused the conversation or "
+            "has a mistake.",
+        actions=["Check that the conversations have the roles the template expects (some refuse a system turn "
+                 "or need user and assistant to alternate).",
+                 "Fix chat_template.jinja in the model folder, or choose a model whose template works."],
+        help_topic="models",
+    )
+
+
 def write_diagnostic_report(exc: BaseException, folder: Path) -> Path:
     """Save the technical details (stack trace) of an unexpected error for a bug report."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -211,6 +225,8 @@ def from_exception(exc: BaseException, report_folder: Path | None = None, writin
         return disk_full(str(writing) if writing is not None else "a file")
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return out_of_memory("GPU" if type(exc).__name__ == "OutOfMemoryError" else "system")
+    if type(exc).__module__.startswith("jinja2"):  # a chat template that raises, wherever it was used
+        return chat_template_failed(exc)
     if isinstance(exc, RecursionError):
         return PlainError(
             title="The data is nested too deeply",

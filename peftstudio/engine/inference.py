@@ -38,13 +38,7 @@ class ChatModel:
 
         run_dir = Path(run_dir)
         if not RunFolder(run_dir).has_adapter():
-            raise PlainError(
-                title="This run has no trained adapter yet",
-                what=f"{run_dir.name} has not finished training, so there is nothing to chat with.",
-                why="The adapter is written when a run completes.",
-                actions=["Wait for the run to complete, or resume it.", "Pick a completed run."],
-                help_topic="runs",
-            )
+            raise RunFolder(run_dir).no_adapter("chat with")
         self.run_dir = run_dir
         folder = RunFolder(run_dir)
         self.config = folder.config()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import importlib.util
 import logging
 import os
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peftstudio.engine import paths
-from peftstudio.engine.errors import PlainError
+from peftstudio.engine.errors import PlainError, chat_template_failed
 from peftstudio.engine.long_context import apply_rope_scaling
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,13 @@ def resolve_model(ref: str, allow_download: bool = True) -> ModelSource:
         raise model_not_found(ref, "No model was given.")
     path = Path(ref).expanduser()
     if path.is_file() and path.suffix.lower() == ".gguf":
+        check_gguf_magic(path)
         return ModelSource(model_id=path.stem, folder=path.parent.resolve(), gguf_file=path.name)
+    if path.is_file():
+        raise model_not_found(ref, "That is a file, not a model folder (with a config.json) or a .gguf file.")
     if path.is_dir():
         if (path / MODEL_CONFIG_FILE).exists():
+            _check_model_config(path / MODEL_CONFIG_FILE)
             return ModelSource(model_id=path.name, folder=path.resolve())
         ggufs = sorted(path.glob("*.gguf"))
         if ggufs:
@@ -107,6 +112,44 @@ def resolve_model(ref: str, allow_download: bool = True) -> ModelSource:
     if downloaded is None:
         raise model_not_found(ref, "The Hugging Face hub could not be reached or has no model with that id.")
     return ModelSource(model_id=ref, folder=downloaded)
+
+
+def check_gguf_magic(path: Path) -> None:
+    """A PlainError unless the file is a GGUF. A .gguf file starts with the bytes GGUF; anything else would fail deep inside the converter."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise model_not_found(str(path), f"The file cannot be read ({exc.strerror or exc}).") from None
+    if magic != b"GGUF":
+        raise PlainError(
+            title="This .gguf file is not a GGUF model",
+            what=f"{path} does not start like a GGUF file (its first bytes are {magic!r}).",
+            why="The file was cut short while downloading, is damaged, or is another kind of file renamed .gguf.",
+            actions=["Download the model again and compare its size with the one on the download page.",
+                     "Choose another .gguf file, or a model folder."],
+            help_topic="models",
+        )
+
+
+def _check_model_config(path: Path) -> None:
+    """A model folder's config.json must be a JSON object naming its architecture."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        problem = None if isinstance(config, dict) else "it does not hold a JSON object"
+    except (OSError, ValueError) as exc:
+        problem = f"it is not valid JSON ({str(exc).splitlines()[0][:120]})"
+    if problem is None and not isinstance(config.get("model_type"), str):
+        problem = "it does not say which kind of model this is ('model_type' is missing)"
+    if problem is not None:
+        raise PlainError(
+            title="The model's config.json is damaged",
+            what=f"{path} cannot be used: {problem}.",
+            why="config.json tells which architecture the weights belong to; without it the model cannot be built.",
+            actions=["Download the model again, or copy its config.json from the model's page.",
+                     "Choose another model folder."],
+            help_topic="models",
+        )
 
 
 def _hub_offline() -> bool:
@@ -195,6 +238,17 @@ def load_tokenizer(folder: Path, trust_remote_code: bool = False):
     if not getattr(tokenizer, "chat_template", None):
         tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE
     return tokenizer
+
+
+def check_chat_template(folder: Path, trust_remote_code: bool = False) -> None:
+    """Render one short conversation with the model's chat template: a template that raises (or has a mistake)
+    is said before a run folder exists, not deep inside training."""
+    tokenizer = load_tokenizer(folder, trust_remote_code)
+    conversation = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hello!"}]
+    try:
+        tokenizer.apply_chat_template(conversation, tokenize=False)
+    except Exception as exc:  # noqa: BLE001 - jinja's errors, and whatever a template's own code raises
+        raise chat_template_failed(exc) from None
 
 
 def load_causal_lm(folder: Path, *, dtype=None, quantization_config=None, device_map=None,

@@ -8,6 +8,10 @@ import unicodedata
 MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac[\u0080-\u00bf\u2122\u0153\u201c\u201d\u02dc\u0161\u0152\u00a6\u2018\u2019\u201a\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u017d\u017e\u0178\u00a0-\u00bf]")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SURROGATE = re.compile("[\ud800-\udfff]")
+# right-to-left overrides and isolates, zero-width space, word joiner, a byte-order mark inside text: they make
+# text read differently than it shows ("Trojan source"); joiners (U+200C/D) and direction marks stay, scripts
+# and emoji need them
+HIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]*[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<!\w)(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?(?!\w)")
 
@@ -48,6 +52,14 @@ def _cp1252_or_latin1(ch: str) -> bytes:
 
 def has_control(text: str) -> bool:
     return not text.isprintable() and CONTROL.search(text) is not None  # isprintable: a fast C pre-check
+
+
+def has_hidden(text: str) -> bool:
+    return HIDDEN.search(text) is not None
+
+
+def strip_hidden(text: str) -> str:
+    return HIDDEN.sub("", text)
 
 
 def strip_control(text: str) -> str:

@@ -75,6 +75,9 @@ def detect_format(path: str | Path) -> FormatInfo:
 def check_path(path: Path) -> FormatInfo | None:
     """Why a path cannot be a dataset without opening it (None when it may be one)."""
     if not path.exists():
+        if path.is_symlink():  # exists() follows links: a link to nowhere, or links pointing at each other
+            return not_a_dataset("This is a link that leads nowhere: its target is missing, or it is a loop of "
+                                 "links pointing at each other.")
         return not_a_dataset("No file exists at this path.")
     if path.is_dir():
         return not_a_dataset("This is a folder, not a file.")

@@ -46,7 +46,7 @@ class RepairReport:
 def clean_text(text: str) -> str:
     if checks.has_mojibake(text):
         text = checks.fix_mojibake(text)
-    return checks.strip_control(text).strip()
+    return checks.strip_hidden(checks.strip_control(text)).strip()
 
 
 def _clean_example(example: dict, report: RepairReport, line: int) -> dict | None:

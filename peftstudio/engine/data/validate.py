@@ -213,7 +213,10 @@ def _check_row(issue: _Collector, row: Row, schema: Schema, system_prompt: str |
     for name in schema.required_fields:
         value = data.get(name)
         if name not in data or value is None:
-            issue.add("missing_field", name, line, "error", f"Row {line} has no '{name}'.",
+            keys = ", ".join(sorted(map(str, data))[:6])
+            other_format = keys and not any(field in data for field in schema.required_fields)
+            mixed = f" (its keys are {keys}: the file mixes formats)" if other_format else ""
+            issue.add("missing_field", name, line, "error", f"Row {line} has no '{name}'{mixed}.",
                       f"Add '{name}' to this row, or let 'Fix automatically' drop it.", True)
             return None
         if isinstance(value, str) and not value.strip():
@@ -321,6 +324,11 @@ def _check_texts(issue: _Collector, texts: list[tuple[str, str]], line: int) -> 
         issue.add("control_characters", ", ".join(found), line, "warning",
                   f"Row {line} holds invisible control characters in {_names(found)}.",
                   "Let 'Fix automatically' remove them.", True)
+    if found := where(checks.has_hidden):
+        issue.add("hidden_characters", ", ".join(found), line, "warning",
+                  f"Row {line} holds hidden right-to-left overrides or zero-width characters in {_names(found)}: "
+                  "the text reads differently than it shows.",
+                  "Let 'Fix automatically' remove them, or check where the text came from.", True)
     if found := where(checks.has_mojibake):
         issue.add("mojibake", ", ".join(found), line, "warning",
                   f"Row {line} has garbled accents (like 'Ã©' for 'é') in {_names(found)}: UTF-8 text was once "

@@ -67,6 +67,10 @@ class GGUFModel:
             raise not_installed()
         import llama_cpp
 
+        from peftstudio.engine.models import check_gguf_magic  # lazy: models pulls in more than this needs
+
+        check_gguf_magic(Path(path))  # llama.cpp only says "failed to load" for a damaged or renamed file
+
         threads = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
         with quiet_stderr():
             llm = llama_cpp.Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from peftstudio.engine.config import TrainingConfig
 from peftstudio.engine.consent import allowed_remote_code
-from peftstudio.engine.errors import PlainError
 from peftstudio.engine.export.safety import safe_name
 from peftstudio.engine.models import load_causal_lm, load_tokenizer, resolve_model, trainable_folder
 from peftstudio.engine.planning.facts_reader import facts_from_folder
@@ -57,13 +56,7 @@ def is_hub_id(ref: str) -> bool:
 def open_run(run_dir: Path) -> ExportableRun:
     run_dir = Path(run_dir)
     if not RunFolder(run_dir).has_adapter():
-        raise PlainError(
-            title="This run has nothing to export yet",
-            what=f"{run_dir.name} has no trained adapter.",
-            why="The adapter is written when a run completes.",
-            actions=["Wait for the run to complete, or resume it.", "Pick a completed run in the history."],
-            help_topic="export",
-        )
+        raise RunFolder(run_dir).no_adapter("export")
     folder = RunFolder(run_dir)
     config, info = folder.config(), folder.info()
     source = resolve_model(config.model_path or config.model_name)

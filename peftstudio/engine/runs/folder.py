@@ -99,6 +99,28 @@ class RunFolder:
         """True once a trained adapter has been saved whole (the adapter folder holds peft's description)."""
         return (self.adapter / layout.ADAPTER_CONFIG_FILE).is_file()
 
+    def no_adapter(self, doing: str) -> PlainError:
+        """Why there is no adapter to `doing` (chat with, export): a run still to finish, or one whose adapter
+        was deleted after it completed."""
+        if self.info().get("status") == "completed":
+            return PlainError(
+                title="The run's adapter is missing",
+                what=f"{self.id} completed, but its adapter folder ({self.adapter}) is gone, so there is nothing to "
+                     f"{doing}.",
+                why="The adapter was deleted or moved after training (the run's settings and history are kept).",
+                actions=["Put the adapter folder back from a backup, or from an export of this run.",
+                         "Train the run again with the same settings: peftstudio train --config "
+                         f"{self.config_file}"],
+                help_topic="runs",
+            )
+        return PlainError(
+            title="This run has no trained adapter yet",
+            what=f"{self.id} has not finished training, so there is nothing to {doing}.",
+            why="The adapter is written when a run completes.",
+            actions=["Wait for the run to complete, or resume it.", "Pick a completed run."],
+            help_topic="runs",
+        )
+
     def is_run(self) -> bool:
         """True when the folder holds a run's config (it was made by RunFolder.create)."""
         return self.config_file.is_file()
