@@ -317,3 +317,19 @@ def test_hostile_probe_gets_a_plain_answer(name, world, capsys):
     assert seconds < TIME_CAP, f"{name}: {seconds:.0f} s"
     for never in ("never-bad-config", "never-template", "never-export"):
         assert not (world["root"] / never).exists(), f"{name} left {never} behind"
+
+
+def test_two_trainings_into_one_folder_at_once_leave_one_whole_run(world):
+    """Both start together: one trains, the other is refused plainly; the folder holds one consistent run."""
+    out = world["root"] / "raced"
+    argv = [sys.executable, "-m", "peftstudio", *train(world, "--max-steps", "2", out=out)]
+    first, second = (subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for _ in range(2))
+    results = [(p.wait(timeout=300), *p.communicate()) for p in (first, second)]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 1], results
+    refused = next(err for code, _, err in results if code == 1)
+    assert "Traceback" not in refused and "Something unexpected" not in refused
+    assert "The run folder is not empty" in refused or "open in another window or process" in refused, refused
+    assert json.loads((out / "run.json").read_text())["status"] == "completed"
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith((".raced", "raced"))) == ["raced"]

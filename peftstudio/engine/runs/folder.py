@@ -8,6 +8,7 @@ store (history/) is an index of these folders and can always be rebuilt from the
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -34,6 +35,16 @@ def not_a_run_folder(path: Path) -> PlainError:
         what=f"{path} has no {CONFIG_FILE}.",
         why="Only folders created by 'peftstudio train' (or the app) can be resumed.",
         actions=["Check the folder path.", "List your runs with 'peftstudio runs list'."],
+        help_topic="runs",
+    )
+
+
+def folder_taken(path: Path) -> PlainError:
+    return PlainError(
+        title="The run folder is not empty",
+        what=f"{path} already holds files; PEFT Studio will not overwrite them.",
+        why="Each run needs a folder of its own (another training may have just started there).",
+        actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
         help_topic="runs",
     )
 
@@ -139,13 +150,7 @@ class RunFolder:
                 help_topic="runs",
             )
         if folder.path.exists() and any(folder.path.iterdir()):
-            raise PlainError(
-                title="The run folder is not empty",
-                what=f"{folder.path} already holds files; PEFT Studio will not overwrite them.",
-                why="Each run needs a folder of its own.",
-                actions=["Choose another output folder.", "Resume the run in that folder with --resume instead."],
-                help_topic="runs",
-            )
+            raise folder_taken(folder.path)
         # built in a hidden folder and renamed into place: a process killed while creating it leaves no
         # half-made run folder (only the hidden one, removed by the next creation in the same place)
         made = [p for p in folder.path.parents if not p.exists()]
@@ -159,9 +164,14 @@ class RunFolder:
                 "id": folder.id, "uid": uuid.uuid4().hex, "folder": str(folder.path),
                 "created": datetime.now(timezone.utc).isoformat(), "model_name": config.model_name,
                 "dataset_path": config.dataset_path, "status": "created"}, sort_keys=True)
-            if folder.path.exists():
-                folder.path.rmdir()  # the empty folder that was named for the run
-            os.replace(staging, folder.path)
+            try:
+                if folder.path.exists():
+                    folder.path.rmdir()  # the empty folder that was named for the run
+                os.replace(staging, folder.path)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                raise folder_taken(folder.path) from None  # another training made it in the meantime
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # our own hidden folder, made just above
             for parent in made:
