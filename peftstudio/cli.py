@@ -126,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge", metavar="MODEL_OR_URL",
                           help="a judge: an OpenAI-compatible server URL (Ollama, LM Studio, llama_cpp.server), a "
                                ".gguf file, or a Hugging Face folder or id; only that judge sees the prompts")
-    evaluate.add_argument("--limit", type=positive_count, help="score at most this many held-back examples (1 or more)")
+    evaluate.add_argument("--limit", type=positive_count,
+                          help="score at most this many held-back examples and general-skills questions (1 or more)")
     evaluate.add_argument("--no-skills", dest="skills", action="store_false",
                           help="skip the general-skills (forgetting) check")
     evaluate.add_argument("--json", action="store_true")

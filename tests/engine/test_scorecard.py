@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -118,3 +119,27 @@ def test_eval_limits_below_one_are_refused_and_skipped_skills_claim_nothing():
     assert "nothing forgotten" not in suggestions(better)[0] and "were not checked" in suggestions(better)[0]
     checked = dict(better, general_skills={"regressed": [], "change_percent": 0.0})
     assert "nothing forgotten" in suggestions(checked)[0]
+
+
+def test_eval_shows_time_left_and_a_first_ctrl_c_stops_after_the_batch_without_saving(signed_run):
+    import signal
+    import threading
+
+    before = json.loads((signed_run / "run.json").read_text()).get("scorecard")
+    process = subprocess.Popen([sys.executable, "-m", "peftstudio", "eval", str(signed_run), "--limit", "3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(iter(lambda: process.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.time() + 600
+    while "left" not in "".join(said) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out = process.stdout.read()
+    assert process.wait(timeout=300) == 0
+    reader.join(timeout=10)
+    progress = "".join(said)
+    assert "held-back example" in progress and "left" in progress  # progress with the time left
+    assert "Stopping after the current batch" in progress and "Traceback" not in progress
+    assert "Stopped: what was scored so far is below; this partial scorecard was not saved." in out
+    assert json.loads((signed_run / "run.json").read_text()).get("scorecard") == before

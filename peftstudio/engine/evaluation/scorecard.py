@@ -29,6 +29,7 @@ from peftstudio.engine.evaluation.judge import judge_from, judge_pairs
 from peftstudio.engine.evaluation.metrics import METRICS, mean_score, metrics_for, schema_valid_rate
 from peftstudio.engine.history.versions import record_scorecard
 from peftstudio.engine.inference import ChatModel
+from peftstudio.engine.planning.estimates import format_duration
 from peftstudio.engine.runs.folder import RunFolder
 
 Progress = Callable[[float, str], None]
@@ -98,11 +99,28 @@ def suggestions(card: dict) -> list[str]:
     return ["Better at your task and nothing forgotten: try it in the playground, then export it."]
 
 
+def with_time_left(say: Progress) -> Progress:
+    """The same progress, each message ending with the time left: measured from the first step of scoring on
+    (loading the model says nothing about the pace), projected over the share still to do."""
+    first: list[tuple[float, float]] = []
+
+    def said(fraction: float, message: str) -> None:
+        now = time.perf_counter()
+        if not first and fraction > 0.05:
+            first.append((fraction, now))
+        if first and fraction > first[0][0] and fraction < 1.0:
+            pace = (now - first[0][1]) / (fraction - first[0][0])  # seconds per unit of progress
+            message = f"{message}, about {format_duration(pace * (1.0 - fraction))} left"
+        say(fraction, message)
+
+    return said
+
+
 def evaluate_run(run_dir: Path, judge: str | None = None, limit: int | None = None, skills: bool = True,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
                  batch_size: int = 8, skills_limit: int | None = None) -> dict:
-    say = progress or (lambda fraction, message: None)
     started = time.perf_counter()
+    say = with_time_left(progress or (lambda fraction, message: None))
     run_dir = Path(run_dir)
     say(0.02, "Loading the model with its adapter")
     chat = ChatModel(run_dir)
