@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=list(FORMATS),
                         help="; ".join(f"{f.name}: {f.meaning}" for f in FORMATS.values()))
     export.add_argument("--out", required=True, help="the folder to create for the export")
-    export.add_argument("--quant", default=DEFAULT_QUANT, choices=list(GGUF_TYPES), type=str.lower,  # Q4_K_M too
-                        help=f"GGUF type (default {DEFAULT_QUANT}); "
+    export.add_argument("--quant", default=None, choices=list(GGUF_TYPES), type=str.lower,  # Q4_K_M too
+                        help=f"GGUF type. Left out: {DEFAULT_QUANT}, or the smallest larger type that keeps the "
+                             "model's answers when a small model loses too much at 4 bits; "
                              + "; ".join(f"{t.name}: {t.meaning}" for t in GGUF_TYPES.values()))
     export.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                         help="load the export back and compare it with the model in memory (default: on)")

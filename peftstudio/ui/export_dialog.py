@@ -102,7 +102,10 @@ class ExportDialog(QDialog):
         form.addRow(STRINGS["export.folder"], folder_row)
         self.quant = QComboBox()
         self.quant.setObjectName("export.quant")
-        for quant, meaning, size in quant_choices(self.run_dir):  # q4_k_m first: Ollama's and LM Studio's default
+        # first, PEFT Studio's choice: q4_k_m (Ollama's and LM Studio's default), or a larger type that keeps the
+        # model's answers when a small model loses too much at 4 bits (engine/export/quant_choice.py)
+        self.quant.addItem(STRINGS["export.quant_auto"], None)
+        for quant, meaning, size in quant_choices(self.run_dir):
             shown = f"{quant} - about {size / 1e9:.2f} GB - {meaning}" if size else f"{quant} - {meaning}"
             self.quant.addItem(shown, quant)
         self.quant.setToolTip(STRINGS["export.quant_tip"])

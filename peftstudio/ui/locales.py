@@ -5,6 +5,7 @@ STRINGS = {
     "export.folder": "Export to folder:",
     "export.browse": "Browse...",
     "export.quant": "GGUF precision:",
+    "export.quant_auto": "automatic - q4_k_m, or a larger type when the model loses too much of its answers at 4 bits",
     "export.quant_tip": "How precisely each weight is stored. q4_k_m (about 4.8 bits per weight) is what Ollama and "
                         "LM Studio download by default: a quarter of f16's size with close answers. q8_0 answers "
                         "almost exactly like the trained model at half of f16's size. The export's report measures "

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from peftstudio.engine.errors import PlainError
-from peftstudio.engine.export import json_answers, llama_cpp_reference, llama_cpp_runner, lmstudio, ollama, safety
+from peftstudio.engine.export import (json_answers, llama_cpp_reference, llama_cpp_runner, lmstudio, ollama,
+                                      quant_choice, safety)
 from peftstudio.engine.export.chat_format import probe_chat_format, stop_strings
 from peftstudio.engine.export.tool_templates import AgentTemplates, agent_templates
 from peftstudio.engine.export.model_card import model_card
@@ -85,10 +86,14 @@ def quant_choices(run_dir: Path) -> list[tuple[str, str, int | None]]:
     return [(t.name, t.meaning, t.estimated_bytes(parameters) if parameters else None) for t in GGUF_TYPES.values()]
 
 
-def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEFAULT_QUANT, verify: bool = True,
-               overwrite: bool = False, progress: Progress | None = None, publisher: str = "peftstudio",
-               name: str | None = None) -> ExportResult:
+def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str | None = DEFAULT_QUANT,
+               verify: bool = True, overwrite: bool = False, progress: Progress | None = None,
+               publisher: str = "peftstudio", name: str | None = None) -> ExportResult:
+    """quant=None: PEFT Studio chooses (q4_k_m, or the smallest larger type that keeps the model's answers,
+    see quant_choice.py); a type given is kept, and the report says when it loses too much."""
     started = time.perf_counter()
+    choose = quant is None
+    quant = quant or DEFAULT_QUANT
     say = progress or (lambda fraction, message: None)
     if fmt not in FORMATS:
         raise unknown_format(fmt)
@@ -123,6 +128,10 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
             say(0.8, "Verifying: loading the GGUF in llama.cpp" if judged_by_llama_cpp
                 else "Verifying: loading the GGUF back with transformers")
             report = verify_gguf(gguf_path, ref, fmt, quant, beside) if verify else None
+            if report is not None and report.loaded and quant in LOSSY and not quant_choice.keeps_behaviour(report):
+                report, gguf_path, details = _keep_the_answers(run, fmt, tokenizer, staging, quant, model_name,
+                                                               publisher, say, agent, schema, ref, report,
+                                                               gguf_path, details, choose)
             if report is not None and report.loaded and agent is not None and judged_by_llama_cpp:
                 say(0.92, "Verifying: the exported agent calls tools in llama.cpp")
                 _check_agent(report, gguf_path, tokenizer, run)
@@ -142,6 +151,42 @@ def export_run(run_dir: Path, fmt: str, out: str | os.PathLike, quant: str = DEF
     else:
         say(1.0, "Export verified" if result.ok else "Export written, but verification failed")
     return result
+
+
+def _keep_the_answers(run: ExportableRun, fmt: str, tokenizer, staging: Path, quant: str, model_name: str,
+                      publisher: str, say: Progress, agent, schema, ref: Reference, report: VerificationReport,
+                      gguf_path: Path, details: dict, choose: bool):
+    """The type lost too much of the model's answers. Chosen by PEFT Studio: write and verify the next larger
+    types (each in a scratch folder inside the staging) and keep the smallest that agrees enough. Chosen by
+    the user: keep the file and say so."""
+    if not choose:
+        advice = quant_choice.plain_advice(quant, report)
+        report.quant_advice = advice.to_dict() | {"sentence": quant_choice.advice_sentence(advice)}
+        return report, gguf_path, details
+    scratch = staging / ".larger-types"
+    tried: dict[str, tuple] = {}
+
+    def try_type(larger: str):
+        say(0.82, f"{quant} loses too much of your model's answers: trying {larger}")
+        folder = scratch / larger
+        folder.mkdir(parents=True)
+        merged = load_merged_model(run)
+        path, written = _write_gguf_package(run, fmt, merged, tokenizer, folder, larger, model_name, publisher,
+                                            lambda fraction, message: None, agent, schema)
+        del merged
+        tried[larger] = (path, written, verify_gguf(path, ref, fmt, larger))
+        return tried[larger][2]
+
+    advice, kept = quant_choice.climb(quant, report, try_type)
+    path, written, kept_report = tried[kept]
+    for item in staging.iterdir():  # the first file gives way to the kept one
+        if item != scratch:
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    for item in path.parent.iterdir():
+        os.replace(item, staging / item.name)
+    shutil.rmtree(scratch)
+    kept_report.quant_advice = advice.to_dict() | {"sentence": quant_choice.advice_sentence(advice)}
+    return kept_report, staging / path.name, written
 
 
 def _write_hf(run: ExportableRun, fmt: str, merged, tokenizer, staging: Path, say: Progress,

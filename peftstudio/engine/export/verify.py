@@ -85,6 +85,7 @@ class VerificationReport:
     own_answer_model: str = ""               # ...and by the model in memory
     tools: dict | None = None                # an agent's: its template and its tool calls (export/tool_check.py)
     json_answers: dict | None = None         # answers that follow the run's JSON schema (export/json_answers.py)
+    quant_advice: dict | None = None         # a type that lost too much, and what was chosen (export/quant_choice.py)
 
     def summary(self) -> str:
         """What the check found, in one or two sentences a non-expert can act on."""
@@ -104,7 +105,7 @@ class VerificationReport:
                      f"{GGUF_TYPES[self.quant].bits_per_weight:.1f} bits per weight")
             if not self.same_continuation:
                 text += "; its answer to the test prompt below is worded differently from your model's"
-            return text + "."
+            return text + "." + (" " + self.quant_advice["sentence"] if self.quant_advice else "")
         return f"Passed. {judge} reads the file and continues the test prompt exactly as your model does."
 
     def to_dict(self) -> dict:
@@ -138,6 +139,11 @@ class VerificationReport:
                          f"mean KL {self.llama_cpp_quantizer['mean_kl']:.4f}")
         if self.problem:
             lines.append(f"- Problem: {self.problem}")
+        if self.quant_advice:
+            lines += ["", "## Which type keeps your model's answers", "", self.quant_advice["sentence"], "",
+                      f"Each type's answer to {PROMPT!r} (your model: {self.reference_answer!r}):", ""]
+            lines += [f"- {t['quant']}: agrees {t['top1_agreement']:.0%}, answers {t['probe_answer']!r}"
+                      for t in self.quant_advice["tried"] if t["top1_agreement"] is not None]
         if self.tools:
             lines += ["", "## Tool calls", "", tools_summary(self.tools)]
         if self.json_answers:
