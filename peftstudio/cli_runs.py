@@ -60,8 +60,8 @@ def runs_command(args) -> int:
         elif args.action == "show":
             folder = RunFolder.open(resolve_run_dir(args.runs[0]))
             info = folder.readable_info()  # a PlainError when run.json is damaged, never a silent {}
-            result = {"run": info | {"folder": str(folder.path), "status": live_status(folder.path, info.get("status"))},
-                      "config": folder.config().to_dict()}
+            shown = {"folder": str(folder.path), "status": live_status(folder.path, info.get("status"))}
+            result = {"run": info | shown, "config": folder.config().to_dict()}
             text = json.dumps(result, indent=2)
         else:
             result = compare_runs([resolve_run_dir(r) for r in args.runs])

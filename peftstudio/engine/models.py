@@ -115,7 +115,8 @@ def resolve_model(ref: str, allow_download: bool = True) -> ModelSource:
 
 
 def check_gguf_magic(path: Path) -> None:
-    """A PlainError unless the file is a GGUF. A .gguf file starts with the bytes GGUF; anything else would fail deep inside the converter."""
+    """A PlainError unless the file is a GGUF: a .gguf file starts with the bytes GGUF, and anything else would
+    fail deep inside the converter or llama.cpp ("failed to load")."""
     try:
         with open(path, "rb") as handle:
             magic = handle.read(4)

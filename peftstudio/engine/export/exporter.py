@@ -178,10 +178,17 @@ def _keep_the_answers(run: ExportableRun, fmt: str, tokenizer, staging: Path, qu
         return tried[larger][2]
 
     advice, kept = quant_choice.climb(quant, report, try_type)
+    if kept not in tried:  # no larger type to try
+        report.quant_advice = advice.to_dict() | {"sentence": quant_choice.advice_sentence(advice)}
+        return report, gguf_path, details
     path, written, kept_report = tried[kept]
     for item in staging.iterdir():  # the first file gives way to the kept one
-        if item != scratch:
-            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        if item == scratch:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
     for item in path.parent.iterdir():
         os.replace(item, staging / item.name)
     shutil.rmtree(scratch)

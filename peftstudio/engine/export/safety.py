@@ -126,9 +126,11 @@ def remove_abandoned(destination: Path) -> list[Path]:
     pattern = re.compile(rf"^\.{re.escape(destination.name)}\.(partial|old)-(?P<pid>\d+)$")
     removed = atomic.remove_abandoned(destination.parent, pattern)
     listed = _staging_list()
-    for folder in listed:
-        if folder.parent.is_dir():
-            removed += [p for p in atomic.remove_abandoned(folder.parent, STAGING) if p == folder]
+    for folder in listed:  # only the listed folder itself, and only once its process is gone
+        owner = STAGING.match(folder.name)
+        if owner and folder.is_dir() and not folder.is_symlink() and not atomic.process_alive(int(owner["pid"])):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     _write_staging_list([f for f in listed if f.exists()])
     return removed
 
