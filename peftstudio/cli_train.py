@@ -145,10 +145,7 @@ def read_answer_schema(value: str) -> str:
 
 
 def check_free_space(folder: Path) -> None:
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if shutil.disk_usage(probe).free < MIN_FREE_BYTES:
+    if shutil.disk_usage(paths.nearest_existing(folder)).free < MIN_FREE_BYTES:
         raise disk_full("the run folder")
 
 

@@ -177,13 +177,6 @@ def os_error(exc: OSError) -> PlainError | None:
     return None
 
 
-def _existing(path: Path | None) -> Path | None:
-    """The nearest folder of `path` that exists (where its free space can be asked)."""
-    while path is not None and not Path(path).exists():
-        path = Path(path).parent if Path(path).parent != Path(path) else None
-    return path
-
-
 DISK_FULL_WORDS = ("no space left on device", "os error 28", "errno 28", "disk quota exceeded", "enospc")
 
 
@@ -203,8 +196,9 @@ def is_disk_full(exc: BaseException, where: Path | None = None) -> bool:
         # torch.save's writer and numpy's tofile (which gguf writes with) give no reason for a short write
         short_write = "pytorchstreamwriter failed writing" in text or re.search(r"\d+ requested and \d+ written", text)
         if short_write and where is not None:
-            try:
-                return shutil.disk_usage(where).free < 64 * 2**20
+            try:  # the folder written to may be gone with the failure: its nearest parent's disk is the same
+                existing = next(p for p in (Path(where), *Path(where).parents) if p.exists())
+                return shutil.disk_usage(existing).free < 64 * 2**20
             except OSError:
                 return False
         exc = exc.__cause__ or exc.__context__
@@ -221,7 +215,7 @@ def from_exception(exc: BaseException, report_folder: Path | None = None, writin
         if known is not None:
             return known
     writing = writing or report_folder
-    if is_disk_full(exc, _existing(writing)):
+    if is_disk_full(exc, writing):
         return disk_full(str(writing) if writing is not None else "a file")
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return out_of_memory("GPU" if type(exc).__name__ == "OutOfMemoryError" else "system")

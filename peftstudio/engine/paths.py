@@ -71,3 +71,11 @@ def config_dir() -> Path:
 def log_dir() -> Path:
     """Rotating log files. `PEFTSTUDIO_LOG_DIR` overrides; with PEFTSTUDIO_DATA_DIR set, logs live in it."""
     return _folder("PEFTSTUDIO_LOG_DIR", "user_log_dir", under_data="logs")
+
+
+def nearest_existing(path: Path) -> Path:
+    """`path` itself or its nearest parent that exists: where the free space of a folder yet to be made is asked."""
+    path = Path(path)
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path

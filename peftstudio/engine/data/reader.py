@@ -208,8 +208,7 @@ def _parquet(handle, info: FormatInfo):
         return
     index = 0
     try:
-        handle.seek(0)
-        for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):  # reads at offsets: no seek needed
             for item in batch.to_pylist():
                 index += 1
                 yield Row(index, item)

@@ -99,10 +99,7 @@ def is_export(folder: Path) -> bool:
 
 
 def check_free_space(folder: Path, needed_bytes: int) -> None:
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    free = shutil.disk_usage(existing).free
+    free = shutil.disk_usage(paths.nearest_existing(folder)).free
     if free < needed_bytes * SPACE_MARGIN:
         raise PlainError(
             title="Not enough disk space for this export",
